@@ -1,0 +1,281 @@
+"""Target profiles: the built-ins, validation of bad files, lookup, and capture on a real Python."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from packaging import tags as pytags
+from packaging.markers import Marker
+
+from vendorer.capture import capture_script, profile_from_capture
+from vendorer.catalog import BUILTIN_DIR, ProfileCatalog
+from vendorer.errors import ConfigError, ProfileError, UsageError
+from vendorer.profile import (
+    MARKER_KEYS,
+    load_profile_file,
+    manylinux_platforms,
+    profile_from_dict,
+    profile_to_dict,
+)
+
+BUILTINS = sorted(path.stem for path in BUILTIN_DIR.glob("*.toml"))
+WINDOWS_SITE_EXTENSIONS = [
+    "python2713x86",
+    "python2713x64",
+    "python2714x64",
+    "python353x86",
+    "python353x64",
+    "python354x86",
+    "python354x64",
+    "python361x86",
+    "python361x64",
+    "python362x64",
+    "python364x64",
+]
+LINUX_RUNTIMES = [f"linux-python3{minor}" for minor in range(9, 15)]
+
+
+def test_the_builtin_catalog_has_every_family() -> None:
+    missing = [name for name in WINDOWS_SITE_EXTENSIONS + LINUX_RUNTIMES if name not in BUILTINS]
+    assert not missing
+    assert any(name.startswith("functions-python3") for name in BUILTINS)
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_profile_loads_and_its_tags_agree_with_its_markers(name: str) -> None:
+    profile = ProfileCatalog().load(name)
+    markers = profile.markers
+    version = profile.python.version
+    assert profile.name == name
+    assert set(markers) == set(MARKER_KEYS)
+    assert markers["python_full_version"] == str(version)
+    assert markers["python_version"] == f"{version.major}.{version.minor}"
+    first = profile.tags[0]
+    assert first.interpreter == f"cp{version.major}{version.minor}"
+    assert first.abi == profile.python.abis[0]
+    assert pytags.Tag(f"py{version.major}", "none", "any") in profile.tags
+    platforms = {tag.platform for tag in profile.tags} - {"any"}
+    if markers["sys_platform"] == "win32":
+        assert markers["os_name"] == "nt"
+        assert platforms <= {"win_amd64", "win32"}
+        assert profile.server.launcher == ("win-amd64" if "win_amd64" in platforms else "win-ia32")
+        assert profile.server.wfastcgi and profile.server.python.startswith("D:\\home\\")
+        assert profile.server.site_extension
+    else:
+        assert markers["sys_platform"] == "linux" and markers["os_name"] == "posix"
+        assert all(p.endswith("_" + markers["platform_machine"]) for p in platforms)
+        assert f"linux_{markers['platform_machine']}" in platforms
+        assert profile.server.launcher == "posix"
+    # Round trip: the file form reads back to the same profile.
+    again = profile_from_dict(profile_to_dict(profile), origin=name, source=profile.source)
+    assert again == profile
+
+
+def test_python361x64_is_cpython_361_on_64_bit_windows() -> None:
+    profile = ProfileCatalog().load("python361x64")
+    tags = [str(tag) for tag in profile.tags]
+    assert tags[0] == "cp36-cp36m-win_amd64"
+    assert tags.index("cp36-abi3-win_amd64") < tags.index("py3-none-any")
+    assert "cp37-cp37m-win_amd64" not in tags and "cp36-cp36m-win32" not in tags
+    assert profile.server.python == "D:\\home\\python361x64\\python.exe"
+    assert profile.server.wfastcgi == "D:\\home\\python361x64\\wfastcgi.py"
+    env = profile.marker_environment()
+    assert Marker('platform_system == "Windows" and python_version < "3.7"').evaluate(env)
+    assert Marker('python_full_version >= "3.6.1"').evaluate(env)
+    assert not Marker('python_full_version >= "3.6.2"').evaluate(env)
+
+
+def test_manylinux_platforms_follow_pep_600_order() -> None:
+    platforms = manylinux_platforms((2, 31), "x86_64")
+    assert platforms[:2] == ["manylinux_2_31_x86_64", "manylinux_2_30_x86_64"]
+    assert platforms.index("manylinux2014_x86_64") == platforms.index("manylinux_2_17_x86_64") + 1
+    assert platforms.index("manylinux1_x86_64") == platforms.index("manylinux_2_5_x86_64") + 1
+    assert platforms[-1] == "linux_x86_64"
+    assert "manylinux_2_32_x86_64" not in platforms
+    arm = manylinux_platforms((2, 28), "aarch64")
+    assert arm[-3:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64", "linux_aarch64"]
+
+
+# --- bad profiles -------------------------------------------------------------------------------
+
+
+def _valid() -> dict[str, Any]:
+    return profile_to_dict(ProfileCatalog().load("python361x64"))
+
+
+def _write(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path: Path) -> None:
+    data = _valid()
+    del data["markers"]["sys_platform"]
+    data["markers"]["os_name"] = 7
+    data["python"]["version"] = "3.6"
+    data["python"]["abis"] = "cp36m"
+    data["server"]["launcher"] = "win-arm"
+    data["server"]["lib_dir"] = "../outside"
+    data["server"]["colour"] = "blue"
+    del data["description"]
+    path = _write(tmp_path / "broken.toml", data)
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: invalid profile:")
+    for expected in [
+        "markers.sys_platform: missing",
+        "markers.os_name: must be a string, not int",
+        "python.version: '3.6' must be a full version (3.6.1)",
+        "python.abis: must be a list of strings",
+        "server.launcher: 'win-arm' is not one of win-amd64, win-ia32, posix",
+        "server.lib_dir: '../outside' must be a relative path inside the app",
+        "server.colour: unknown key",
+        "description: missing",
+    ]:
+        assert expected in message, expected
+    assert caught.value.exit_code == 2
+
+
+def test_tags_that_contradict_the_markers_are_refused(tmp_path: Path) -> None:
+    data = _valid()
+    data["markers"]["python_full_version"] = "3.6.2"
+    data["python"]["platforms"] = ["manylinux_2_17_x86_64"]
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(_write(tmp_path / "p.toml", data))
+    message = str(caught.value)
+    assert "markers.python_full_version: '3.6.2' disagrees with python.version '3.6.1'" in message
+    assert "markers.sys_platform: 'win32' disagrees with platform tag" in message
+
+
+def test_a_missing_table_is_named(tmp_path: Path) -> None:
+    data = _valid()
+    del data["server"]
+    with pytest.raises(ProfileError, match=r"server: missing"):
+        load_profile_file(_write(tmp_path / "p.toml", data))
+
+
+def test_toml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('name = "x"\n[python]\nversion = 3.6.1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{path}:3:\d+: TOML syntax error: "):
+        load_profile_file(path)
+
+
+def test_unknown_profile_name_lists_close_names() -> None:
+    with pytest.raises(UsageError) as caught:
+        ProfileCatalog().load("python361x46")
+    assert "unknown profile 'python361x46'; did you mean" in str(caught.value)
+    assert "python361x64" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_a_project_profile_wins_over_a_builtin_with_a_notice(tmp_path: Path) -> None:
+    data = _valid()
+    data["description"] = "our own python361x64"
+    (tmp_path / "profiles").mkdir()
+    _write(tmp_path / "profiles" / "python361x64.toml", data)
+    catalog = ProfileCatalog(tmp_path)
+    profile = catalog.load("python361x64")
+    assert profile.description == "our own python361x64"
+    assert profile.source == "project"
+    assert len(catalog.notices) == 1 and "the project's own" in catalog.notices[0]
+    entry = next(e for e in catalog.entries() if e.name == "python361x64")
+    assert entry.shadows_builtin
+
+
+def test_a_project_profile_file_must_carry_its_own_name(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    _write(tmp_path / "profiles" / "ours.toml", _valid())
+    with pytest.raises(ProfileError, match=r"differs from the file name 'ours\.toml'"):
+        ProfileCatalog(tmp_path).load("ours")
+
+
+def test_a_profile_can_be_given_as_a_path(tmp_path: Path) -> None:
+    data = _valid()
+    data["name"] = "elsewhere"
+    path = _write(tmp_path / "elsewhere.toml", data)
+    assert ProfileCatalog().load(str(path)).name == "elsewhere"
+    with pytest.raises(ConfigError, match="no such file"):
+        ProfileCatalog().load(str(tmp_path / "nope.toml"))
+
+
+# --- capture ------------------------------------------------------------------------------------
+
+OLD_PYTHONS = ["python2.7", "python3.6"]
+
+
+def _interpreters() -> list[Any]:
+    found: list[Any] = [pytest.param(sys.executable, id="this-python")]
+    for name in OLD_PYTHONS:
+        path = shutil.which(name) or next(
+            (str(p) for p in Path.home().glob(f".pyenv/versions/*/bin/{name}")), None
+        )
+        marks = [] if path else [pytest.mark.skip(reason=f"no {name} on this machine")]
+        found.append(pytest.param(path or name, id=name, marks=marks))
+    return found
+
+
+def _run_capture_script(python: str, tmp_path: Path) -> dict[str, Any]:
+    script = tmp_path / "capture.py"
+    script.write_text(capture_script(), encoding="utf-8")
+    output = subprocess.run([python, str(script)], capture_output=True, check=True, text=True)
+    facts: dict[str, Any] = json.loads(output.stdout)
+    return facts
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_the_capture_script_runs_on_old_and_new_pythons(python: str, tmp_path: Path) -> None:
+    facts = _run_capture_script(python, tmp_path)
+    profile = profile_from_capture(facts, "captured", origin="capture.json")
+    major, minor, _ = facts["version_info"]
+    assert str(profile.python.version) == facts["markers"]["python_full_version"]
+    assert profile.tags[0].interpreter == f"cp{major}{minor}"
+    assert pytags.Tag(f"py{major}", "none", "any") in profile.tags
+    assert profile.server.python == facts["executable"]
+
+
+def test_capture_of_this_python_gives_exactly_the_tags_packaging_computes(tmp_path: Path) -> None:
+    facts = _run_capture_script(sys.executable, tmp_path)
+    profile = profile_from_capture(facts, "here", origin="capture.json")
+    assert list(profile.tags) == list(pytags.sys_tags())
+
+
+def test_capture_of_a_windows_site_extension(tmp_path: Path) -> None:
+    """Facts as the script prints them on App Service's python361x64 (values from its sysconfig)."""
+    facts = {
+        "vendorer_capture": 1,
+        "markers": profile_to_dict(ProfileCatalog().load("python361x64"))["markers"],
+        "version_info": [3, 6, 1],
+        "executable": "D:\\home\\python361x64\\python.exe",
+        "prefix": "D:\\home\\python361x64",
+        "maxsize": 2**63 - 1,
+        "maxunicode": 0x10FFFF,
+        "debug_build": False,
+        "sysconfig_platform": "win-amd64",
+        "config_vars": {"SOABI": None, "EXT_SUFFIX": ".cp36-win_amd64.pyd", "Py_DEBUG": None},
+        "purelib": "D:\\home\\python361x64\\Lib\\site-packages",
+        "glibc": "",
+        "mac_ver": "",
+        "home": "D:\\home",
+        "app_service": True,
+        "functions": False,
+        "wfastcgi": True,
+    }
+    captured = profile_from_capture(facts, "python361x64", origin="capture.json")
+    builtin = ProfileCatalog().load("python361x64")
+    assert captured.tags == builtin.tags
+    assert captured.server == builtin.server
+    assert captured.python.explicit_tags  # captured profiles carry their exact tag list
+
+
+def test_capture_refuses_other_json(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not the output of vendorer's capture script"):
+        profile_from_capture({"hello": 1}, "x", origin="x.json")

@@ -1,0 +1,7 @@
+"""`python -m vendorer`."""
+
+import sys
+
+from vendorer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,211 @@
+"""The command line: parse arguments, load settings, run a command, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import tomli_w
+from rich.console import Console
+from rich.table import Table
+
+from vendorer import __version__
+from vendorer.capture import capture_script, profile_from_capture
+from vendorer.catalog import ProfileCatalog
+from vendorer.errors import ConfigError, UsageError, VendorerError
+from vendorer.fileio import write_text_atomic
+from vendorer.profile import Profile, profile_to_dict
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run vendorer; returns the exit code (0 ok, 1 failure, 2 usage or configuration error)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except VendorerError as error:
+        _stderr().print(f"error: {error}", markup=False, highlight=False)
+        return error.exit_code
+    except KeyboardInterrupt:
+        _stderr().print("interrupted: nothing was left half-written", markup=False)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--app",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="the app's folder: where pyproject.toml, requirements and profiles/ are (default: .)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="vendorer",
+        description="Resolve, build and vendor Python libraries for a fixed target interpreter.",
+    )
+    parser.add_argument("--version", action="version", version=f"vendorer {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    profiles = commands.add_parser("profiles", help="list, show and capture target profiles")
+    profile_commands = profiles.add_subparsers(title="profile commands", metavar="COMMAND")
+    listing = profile_commands.add_parser(
+        "list", parents=[common], help="a table of every profile: built-in and the app's own"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=_profiles_list)
+    show = profile_commands.add_parser(
+        "show", parents=[common], help="everything a profile says, with its derived tags"
+    )
+    show.add_argument("name", help="a profile name, or a path to a profile file")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_profiles_show)
+    capture = profile_commands.add_parser(
+        "capture",
+        parents=[common],
+        help="print the capture script, or turn its output into a profile (--from)",
+        description=(
+            "Without --from: print a stdlib-only script (Python 2.7 and 3.x) to run with the "
+            "target's interpreter. With --from FILE NAME: write the exact profile NAME from that "
+            "script's output, to profiles/NAME.toml in the app."
+        ),
+    )
+    capture.add_argument("name", nargs="?", help="name of the profile to write (with --from)")
+    capture.add_argument(
+        "--from",
+        dest="from_file",
+        type=Path,
+        metavar="FILE",
+        help="the capture script's JSON output",
+    )
+    capture.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="where to write the profile (default: <app>/profiles/NAME.toml)",
+    )
+    capture.add_argument("--force", action="store_true", help="replace an existing profile file")
+    capture.add_argument(
+        "--site-root",
+        help="the app's folder on the server (default: $HOME/site/wwwroot as captured)",
+    )
+    capture.add_argument("--lib-dir", help="folder for vendored libraries inside the app")
+    capture.add_argument("--site-extension", help="the App Service site extension id")
+    capture.set_defaults(handler=_profiles_capture)
+    return parser
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _catalog(args: argparse.Namespace) -> ProfileCatalog:
+    return ProfileCatalog(args.app)
+
+
+def _load_profile(args: argparse.Namespace, name: str) -> Profile:
+    catalog = _catalog(args)
+    profile = catalog.load(name)
+    for notice in catalog.notices:
+        _stderr().print(notice, markup=False)
+    return profile
+
+
+def _profiles_list(args: argparse.Namespace) -> int:
+    rows = []
+    for entry in _catalog(args).entries():
+        profile = _load_profile(args, entry.name)
+        source = entry.source + (" (shadows built-in)" if entry.shadows_builtin else "")
+        platform = profile.tags[0].platform if profile.tags else ""
+        rows.append((profile.name, str(profile.python.version), platform, source))
+    if args.json:
+        keys = ("name", "python", "platform", "source")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        return 0
+    table = Table("name", "python", "platform", "source", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*row)
+    _stdout().print(table)
+    return 0
+
+
+def _profile_document(profile: Profile) -> dict[str, object]:
+    return {
+        **profile_to_dict(profile),
+        "tags": [str(tag) for tag in profile.tags],
+        "source": profile.source,
+    }
+
+
+def _profiles_show(args: argparse.Namespace) -> int:
+    profile = _load_profile(args, args.name)
+    document = _profile_document(profile)
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    out = _stdout()
+    out.print(f"[bold]{profile.name}[/bold]: {profile.description}")
+    out.print(f"source: {profile.source}", markup=False)
+    for section in ("python", "markers", "server"):
+        out.print(f"\n[bold]{section}[/bold]")
+        for key, value in document[section].items():  # type: ignore[attr-defined]
+            out.print(f"  {key} = {json.dumps(value)}", markup=False)
+    out.print(f"\n[bold]tags[/bold] ({len(profile.tags)}, most specific first)")
+    for tag in profile.tags:
+        out.print(f"  {tag}", markup=False)
+    return 0
+
+
+def _profiles_capture(args: argparse.Namespace) -> int:
+    if args.from_file is None:
+        if args.name:
+            raise UsageError("profiles capture NAME needs --from FILE (the script's output)")
+        sys.stdout.write(capture_script())
+        return 0
+    if not args.name:
+        raise UsageError("profiles capture --from FILE needs the NAME of the profile to write")
+    try:
+        facts = json.loads(args.from_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{args.from_file}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(
+            f"{args.from_file}: not the capture script's JSON output: {error}"
+        ) from None
+    if not isinstance(facts, dict):
+        raise ConfigError(f"{args.from_file}: not the capture script's JSON output")
+    profile = profile_from_capture(
+        facts,
+        args.name,
+        origin=str(args.from_file),
+        site_root=args.site_root,
+        lib_dir=args.lib_dir,
+        site_extension=args.site_extension,
+    )
+    output: Path = args.output or args.app / "profiles" / f"{args.name}.toml"
+    if output.exists() and not args.force:
+        raise UsageError(f"{output} exists; pass --force to replace it")
+    header = f"# vendorer target profile, captured from {args.from_file.name}\n"
+    write_text_atomic(output, header + tomli_w.dumps(profile_to_dict(profile)))
+    _stdout().print(
+        f"wrote {output}: {profile.python.version}, {len(profile.tags)} tags, "
+        f"first {profile.tags[0]}",
+        markup=False,
+    )
+    return 0

@@ -1,0 +1,84 @@
+"""Settings: `[tool.vendorer]` in the app's pyproject.toml, overridden by command-line options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vendorer.errors import ConfigError
+from vendorer.tomlfile import read_toml
+
+__all__ = ["Settings", "load_settings"]
+
+_STRING_KEYS = ("profile", "requirements", "lib-dir", "wheelhouse", "index-url")
+_LIST_KEYS = ("extra-index-urls", "find-links")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    app_dir: Path
+    profile: str | None = None
+    requirements: Path
+    lib_dir: str | None = None  # None: the profile's default
+    wheelhouse: Path
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+
+
+def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read `[tool.vendorer]`; non-None `overrides` (same keys, dashes or underscores) win."""
+    table = _tool_table(app_dir / "pyproject.toml")
+    values: dict[str, Any] = {key.replace("-", "_"): value for key, value in table.items()}
+    for key, value in (overrides or {}).items():
+        if value is not None and value != ():
+            values[key.replace("-", "_")] = value
+    requirements = values.get("requirements")
+    return Settings(
+        app_dir=app_dir,
+        profile=values.get("profile"),
+        requirements=app_dir / requirements if requirements else _default_requirements(app_dir),
+        lib_dir=values.get("lib_dir"),
+        wheelhouse=app_dir / values.get("wheelhouse", "wheelhouse"),
+        index_url=values.get("index_url"),
+        extra_index_urls=tuple(values.get("extra_index_urls", ())),
+        find_links=tuple(
+            link if "://" in link else str(app_dir / link) for link in values.get("find_links", ())
+        ),
+    )
+
+
+def _default_requirements(app_dir: Path) -> Path:
+    """requirements.txt, or pip-tools' requirements.in when only that exists."""
+    txt, source = app_dir / "requirements.txt", app_dir / "requirements.in"
+    return source if source.exists() and not txt.exists() else txt
+
+
+def _tool_table(pyproject: Path) -> Mapping[str, Any]:
+    if not pyproject.exists():
+        return {}
+    table = read_toml(pyproject).get("tool", {}).get("vendorer", {})
+    where = f"{pyproject}: [tool.vendorer]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    problems = [
+        f"  {key}: unknown key (known: {', '.join(_STRING_KEYS + _LIST_KEYS)})"
+        for key in table
+        if key not in _STRING_KEYS + _LIST_KEYS
+    ]
+    problems += [
+        f"  {key}: must be a string"
+        for key in _STRING_KEYS
+        if key in table and not isinstance(table[key], str)
+    ]
+    problems += [
+        f"  {key}: must be a list of strings"
+        for key in _LIST_KEYS
+        if key in table
+        and not (isinstance(table[key], list) and all(isinstance(v, str) for v in table[key]))
+    ]
+    if problems:
+        raise ConfigError(f"{where}:\n" + "\n".join(problems))
+    return table

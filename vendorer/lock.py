@@ -1,0 +1,228 @@
+"""The lock: `pylock.<profile>.toml` (PEP 751), read, written and validated with packaging.pylock.
+
+vendorer's own facts ride in the `tool.vendorer` tables PEP 751 reserves for tools: the profile,
+the hash of the inputs (so a stale lock is detected), and per package whether it needs a build,
+who required it and why newer versions were not taken.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+import tomli_w
+from packaging.markers import Marker
+from packaging.pylock import (
+    Package,
+    PackageSdist,
+    PackageWheel,
+    Pylock,
+    PylockValidationError,
+)
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from vendorer.errors import LockError
+from vendorer.profile import Profile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "Lock",
+    "LockedFile",
+    "LockedPackage",
+    "export_requirements",
+    "lock_path",
+    "read_lock",
+    "relative_posix",
+    "render_lock",
+]
+
+LOCK_VERSION: Final = Version("1.0")
+FORMAT: Final = 1  # vendorer's tool.vendorer layout
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedFile:
+    filename: str
+    url: str | None = None  # a remote file
+    path: str | None = None  # a local file, relative to the lock's folder (POSIX separators)
+    sha256: str
+    size: int | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedPackage:
+    name: NormalizedName
+    version: Version
+    file: LockedFile  # the wheel for the target, or the sdist to build
+    index: str | None = None
+    requires_python: SpecifierSet | None = None
+    dependencies: tuple[NormalizedName, ...] = ()
+    required_by: tuple[str, ...] = ()
+    newer: tuple[str, ...] = ()  # "2.1.0: Requires-Python >=3.7"
+
+    @property
+    def needs_build(self) -> bool:
+        return not self.file.is_wheel
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lock:
+    profile: str
+    inputs_hash: str
+    packages: tuple[LockedPackage, ...]
+
+    def package(self, name: str) -> LockedPackage | None:
+        wanted = canonicalize_name(name)
+        return next((p for p in self.packages if p.name == wanted), None)
+
+
+def lock_path(requirements: Path, profile_name: str) -> Path:
+    """`pylock.<profile>.toml` next to the requirements file it was made from."""
+    return requirements.parent / f"pylock.{profile_name}.toml"
+
+
+def render_lock(lock: Lock, profile: Profile) -> str:
+    """The lock as PEP 751 TOML, validated by packaging before it is returned."""
+    pylock = Pylock(
+        lock_version=LOCK_VERSION,
+        environments=[Marker(_environment_marker(profile))],
+        requires_python=SpecifierSet(f"=={profile.python.version}"),
+        created_by="vendorer",
+        packages=[_to_package(package) for package in lock.packages],
+        tool={
+            "vendorer": {
+                "format": FORMAT,
+                "profile": lock.profile,
+                "inputs-hash": lock.inputs_hash,
+                "best-tag": str(profile.tags[0]),
+            }
+        },
+    )
+    try:
+        pylock.validate()
+    except PylockValidationError as error:  # a bug in vendorer, not in the user's input
+        raise LockError(f"vendorer produced an invalid lock ({error}); please report it") from None
+    header = (
+        f"# Locked by vendorer for the target profile {lock.profile}; do not edit by hand.\n"
+        f"# Regenerate with: vendorer lock --profile {lock.profile}\n"
+    )
+    return header + tomli_w.dumps(_without_none(pylock.to_dict()))
+
+
+def read_lock(path: Path) -> Lock:
+    """Read and validate a vendorer lock; a malformed one is a LockError naming the problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LockError(f"{path}: no lock; run `vendorer lock` first") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise LockError(f"{path}: unreadable lock ({error}); run `vendorer lock` again") from None
+    try:
+        pylock = Pylock.from_dict(data)
+    except PylockValidationError as error:
+        raise LockError(f"{path}: invalid PEP 751 lock: {error}") from None
+    tool = (pylock.tool or {}).get("vendorer")
+    if not isinstance(tool, Mapping) or tool.get("format") != FORMAT:
+        raise LockError(f"{path}: not a lock written by this vendorer; run `vendorer lock` again")
+    try:
+        packages = tuple(_from_package(package) for package in pylock.packages)
+    except (KeyError, TypeError, ValueError) as error:
+        raise LockError(f"{path}: malformed package entry ({error})") from None
+    return Lock(
+        profile=str(tool["profile"]), inputs_hash=str(tool["inputs-hash"]), packages=packages
+    )
+
+
+def export_requirements(lock: Lock, *, source: str) -> Iterator[str]:
+    """The lock as a requirements file pinned with --hash lines, readable by pip 8 and newer."""
+    yield f"# Exported by vendorer from {source} for the target profile {lock.profile}."
+    yield "# Every package is pinned with its hash: pip installs exactly these files."
+    for package in lock.packages:
+        yield f"{package.name}=={package.version} \\"
+        yield f"    --hash=sha256:{package.file.sha256}"
+
+
+def _environment_marker(profile: Profile) -> str:
+    keys = ("sys_platform", "platform_machine", "implementation_name", "python_full_version")
+    return " and ".join(f"{key} == {profile.markers[key]!r}" for key in keys)
+
+
+def _to_package(package: LockedPackage) -> Package:
+    file = package.file
+    fields: dict[str, Any] = {
+        "name": file.filename,
+        "url": file.url,
+        "path": file.path,
+        "size": file.size,
+        "hashes": {"sha256": file.sha256},
+    }
+    tool: dict[str, Any] = {"needs-build": package.needs_build}
+    if package.required_by:
+        tool["required-by"] = list(package.required_by)
+    if package.newer:
+        tool["newer"] = list(package.newer)
+    return Package(
+        name=package.name,
+        version=package.version,
+        requires_python=package.requires_python,
+        dependencies=[{"name": name} for name in package.dependencies] or None,
+        index=package.index,
+        wheels=[PackageWheel(**fields)] if file.is_wheel else None,
+        sdist=None if file.is_wheel else PackageSdist(**fields),
+        tool={"vendorer": tool},
+    )
+
+
+def _from_package(package: Package) -> LockedPackage:
+    distribution: PackageWheel | PackageSdist | None = (
+        package.wheels[0] if package.wheels else package.sdist
+    )
+    if distribution is None or package.version is None:
+        raise ValueError(f"{package.name}: a locked package needs a version and one file")
+    tool = (package.tool or {}).get("vendorer", {})
+    return LockedPackage(
+        name=package.name,
+        version=package.version,
+        file=LockedFile(
+            filename=distribution.filename,
+            url=distribution.url,
+            path=distribution.path,
+            sha256=distribution.hashes["sha256"],
+            size=distribution.size,
+        ),
+        index=package.index,
+        requires_python=package.requires_python,
+        dependencies=tuple(
+            canonicalize_name(dependency["name"]) for dependency in package.dependencies or []
+        ),
+        required_by=tuple(tool.get("required-by", ())),
+        newer=tuple(tool.get("newer", ())),
+    )
+
+
+def _without_none(value: Any) -> Any:
+    """TOML has no null: drop None values recursively."""
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
+
+
+def relative_posix(path: Path, start: Path) -> str:
+    """`path` relative to `start`, with forward slashes (how PEP 751 records local paths)."""
+    return PurePosixPath(*Path(os.path.relpath(path.resolve(), start.resolve())).parts).as_posix()

@@ -1,0 +1,465 @@
+"""Resolution for the target: resolvelib does the search, this module supplies the packaging facts.
+
+Every marker is evaluated in the profile's environment, every Requires-Python against the
+profile's full version, and every file is judged by the profile's tags (see `candidates`). Nothing
+here reads the host interpreter. Failures become `ResolutionError`s that explain themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from packaging.metadata import Metadata
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import BaseReporter, ResolutionImpossible, Resolver
+from resolvelib.providers import AbstractProvider
+from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
+
+from vendorer.candidates import FilePolicy, Rejection, VersionChoice, choose_versions
+from vendorer.errors import ResolutionError
+from vendorer.finder import DistFile
+from vendorer.profile import Profile
+
+__all__ = [
+    "PackageSource",
+    "Resolution",
+    "ResolvedPackage",
+    "RootRequirement",
+    "resolve_for",
+]
+
+PYTHON = "<python>"  # the virtual project whose one candidate is the target's interpreter
+_PYTHON = NormalizedName(PYTHON)
+DEFAULT_POLICY = FilePolicy()
+
+
+class PackageSource(Protocol):
+    """Where files and metadata come from (the Finder, in production)."""
+
+    def project_files(self, name: str) -> list[DistFile]: ...
+
+    def metadata(self, file: DistFile) -> Metadata | None: ...
+
+
+MetadataBuilder = Callable[[DistFile], Metadata]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RootRequirement:
+    """A requirement the user wrote, with where it was written and its --hash values."""
+
+    requirement: Requirement
+    source: str
+    hashes: frozenset[str] = frozenset()
+    file: DistFile | None = None  # a direct reference: exactly this file
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedPackage:
+    name: NormalizedName
+    version: Version
+    choice: VersionChoice
+    requires_python: SpecifierSet | None
+    dependencies: tuple[NormalizedName, ...]
+    required_by: tuple[str, ...]  # "flask 2.0.3 (click>=7.1.2)" or "requirements.txt:3 (click)"
+    newer: tuple[Rejection, ...]  # newer versions not chosen, each with its reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolution:
+    packages: tuple[ResolvedPackage, ...]  # sorted by name
+
+
+# --- the resolvelib model -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Req:
+    name: NormalizedName
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    parent: str  # who asked: "requirements.txt:3" or "flask 2.0.3"
+    text: str  # the requirement as written, without its marker
+    parent_name: NormalizedName | None = None  # None: the user asked
+    hashes: frozenset[str] = frozenset()
+    file: DistFile | None = None
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    name: NormalizedName
+    version: Version
+    extras: frozenset[str] = frozenset()
+    choice: VersionChoice | None = field(default=None, compare=False)
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+
+def _identifier(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def _requirement(
+    requirement: Requirement,
+    parent: str,
+    parent_name: NormalizedName | None,
+    hashes: frozenset[str] = frozenset(),
+    file: DistFile | None = None,
+) -> _Req:
+    return _Req(
+        canonicalize_name(requirement.name),
+        frozenset(requirement.extras),
+        requirement.specifier,
+        parent,
+        str(requirement).split(";")[0].strip(),
+        parent_name,
+        hashes,
+        file,
+    )
+
+
+class _Provider(AbstractProvider[_Req, _Candidate, str]):
+    def __init__(
+        self,
+        profile: Profile,
+        source: PackageSource,
+        policy: FilePolicy,
+        constraints: Mapping[NormalizedName, SpecifierSet],
+        build_metadata: MetadataBuilder | None,
+    ) -> None:
+        self.profile = profile
+        self.source = source
+        self.policy = policy
+        self.constraints = constraints
+        self.build_metadata = build_metadata
+        self.environment = profile.marker_environment()
+        self.tag_rank = {tag: rank for rank, tag in enumerate(profile.tags)}
+        self.rejections: dict[NormalizedName, list[Rejection]] = {}
+        self.usable: dict[NormalizedName, list[VersionChoice]] = {}
+        self.asked_by: dict[NormalizedName, _Req] = {}  # the first requirement naming a project
+        self.requires_python: dict[tuple[str, Version], SpecifierSet | None] = {}
+        self._metadata: dict[tuple[str, Version], Metadata] = {}
+        self._prefetcher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="prefetch")
+
+    def close(self) -> None:
+        self._prefetcher.shutdown(wait=False, cancel_futures=True)
+
+    # resolvelib's interface
+
+    def identify(self, requirement_or_candidate: _Req | _Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, _Candidate],
+        candidates: Mapping[str, Iterator[_Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[_Req, _Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[_Req, _Candidate]],
+    ) -> tuple[bool, bool, bool, str]:
+        infos = list(information[identifier])
+        pinned = any(
+            spec.operator in {"==", "==="} and "*" not in spec.version
+            for info in infos
+            for spec in info.requirement.specifier
+        )
+        causes = {cause.requirement.name for cause in backtrack_causes}
+        # Work first on: the interpreter, exact pins, backtrack causes; then by name for stability.
+        return (identifier != PYTHON, not pinned, identifier not in causes, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[_Req]],
+        incompatibilities: Mapping[str, Iterator[_Candidate]],
+    ) -> list[_Candidate]:
+        reqs = list(requirements[identifier])
+        bad = {candidate.version for candidate in incompatibilities[identifier]}
+        if identifier == PYTHON:
+            version = self.profile.python.version
+            return [] if version in bad else [_Candidate(_PYTHON, version)]
+        name, extras = reqs[0].name, frozenset().union(*(req.extras for req in reqs))
+        choices = self._choices(name, reqs)
+        constraint = self.constraints.get(name, SpecifierSet())
+        matches = []
+        for choice in choices:
+            if choice.version in bad:
+                continue
+            allowed = all(
+                req.specifier.contains(choice.version, prereleases=self._pre(req)) for req in reqs
+            ) and constraint.contains(choice.version, prereleases=True)
+            if allowed and (self._pre(*reqs) or not choice.version.is_prerelease):
+                matches.append(_Candidate(name, choice.version, extras, choice))
+        if matches:
+            self._prefetch_metadata(matches[0])
+        return matches
+
+    def is_satisfied_by(self, requirement: _Req, candidate: _Candidate) -> bool:
+        if candidate.name == PYTHON:
+            return requirement.specifier.contains(candidate.version, prereleases=True)
+        if requirement.file is not None and candidate.choice is not None:
+            return requirement.file in candidate.choice.files
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: _Candidate) -> list[_Req]:
+        if candidate.name == PYTHON:
+            return []
+        metadata = self._metadata_of(candidate)
+        parent = f"{candidate.name} {candidate.version}"
+        dependencies: list[_Req] = []
+        if metadata.requires_python is not None:
+            self.requires_python[(candidate.name, candidate.version)] = metadata.requires_python
+            text = f"Requires-Python {metadata.requires_python}"
+            dependencies.append(
+                _Req(_PYTHON, frozenset(), metadata.requires_python, parent, text, candidate.name)
+            )
+        if candidate.extras:  # an extra's candidate depends on its base at the same version
+            pin = SpecifierSet(f"=={candidate.version}")
+            dependencies.append(
+                _Req(
+                    candidate.name,
+                    frozenset(),
+                    pin,
+                    parent,
+                    f"{candidate.name}{pin}",
+                    candidate.name,
+                )
+            )
+        wanted = {""} | set(candidate.extras)
+        for requirement in metadata.requires_dist or []:
+            marker = requirement.marker
+            if marker is None or any(
+                marker.evaluate({**self.environment, "extra": extra}) for extra in wanted
+            ):
+                dependencies.append(_requirement(requirement, parent, candidate.name))
+        for dependency in dependencies:
+            self.asked_by.setdefault(dependency.name, dependency)
+        self._prefetch_projects(req.name for req in dependencies if req.name != PYTHON)
+        return dependencies
+
+    # helpers
+
+    def _pre(self, *reqs: _Req) -> bool:
+        return self.policy.pre or any(req.specifier.prereleases for req in reqs)
+
+    def _choices(self, name: NormalizedName, reqs: list[_Req]) -> list[VersionChoice]:
+        direct = [req.file for req in reqs if req.file is not None]
+        files = direct[:1] if direct else self.source.project_files(name)
+        pinned = [
+            Version(spec.version)
+            for req in reqs
+            for spec in req.specifier
+            if spec.operator in {"==", "==="} and "*" not in spec.version
+        ]
+        allowed_hashes = frozenset().union(*(req.hashes for req in reqs))
+        choices, rejections = choose_versions(
+            files,
+            self.profile,
+            policy=self.policy,
+            tag_rank=self.tag_rank,
+            pinned=pinned,
+            allowed_hashes=allowed_hashes,
+        )
+        self.rejections[name] = rejections
+        self.usable[name] = choices
+        return choices
+
+    def _metadata_of(self, candidate: _Candidate) -> Metadata:
+        key = (candidate.name, candidate.version)
+        if key not in self._metadata:
+            assert candidate.choice is not None
+            self._metadata[key] = self._fetch_metadata(candidate.choice)
+        return self._metadata[key]
+
+    def _fetch_metadata(self, choice: VersionChoice) -> Metadata:
+        for file in (choice.wheel, choice.sdist):
+            if file is None:
+                continue
+            metadata = self.source.metadata(file)
+            if metadata is not None:
+                return metadata
+        sdist = choice.sdist
+        if sdist is None or self.build_metadata is None:
+            raise ResolutionError(
+                f"{choice.project} {choice.version}: no metadata could be read from its files"
+            )
+        return self.build_metadata(sdist)
+
+    def _prefetch_projects(self, names: Iterable[str]) -> None:
+        for name in names:
+            self._prefetcher.submit(self.source.project_files, name)
+
+    def _prefetch_metadata(self, candidate: _Candidate) -> None:
+        choice = candidate.choice
+        if choice is not None and choice.wheel is not None:
+            self._prefetcher.submit(self.source.metadata, choice.wheel)
+
+
+class _Reporter(BaseReporter[_Req, _Candidate, str]):
+    def __init__(self, on_pin: Callable[[str, Version], None] | None) -> None:
+        self.on_pin = on_pin
+
+    def pinning(self, candidate: _Candidate) -> None:
+        if self.on_pin is not None and candidate.name != PYTHON:
+            self.on_pin(candidate.identifier, candidate.version)
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+
+def resolve_for(
+    profile: Profile,
+    requirements: Sequence[RootRequirement],
+    source: PackageSource,
+    *,
+    constraints: Sequence[RootRequirement] = (),
+    policy: FilePolicy = DEFAULT_POLICY,
+    build_metadata: MetadataBuilder | None = None,
+    on_pin: Callable[[str, Version], None] | None = None,
+) -> Resolution:
+    """The exact set of versions and files that satisfies `requirements` on `profile`'s target."""
+    environment = {**profile.marker_environment(), "extra": ""}
+    roots = [
+        _requirement(root.requirement, root.source, None, root.hashes, root.file)
+        for root in requirements
+        if root.requirement.marker is None or root.requirement.marker.evaluate(environment)
+    ]
+    constraint_specs: dict[NormalizedName, SpecifierSet] = {}
+    for constraint in constraints:
+        marker = constraint.requirement.marker
+        if marker is None or marker.evaluate(environment):
+            name = canonicalize_name(constraint.requirement.name)
+            constraint_specs[name] = constraint_specs.get(name, SpecifierSet()) & (
+                constraint.requirement.specifier
+            )
+    provider = _Provider(profile, source, policy, constraint_specs, build_metadata)
+    for root in roots:
+        provider.asked_by.setdefault(root.name, root)
+    provider._prefetch_projects(root.name for root in roots)
+    try:
+        result = Resolver(provider, _Reporter(on_pin)).resolve(roots, max_rounds=2000)
+    except ResolutionImpossible as error:
+        raise ResolutionError(_explain_impossible(error.causes, provider)) from None
+    except ResolutionTooDeep:
+        raise ResolutionError(
+            "resolution gave up after 2000 rounds of backtracking; pin the packages named in "
+            "your requirements more tightly"
+        ) from None
+    finally:
+        provider.close()
+    return _collect(result.mapping, result.criteria, provider)
+
+
+def _collect(
+    mapping: Mapping[str, _Candidate], criteria: Mapping[str, object], provider: _Provider
+) -> Resolution:
+    required_by: dict[NormalizedName, list[str]] = {}
+    dependencies: dict[NormalizedName, set[NormalizedName]] = {}
+    for identifier, criterion in criteria.items():
+        if identifier == PYTHON or identifier not in mapping:
+            continue
+        name = mapping[identifier].name
+        for info in criterion.information:  # type: ignore[attr-defined]
+            req: _Req = info.requirement
+            parent = info.parent
+            if parent is not None and parent.name == name:
+                continue  # an extra's candidate requiring its own base
+            required_by.setdefault(name, []).append(f"{req.parent} ({req.text})")
+            if parent is not None:
+                dependencies.setdefault(parent.name, set()).add(name)
+    packages = []
+    for identifier, candidate in mapping.items():
+        if candidate.name == PYTHON or candidate.extras or candidate.choice is None:
+            continue
+        name = candidate.name
+        newer = tuple(r for r in provider.rejections.get(name, []) if r.version > candidate.version)
+        packages.append(
+            ResolvedPackage(
+                name=name,
+                version=candidate.version,
+                choice=candidate.choice,
+                requires_python=provider.requires_python.get((name, candidate.version)),
+                dependencies=tuple(sorted(dependencies.get(name, set()) - {name})),
+                required_by=tuple(sorted(set(required_by.get(name, [])))),
+                newer=newer,
+            )
+        )
+        del identifier
+    return Resolution(packages=tuple(sorted(packages, key=lambda package: package.name)))
+
+
+def _explain_impossible(
+    causes: Sequence[RequirementInformation[_Req, _Candidate]], provider: _Provider
+) -> str:
+    """Name the requirements that cannot all hold, with the chain that brought each in."""
+    by_identifier: dict[str, list[_Req]] = {}
+    for cause in causes:
+        by_identifier.setdefault(cause.requirement.identifier, []).append(cause.requirement)
+    lines: list[str] = []
+    target = provider.profile.python.version
+    for identifier, all_reqs in by_identifier.items():
+        reqs = list({(req.text, req.parent): req for req in all_reqs}.values())
+        if identifier == PYTHON:
+            lines.extend(
+                f"{_chain(req, provider)} needs Python, but the target has {target}" for req in reqs
+            )
+            continue
+        name = reqs[0].name
+        if len(reqs) > 1:
+            lines.append(f"conflicting requirements for {name}:")
+        lines.extend(
+            f"  {_chain(req, provider)}"
+            if len(reqs) > 1
+            else f"no usable version of {name} matches {_chain(req, provider)}"
+            for req in reqs
+        )
+        lines.extend(_explain_versions(name, reqs, provider))
+    return f"cannot resolve the requirements for {provider.profile.name}:\n" + "\n".join(
+        f"  {line}" for line in lines
+    )
+
+
+def _chain(req: _Req, provider: _Provider) -> str:
+    """`click>=8.1 <- flask 2.0.3 <- requirements.txt:1 (flask)`."""
+    links = [req.text, req.parent]
+    seen = {req.name}
+    parent = req.parent_name
+    while parent is not None and parent not in seen and parent in provider.asked_by:
+        seen.add(parent)
+        upper = provider.asked_by[parent]
+        links.append(upper.parent)
+        parent = upper.parent_name
+    return " <- ".join(links)
+
+
+def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Provider) -> list[str]:
+    """Why the versions were rejected, and the newest version that would work on the target."""
+    rejections = provider.rejections.get(name, [])
+    usable = provider.usable.get(name, [])
+    lines = [f"    {r.version}: {r.reason}" for r in rejections[:8]]
+    if len(rejections) > 8:
+        lines.append(f"    ... and {len(rejections) - 8} older versions rejected the same way")
+    if usable:
+        newest = max(usable, key=lambda choice: choice.version)
+        kind = "an sdist to build" if newest.needs_build else "a wheel"
+        lines.append(
+            f"    newest version usable on {provider.profile.name}: {newest.version} ({kind}); "
+            f"requirements must allow {name}=={newest.version}"
+        )
+    elif not rejections and not any(req.file for req in reqs):
+        lines.append(f"    {name} has no files on the configured indexes and find-links")
+    else:
+        lines.append(f"    no version of {name} is usable on {provider.profile.name}")
+    return lines
