@@ -9,15 +9,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import tomli_w
+from packaging.version import Version
 from rich.console import Console
 from rich.table import Table
 
 from vendorer import __version__
 from vendorer.capture import capture_script, profile_from_capture
 from vendorer.catalog import ProfileCatalog
+from vendorer.config import Settings, load_settings
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
+from vendorer.lock import export_requirements, lock_path, read_lock
+from vendorer.locking import LockOptions, make_lock
 from vendorer.profile import Profile, profile_to_dict
+from vendorer.why import explain
 
 __all__ = ["main"]
 
@@ -104,6 +109,93 @@ def _parser() -> argparse.ArgumentParser:
     capture.add_argument("--lib-dir", help="folder for vendored libraries inside the app")
     capture.add_argument("--site-extension", help="the App Service site extension id")
     capture.set_defaults(handler=_profiles_capture)
+
+    resolving = argparse.ArgumentParser(add_help=False, parents=[common])
+    resolving.add_argument(
+        "-p", "--profile", help="target profile name or file (default: [tool.vendorer] profile)"
+    )
+    resolving.add_argument(
+        "-r",
+        "--requirements",
+        type=Path,
+        metavar="FILE",
+        help="requirements file (default: requirements.txt, or requirements.in)",
+    )
+    resolving.add_argument(
+        "-i",
+        "--index-url",
+        metavar="URL",
+        help="base URL of the package index (PEP 503/691; default: PyPI)",
+    )
+    resolving.add_argument(
+        "--extra-index-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        dest="extra_index_urls",
+        help="another index to search (repeatable)",
+    )
+    resolving.add_argument(
+        "-f",
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="DIR|URL",
+        help="a folder or HTML page of distributions (repeatable)",
+    )
+    resolving.add_argument(
+        "--prefer-newest",
+        action="store_true",
+        help="take the newest version even when only its sdist fits the target",
+    )
+    resolving.add_argument("--pre", action="store_true", help="allow pre-release versions")
+    resolving.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="network timeout per request (default: 15)",
+    )
+
+    lock = commands.add_parser(
+        "lock",
+        parents=[resolving],
+        help="resolve the requirements for a profile into a lock",
+        description="Resolve the requirements for the target profile and write "
+        "pylock.<profile>.toml (PEP 751) next to the requirements file. A lock whose inputs have "
+        "not changed is kept as it is.",
+    )
+    lock.add_argument(
+        "--force", action="store_true", help="resolve again even if the lock is current"
+    )
+    lock.add_argument(
+        "--export",
+        choices=["requirements"],
+        help="also write the lock as a "
+        "requirements file pinned with --hash lines (pip 8+, e.g. pip 9 on 3.6.1)",
+    )
+    lock.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where --export writes (default: standard output)",
+    )
+    lock.set_defaults(handler=_lock)
+
+    why = commands.add_parser(
+        "why", parents=[common], help="why a package is in the lock, and why at that version"
+    )
+    why.add_argument("name", help="the package")
+    why.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer] profile)")
+    why.add_argument(
+        "-r",
+        "--requirements",
+        type=Path,
+        metavar="FILE",
+        help="requirements file the lock sits next to",
+    )
+    why.set_defaults(handler=_why)
     return parser
 
 
@@ -208,4 +300,69 @@ def _profiles_capture(args: argparse.Namespace) -> int:
         f"first {profile.tags[0]}",
         markup=False,
     )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        args.app,
+        {
+            "profile": getattr(args, "profile", None),
+            "requirements": getattr(args, "requirements", None),
+            "index_url": getattr(args, "index_url", None),
+            "extra_index_urls": tuple(getattr(args, "extra_index_urls", ())),
+            "find_links": tuple(getattr(args, "find_links", ())),
+        },
+    )
+
+
+def _profile_of(args: argparse.Namespace, settings: Settings) -> Profile:
+    if not settings.profile:
+        raise UsageError(
+            "no target profile: pass --profile NAME or set profile in [tool.vendorer] "
+            "(`vendorer profiles list` shows them)"
+        )
+    return _load_profile(args, settings.profile)
+
+
+def _lock(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    options = LockOptions(
+        index_url=settings.index_url,
+        extra_index_urls=settings.extra_index_urls,
+        find_links=settings.find_links,
+        prefer_newest=args.prefer_newest,
+        pre=args.pre,
+        timeout=args.timeout,
+    )
+    err = _stderr()
+    with err.status(f"resolving for {profile.name}") as status:
+        pinned: list[str] = []
+
+        def on_pin(name: str, version: Version) -> None:
+            pinned.append(name)
+            status.update(f"resolving for {profile.name}: {len(pinned)} pinned, {name} {version}")
+
+        result = make_lock(profile, settings.requirements, options, force=args.force, on_pin=on_pin)
+    verb = "wrote" if result.changed else "up to date:"
+    builds = sum(package.needs_build for package in result.lock.packages)
+    note = f", {builds} to build from sdist" if builds else ""
+    err.print(f"{verb} {result.path} ({len(result.lock.packages)} packages{note})", markup=False)
+    if args.export:
+        text = "\n".join(export_requirements(result.lock, source=result.path.name)) + "\n"
+        if args.output:
+            write_text_atomic(args.output, text)
+            err.print(f"wrote {args.output}", markup=False)
+        else:
+            sys.stdout.write(text)
+    return 0
+
+
+def _why(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lock = read_lock(lock_path(settings.requirements, profile.name))
+    for line in explain(lock, args.name):
+        print(line)
     return 0

@@ -8,7 +8,6 @@ who required it and why newer versions were not taken.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,13 +26,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from vendorer.errors import LockError
+from vendorer.errors import ConfigError, LockError
 from vendorer.profile import Profile
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from vendorer.tomlfile import read_toml
 
 __all__ = [
     "Lock",
@@ -125,12 +120,12 @@ def render_lock(lock: Lock, profile: Profile) -> str:
 
 def read_lock(path: Path) -> Lock:
     """Read and validate a vendorer lock; a malformed one is a LockError naming the problem."""
+    if not path.exists():
+        raise LockError(f"{path}: no lock; run `vendorer lock` first")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LockError(f"{path}: no lock; run `vendorer lock` first") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise LockError(f"{path}: unreadable lock ({error}); run `vendorer lock` again") from None
+        data = read_toml(path)
+    except ConfigError as error:
+        raise LockError(f"unreadable lock: {error}; run `vendorer lock` again") from None
     try:
         pylock = Pylock.from_dict(data)
     except PylockValidationError as error:

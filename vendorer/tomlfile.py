@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["read_toml"]
+__all__ = ["parse_toml", "read_toml"]
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
@@ -27,6 +27,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
+    return parse_toml(text, origin=str(path))
+
+
+def parse_toml(text: str, *, origin: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error is a ConfigError naming origin:line:column."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -38,4 +43,4 @@ def read_toml(path: Path) -> dict[str, Any]:
         else:  # "(at end of document)"
             message = message.replace(" (at end of document)", "")
             line, column = str(text.count("\n") + 1), "1"
-        raise ConfigError(f"{path}:{line}:{column}: TOML syntax error: {message}") from None
+        raise ConfigError(f"{origin}:{line}:{column}: TOML syntax error: {message}") from None

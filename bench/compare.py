@@ -1,0 +1,227 @@
+"""Lock the same requirement sets for the same target with vendorer, pip, uv and pex; compare.
+
+Run by hand (it needs the public package index), from the repository root:
+
+    python -m pip install -e '.[bench]'
+    python bench/compare.py [--profile python361x64] [--sets flask,click] [--tools vendorer,uv]
+
+For each set it prints, per tool, whether the resolved names match the expected set, and the
+wall-clock time cold (empty caches) and warm (second run, caches kept), then each peer's time as a
+ratio of vendorer's (>1.0 means vendorer is faster). Nothing here is asserted in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from vendorer.catalog import ProfileCatalog
+from vendorer.profile import Profile
+
+BIN = Path(sys.executable).parent
+
+# What each set must resolve to on the python361x64 target (names; versions are whatever the
+# index offers for 3.6.1). Taken from the packages' own metadata; `None` means: do not check.
+SETS: dict[str, tuple[list[str], set[str] | None]] = {
+    "flask": (
+        ["flask"],
+        {
+            "flask", "click", "colorama", "dataclasses", "importlib-metadata", "itsdangerous",
+            "jinja2", "markupsafe", "typing-extensions", "werkzeug", "zipp",
+        },
+    ),
+    "django": (["django"], {"django", "asgiref", "pytz", "sqlparse", "typing-extensions"}),
+    "requests": (
+        ["requests"],
+        {"requests", "certifi", "charset-normalizer", "idna", "urllib3"},
+    ),
+    "numpy": (["numpy"], {"numpy"}),
+    "pandas": (["pandas"], {"pandas", "numpy", "python-dateutil", "pytz", "six"}),
+    "flask-sqlalchemy-psycopg2": (["flask", "sqlalchemy", "psycopg2"], None),
+    "lxml-pillow": (["lxml", "Pillow"], {"lxml", "pillow"}),
+    "click": (["click"], {"click", "colorama", "importlib-metadata", "typing-extensions", "zipp"}),
+    "pyyaml-markupsafe-simplejson": (
+        ["pyyaml", "markupsafe", "simplejson"],
+        {"pyyaml", "markupsafe", "simplejson"},
+    ),
+    "cryptography": (["cryptography"], {"cryptography", "cffi", "pycparser"}),
+    "pytest": (
+        ["pytest"],
+        {
+            "pytest", "atomicwrites", "attrs", "colorama", "importlib-metadata", "iniconfig",
+            "packaging", "pluggy", "py", "pyparsing", "tomli", "typing-extensions", "zipp",
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    names: set[str] | None  # None: the tool failed
+    detail: str = ""
+
+
+Tool = Callable[[Profile, Path, Path, Path], Run]  # (profile, requirements, cache, workdir)
+
+
+def _timed(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, str, int]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
+    return time.perf_counter() - start, result.stdout + result.stderr, result.returncode
+
+
+def vendorer(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
+    command = [str(BIN / "vendorer"), "lock", "--profile", profile.name, "-r", str(requirements)]
+    seconds, output, code = _timed(command, {"VENDORER_CACHE_DIR": str(cache)})
+    lock = requirements.parent / f"pylock.{profile.name}.toml"
+    if code != 0 or not lock.exists():
+        return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
+    names = set(re.findall(r'^name = "([^"]+)"', lock.read_text(), re.MULTILINE))
+    return Run(seconds, names)
+
+
+def vendorer_relock(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
+    """A forced re-resolution with a warm HTTP cache (the lock's inputs unchanged)."""
+    command = [str(BIN / "vendorer"), "lock", "--force", "--profile", profile.name, "-r",
+               str(requirements)]
+    seconds, output, code = _timed(command, {"VENDORER_CACHE_DIR": str(cache)})
+    return Run(seconds, set() if code == 0 else None, "" if code == 0 else output[-200:])
+
+
+def pip_download(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
+    version = profile.python.version
+    platforms = [arg for p in profile.python.platforms for arg in ("--platform", p)]
+    dest = work / "pip-download"
+    shutil.rmtree(dest, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+        "--python-version", f"{version.major}.{version.minor}.{version.micro}",
+        "--implementation", "cp", "--abi", profile.python.abis[0], *platforms,
+        "--cache-dir", str(cache), "-d", str(dest), "-r", str(requirements),
+    ]
+    seconds, output, code = _timed(command, {"PIP_CONSTRAINT": "", "PIP_FIND_LINKS": ""})
+    if code != 0:
+        return Run(seconds, None, output.strip().splitlines()[-1])
+    return Run(seconds, {_dist_name(path.name) for path in dest.iterdir()})
+
+
+UV_PLATFORMS = {"win_amd64": "x86_64-pc-windows-msvc", "win32": "i686-pc-windows-msvc"}
+
+
+def uv_compile(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
+    platform = profile.python.platforms[0]
+    target = UV_PLATFORMS.get(platform, "x86_64-unknown-linux-gnu")
+    if platform.startswith("manylinux_2_"):
+        glibc = platform.split("_")[2]
+        target = f"x86_64-manylinux_2_{glibc}"
+    out = work / "uv.txt"
+    command = [
+        str(BIN / "uv"), "pip", "compile", "--quiet", "--no-header", "--cache-dir", str(cache),
+        "--python-platform", target, "--python-version", str(profile.python.version),
+        "--generate-hashes", "-o", str(out), str(requirements),
+    ]
+    seconds, output, code = _timed(command)
+    if code != 0:
+        return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
+    names = set(re.findall(r"^([A-Za-z0-9._-]+)==", out.read_text(), re.MULTILINE))
+    return Run(seconds, {canonicalize_name(n) for n in names})
+
+
+def pex_lock(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
+    platform = work / "complete-platform.json"
+    platform.write_text(json.dumps({
+        "marker_environment": dict(profile.markers),
+        "compatible_tags": [str(tag) for tag in profile.tags],
+    }))
+    out = work / "pex.lock"
+    command = [
+        str(BIN / "pex3"), "lock", "create", "--complete-platform", str(platform),
+        "--wheel", "--no-build", "-r", str(requirements), "-o", str(out), "--indent", "1",
+    ]
+    seconds, output, code = _timed(command, {"PEX_ROOT": str(cache)})
+    if code != 0:
+        return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
+    data = json.loads(out.read_text())
+    names = {
+        canonicalize_name(req["project_name"])
+        for resolve in data["locked_resolves"]
+        for req in resolve["locked_requirements"]
+    }
+    return Run(seconds, names)
+
+
+def _dist_name(filename: str) -> str:
+    return canonicalize_name(filename.split("-")[0])
+
+
+TOOLS: dict[str, Tool] = {
+    "vendorer": vendorer,
+    "pip": pip_download,
+    "uv": uv_compile,
+    "pex": pex_lock,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="python361x64")
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    args = parser.parse_args()
+    profile = ProfileCatalog().load(args.profile)
+    tools = args.tools.split(",")
+    totals: dict[tuple[str, str], float] = {}
+    print(f"target: {profile.name} ({profile.tags[0]})")
+    header = f"{'set':30} {'tool':9} {'ok':5} {'cold s':>8} {'warm s':>8}"
+    print(header)
+    print("-" * len(header))
+    for set_name in args.sets.split(","):
+        requested, expected = SETS[set_name]
+        for tool_name in tools:
+            with tempfile.TemporaryDirectory(prefix="vendorer-bench-") as folder:
+                work = Path(folder)
+                requirements = work / "requirements.txt"
+                requirements.write_text("\n".join(requested) + "\n")
+                cache = work / "cache"
+                cold = TOOLS[tool_name](profile, requirements, cache, work)
+                warm = TOOLS[tool_name](profile, requirements, cache, work)
+            ok = _verdict(cold.names, expected)
+            totals[(tool_name, "cold")] = totals.get((tool_name, "cold"), 0) + cold.seconds
+            totals[(tool_name, "warm")] = totals.get((tool_name, "warm"), 0) + warm.seconds
+            line = f"{set_name:30} {tool_name:9} {ok:5} {cold.seconds:8.2f} {warm.seconds:8.2f}"
+            print(line + (f"  {cold.detail[:80]}" if cold.detail else ""), flush=True)
+    print()
+    print("totals and ratios (peer time / vendorer time; >1 means vendorer is faster)")
+    for phase in ("cold", "warm"):
+        base = totals.get(("vendorer", phase))
+        for tool_name in tools:
+            total = totals[(tool_name, phase)]
+            ratio = f"{total / base:6.2f}x" if base else "   n/a"
+            print(f"  {phase:5} {tool_name:9} {total:8.2f}s  {ratio}")
+
+
+def _verdict(names: set[str] | None, expected: set[str] | None) -> str:
+    if names is None:
+        return "FAIL"
+    if expected is None:
+        return "?"
+    return "yes" if names == expected else "NO"
+
+
+if __name__ == "__main__":
+    main()
