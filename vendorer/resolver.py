@@ -7,7 +7,7 @@ here reads the host interpreter. Failures become `ResolutionError`s that explain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -401,7 +401,7 @@ def _collect(
 
 
 def _explain_impossible(
-    causes: Sequence[RequirementInformation[_Req, _Candidate]], provider: _Provider
+    causes: Collection[RequirementInformation[_Req, _Candidate]], provider: _Provider
 ) -> str:
     """Name the requirements that cannot all hold, with the chain that brought each in."""
     by_identifier: dict[str, list[_Req]] = {}

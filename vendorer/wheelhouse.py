@@ -1,0 +1,310 @@
+"""The wheelhouse: `wheelhouse/<profile>/`, one wheel per locked package, plus a pinned export.
+
+Wheels from the index are verified against the lock's sha256 before they are moved into place;
+pure sdists are built into `*-none-any` wheels; native sdists are never shipped as host wheels but
+reported with their routes to a real wheel. A wheel someone built on a matching machine and
+dropped into the folder (or a --find-links folder) is accepted once its name, version and tags
+check out. Only files vendorer put there are ever removed; a lock file keeps two runs apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from filelock import FileLock, Timeout
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from vendorer.builder import BuildError, BuildIndexes, build_wheel
+from vendorer.errors import VendorerError
+from vendorer.fileio import write_bytes_atomic, write_text_atomic
+from vendorer.lock import Lock, LockedPackage
+from vendorer.profile import Profile
+
+__all__ = [
+    "Downloader",
+    "HashMismatchError",
+    "NativeRoute",
+    "WheelhouseContext",
+    "WheelhouseReport",
+    "build_wheelhouse",
+    "file_sha256",
+]
+
+STATE_FILE = ".vendorer-wheelhouse.json"
+LOCK_FILE = ".vendorer.lock"
+EXPORT_FILE = "requirements.txt"
+
+
+class HashMismatchError(VendorerError):
+    """A file's bytes do not match the sha256 the lock recorded."""
+
+
+class Downloader(Protocol):
+    """Fetches a locked file's bytes (the finder's HTTP client, in production)."""
+
+    def fetch_bytes(self, url: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NativeRoute:
+    """A locked sdist that compiles code: what the user can do to get a real wheel."""
+
+    name: str
+    version: str
+    reason: str
+
+
+@dataclass(slots=True)
+class WheelhouseReport:
+    folder: Path
+    wheels: dict[str, str] = field(default_factory=dict)  # filename -> sha256
+    downloaded: list[str] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # user-supplied wheels
+    removed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # files vendorer did not put there
+    native: list[NativeRoute] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelhouseContext:
+    """Where the locked files come from and where they go."""
+
+    lock_dir: Path  # the lock's folder: local paths in the lock are relative to it
+    downloader: Downloader
+    indexes: BuildIndexes  # for isolated builds of sdists
+    cache: Path  # verified files by sha256
+    find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
+    on_file: Callable[[str], None] | None = None
+    max_workers: int = 8
+
+
+def build_wheelhouse(
+    lock: Lock, profile: Profile, root: Path, context: WheelhouseContext
+) -> WheelhouseReport:
+    """Make `root/<profile>/` hold exactly the lock's wheels; report what it did."""
+    folder = root / profile.name
+    folder.mkdir(parents=True, exist_ok=True)
+    guard = FileLock(folder / LOCK_FILE, timeout=0)
+    try:
+        guard.acquire()
+    except Timeout:
+        raise VendorerError(
+            f"{folder} is in use by another vendorer run; wait for it to finish"
+        ) from None
+    try:
+        return _fill(lock, profile, folder, context)
+    finally:
+        guard.release()
+
+
+def _fill(
+    lock: Lock, profile: Profile, folder: Path, context: WheelhouseContext
+) -> WheelhouseReport:
+    report = WheelhouseReport(folder=folder)
+    owned = _read_state(folder)
+    tags = frozenset(profile.tags)
+
+    def fetch(package: LockedPackage) -> tuple[str, str, bool]:
+        """(filename, sha256, downloaded) for a package whose lock names a wheel."""
+        target = folder / package.file.filename
+        sha = package.file.sha256
+        if target.exists() and file_sha256(target) == sha:
+            return target.name, sha, False
+        write_bytes_atomic(target, _verified_bytes(package, context))
+        if context.on_file:
+            context.on_file(target.name)
+        return target.name, sha, True
+
+    wheels = [p for p in lock.packages if not p.needs_build]
+    with ThreadPoolExecutor(max_workers=context.max_workers) as pool:
+        for filename, sha, downloaded in pool.map(fetch, wheels):
+            report.wheels[filename] = sha
+            if downloaded:
+                report.downloaded.append(filename)
+    for package in (p for p in lock.packages if p.needs_build):
+        supplied = _supplied_wheel(package, tags, [folder, *context.find_links])
+        if supplied is not None:
+            target = folder / supplied.name
+            if supplied.parent != folder:
+                write_bytes_atomic(target, supplied.read_bytes())
+            report.wheels[target.name] = file_sha256(target)
+            report.accepted.append(target.name)
+            continue
+        built = _build(package, profile, folder, context, report)
+        if built is not None:
+            report.wheels[built.name] = file_sha256(built)
+            report.built.append(built.name)
+            if context.on_file:
+                context.on_file(built.name)
+    _prune(folder, owned, report)
+    write_text_atomic(folder / EXPORT_FILE, _export(lock, report))
+    _write_state(folder, set(report.wheels) - set(report.accepted))
+    return report
+
+
+def _verified_bytes(package: LockedPackage, context: WheelhouseContext) -> bytes:
+    """The locked file's bytes, from the cache or the index, checked against the lock's sha256."""
+    sha = package.file.sha256
+    cached = context.cache / sha[:2] / sha
+    if cached.exists() and file_sha256(cached) == sha:
+        return cached.read_bytes()
+    if package.file.path is not None:
+        data = (context.lock_dir / package.file.path).read_bytes()
+    else:
+        assert package.file.url is not None
+        data = context.downloader.fetch_bytes(package.file.url)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha:
+        raise HashMismatchError(
+            f"{package.file.filename}: sha256 {actual} does not match the lock's {sha}; the file "
+            "was not used. If the index replaced it, run `vendorer lock --force` and review it"
+        )
+    if package.file.is_wheel:
+        _check_zip(package.file.filename, data)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(cached, data)
+    return data
+
+
+def _check_zip(filename: str, data: bytes) -> None:
+    with tempfile.TemporaryFile() as stream:
+        stream.write(data)
+        stream.seek(0)
+        try:
+            with zipfile.ZipFile(stream) as archive:
+                broken = archive.testzip()
+        except zipfile.BadZipFile:
+            broken = "(not a zip file)"
+    if broken is not None:
+        raise VendorerError(f"{filename} is a broken wheel: {broken}; delete it and run again")
+
+
+def _supplied_wheel(
+    package: LockedPackage, tags: frozenset[object], folders: Iterable[Path]
+) -> Path | None:
+    """A wheel for exactly this name and version with a tag the target supports, if given."""
+    refused: list[str] = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.whl")):
+            try:
+                name, version, _, wheel_tags = parse_wheel_filename(path.name)
+            except InvalidWheelFilename:
+                continue
+            if name != package.name or version != package.version:
+                continue
+            if wheel_tags & tags:
+                return path
+            refused.append(path.name)
+    if refused:
+        raise VendorerError(
+            f"{', '.join(refused)}: built for other tags than the target's; "
+            f"{package.name} {package.version} needs a wheel for one of the profile's tags "
+            f"(`vendorer profiles show`), e.g. built with the target's Python on its platform"
+        )
+    return None
+
+
+def _build(
+    package: LockedPackage,
+    profile: Profile,
+    folder: Path,
+    context: WheelhouseContext,
+    report: WheelhouseReport,
+) -> Path | None:
+    data = _verified_bytes(package, context)
+    with tempfile.TemporaryDirectory(prefix="vendorer-build-") as work:
+        sdist = Path(work) / package.file.filename
+        sdist.write_bytes(data)
+        try:
+            wheel = build_wheel(sdist, Path(work) / "out", context.indexes)
+        except BuildError as error:
+            report.native.append(
+                NativeRoute(
+                    name=package.name,
+                    version=str(package.version),
+                    reason=f"its build failed: {error}",
+                )
+            )
+            return None
+        _, _, _, wheel_tags = parse_wheel_filename(wheel.name)
+        if not all(tag.platform == "any" for tag in wheel_tags):
+            report.native.append(
+                NativeRoute(
+                    name=package.name,
+                    version=str(package.version),
+                    reason=f"it compiles code (the host built {wheel.name})",
+                )
+            )
+            return None
+        if not wheel_tags & frozenset(profile.tags):
+            report.native.append(
+                NativeRoute(
+                    name=package.name,
+                    version=str(package.version),
+                    reason=f"its wheel {wheel.name} does not fit {profile.tags[0]}",
+                )
+            )
+            return None
+        target = folder / wheel.name
+        write_bytes_atomic(target, wheel.read_bytes())
+        return target
+
+
+def _prune(folder: Path, owned: set[str], report: WheelhouseReport) -> None:
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if name in report.wheels or name.startswith(".") or name in {EXPORT_FILE}:
+            continue
+        if name in owned:
+            path.unlink()
+            report.removed.append(name)
+        else:
+            report.foreign.append(name)
+
+
+def _export(lock: Lock, report: WheelhouseReport) -> str:
+    lines = [
+        f"# The wheelhouse of {lock.profile}, written by vendorer. On the server:",
+        "#   python -m pip install --no-index --find-links <this folder> -r requirements.txt",
+    ]
+    by_name = {
+        canonicalize_name(parse_wheel_filename(filename)[0]): (filename, sha)
+        for filename, sha in report.wheels.items()
+    }
+    for package in lock.packages:
+        entry = by_name.get(package.name)
+        if entry is None:
+            lines.append(f"# {package.name}=={package.version}: no wheel yet (see the report)")
+            continue
+        lines.append(f"{package.name}=={package.version} \\")
+        lines.append(f"    --hash=sha256:{entry[1]}")
+    return "\n".join(lines) + "\n"
+
+
+def _read_state(folder: Path) -> set[str]:
+    try:
+        data = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+        return set(data["owned"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _write_state(folder: Path, owned: set[str]) -> None:
+    write_text_atomic(folder / STATE_FILE, json.dumps({"owned": sorted(owned)}, indent=1) + "\n")
