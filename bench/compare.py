@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from vendorer.catalog import ProfileCatalog
 from vendorer.profile import Profile
@@ -70,7 +70,7 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
 @dataclass(frozen=True)
 class Run:
     seconds: float
-    names: set[str] | None  # None: the tool failed
+    names: set[str] | set[NormalizedName] | None  # None: the tool failed
     detail: str = ""
 
 
@@ -166,7 +166,7 @@ def pex_lock(profile: Profile, requirements: Path, cache: Path, work: Path) -> R
 
 
 def _dist_name(filename: str) -> str:
-    return canonicalize_name(filename.split("-")[0])
+    return canonicalize_name(filename.split("-", maxsplit=1)[0])
 
 
 TOOLS: dict[str, Tool] = {

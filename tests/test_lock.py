@@ -59,7 +59,7 @@ def test_render_gives_a_pep_751_lock_packaging_accepts(tmp_path: Path) -> None:
     pylock.validate()
     assert data["lock-version"] == "1.0"
     assert data["requires-python"] == "==3.6.1"
-    assert "python_full_version == '3.6.1'" in data["environments"][0]
+    assert 'python_full_version == "3.6.1"' in data["environments"][0]
     assert data["tool"]["vendorer"]["profile"] == "python361x64"
     flask = next(p for p in data["packages"] if p["name"] == "flask")
     assert flask["wheels"][0]["hashes"] == {"sha256": SHA}

@@ -94,13 +94,14 @@ def test_python361x64_is_cpython_361_on_64_bit_windows() -> None:
 
 def test_manylinux_platforms_follow_pep_600_order() -> None:
     platforms = manylinux_platforms((2, 31), "x86_64")
-    assert platforms[:2] == ["manylinux_2_31_x86_64", "manylinux_2_30_x86_64"]
+    assert platforms[:3] == ["linux_x86_64", "manylinux_2_31_x86_64", "manylinux_2_30_x86_64"]
     assert platforms.index("manylinux2014_x86_64") == platforms.index("manylinux_2_17_x86_64") + 1
     assert platforms.index("manylinux1_x86_64") == platforms.index("manylinux_2_5_x86_64") + 1
-    assert platforms[-1] == "linux_x86_64"
+    assert platforms[-1] == "manylinux1_x86_64"
     assert "manylinux_2_32_x86_64" not in platforms
     arm = manylinux_platforms((2, 28), "aarch64")
-    assert arm[-3:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64", "linux_aarch64"]
+    assert arm[0] == "linux_aarch64"
+    assert arm[-2:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]
 
 
 # --- bad profiles -------------------------------------------------------------------------------
@@ -215,12 +216,21 @@ OLD_PYTHONS = ["python2.7", "python3.6"]
 def _interpreters() -> list[Any]:
     found: list[Any] = [pytest.param(sys.executable, id="this-python")]
     for name in OLD_PYTHONS:
-        path = shutil.which(name) or next(
-            (str(p) for p in Path.home().glob(f".pyenv/versions/*/bin/{name}")), None
-        )
+        path = _runnable(name)
         marks = [] if path else [pytest.mark.skip(reason=f"no {name} on this machine")]
         found.append(pytest.param(path or name, id=name, marks=marks))
     return found
+
+
+def _runnable(name: str) -> str | None:
+    """A working `name` interpreter (pyenv's shims exist even for versions not enabled)."""
+    candidates = [str(p) for p in sorted(Path.home().glob(f".pyenv/versions/*/bin/{name}"))]
+    candidates += [path] if (path := shutil.which(name)) else []
+    for candidate in candidates:
+        check = subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False)
+        if check.returncode == 0:
+            return candidate
+    return None
 
 
 def _run_capture_script(python: str, tmp_path: Path) -> dict[str, Any]:

@@ -224,7 +224,9 @@ def _profiles_list(args: argparse.Namespace) -> int:
     for entry in _catalog(args).entries():
         profile = _load_profile(args, entry.name)
         source = entry.source + (" (shadows built-in)" if entry.shadows_builtin else "")
-        platform = profile.tags[0].platform if profile.tags else ""
+        platforms = [tag.platform for tag in profile.tags]
+        # linux_<arch> ranks first on Linux, but the manylinux level says more about the target.
+        platform = next((p for p in platforms if not p.startswith("linux_")), platforms[0])
         rows.append((profile.name, str(profile.python.version), platform, source))
     if args.json:
         keys = ("name", "python", "platform", "source")

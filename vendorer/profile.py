@@ -101,20 +101,20 @@ def manylinux_platforms(glibc: tuple[int, int], arch: str) -> list[str]:
 
     The rule packaging applies to the running host, applied here to a foreign one: every
     `manylinux_2_N` from the target's glibc down to the oldest defined for the architecture, each
-    legacy alias (`manylinux2014`, `manylinux2010`, `manylinux1`) right after its PEP 600 equal.
+    legacy alias (`manylinux2014`, `manylinux2010`, `manylinux1`) right after its PEP 600 equal,
+    all after `linux_<arch>`, exactly as `packaging.tags` orders them for a running interpreter.
     """
     major, minor = glibc
     if major != 2:
         return [f"linux_{arch}"]
     legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
     oldest = 5 if arch in {"x86_64", "i686"} else 17
-    platforms: list[str] = []
+    platforms = [f"linux_{arch}"]  # packaging ranks a wheel built on the machine itself first
     for glibc_minor in range(minor, oldest - 1, -1):
         platforms.append(f"manylinux_2_{glibc_minor}_{arch}")
         alias = legacy.get(glibc_minor)
         if alias and (glibc_minor == 17 or arch in {"x86_64", "i686"}):
             platforms.append(f"{alias}_{arch}")
-    platforms.append(f"linux_{arch}")
     return platforms
 
 
