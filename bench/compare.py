@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 
 from vendorer.catalog import ProfileCatalog
 from vendorer.profile import Profile
@@ -38,8 +38,17 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
     "flask": (
         ["flask"],
         {
-            "flask", "click", "colorama", "dataclasses", "importlib-metadata", "itsdangerous",
-            "jinja2", "markupsafe", "typing-extensions", "werkzeug", "zipp",
+            "flask",
+            "click",
+            "colorama",
+            "dataclasses",
+            "importlib-metadata",
+            "itsdangerous",
+            "jinja2",
+            "markupsafe",
+            "typing-extensions",
+            "werkzeug",
+            "zipp",
         },
     ),
     "django": (["django"], {"django", "asgiref", "pytz", "sqlparse", "typing-extensions"}),
@@ -60,8 +69,19 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
     "pytest": (
         ["pytest"],
         {
-            "pytest", "atomicwrites", "attrs", "colorama", "importlib-metadata", "iniconfig",
-            "packaging", "pluggy", "py", "pyparsing", "tomli", "typing-extensions", "zipp",
+            "pytest",
+            "atomicwrites",
+            "attrs",
+            "colorama",
+            "importlib-metadata",
+            "iniconfig",
+            "packaging",
+            "pluggy",
+            "py",
+            "pyparsing",
+            "tomli",
+            "typing-extensions",
+            "zipp",
         },
     ),
 }
@@ -70,7 +90,7 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
 @dataclass(frozen=True)
 class Run:
     seconds: float
-    names: set[str] | set[NormalizedName] | None  # None: the tool failed
+    names: frozenset[str] | None  # None: the tool failed
     detail: str = ""
 
 
@@ -92,15 +112,22 @@ def vendorer(profile: Profile, requirements: Path, cache: Path, work: Path) -> R
     if code != 0 or not lock.exists():
         return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
     names = set(re.findall(r'^name = "([^"]+)"', lock.read_text(), re.MULTILINE))
-    return Run(seconds, names)
+    return Run(seconds, frozenset(names))
 
 
 def vendorer_relock(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
     """A forced re-resolution with a warm HTTP cache (the lock's inputs unchanged)."""
-    command = [str(BIN / "vendorer"), "lock", "--force", "--profile", profile.name, "-r",
-               str(requirements)]
+    command = [
+        str(BIN / "vendorer"),
+        "lock",
+        "--force",
+        "--profile",
+        profile.name,
+        "-r",
+        str(requirements),
+    ]
     seconds, output, code = _timed(command, {"VENDORER_CACHE_DIR": str(cache)})
-    return Run(seconds, set() if code == 0 else None, "" if code == 0 else output[-200:])
+    return Run(seconds, frozenset() if code == 0 else None, "" if code == 0 else output[-200:])
 
 
 def pip_download(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
@@ -109,15 +136,30 @@ def pip_download(profile: Profile, requirements: Path, cache: Path, work: Path) 
     dest = work / "pip-download"
     shutil.rmtree(dest, ignore_errors=True)
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-        "--python-version", f"{version.major}.{version.minor}.{version.micro}",
-        "--implementation", "cp", "--abi", profile.python.abis[0], *platforms,
-        "--cache-dir", str(cache), "-d", str(dest), "-r", str(requirements),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--python-version",
+        f"{version.major}.{version.minor}.{version.micro}",
+        "--implementation",
+        "cp",
+        "--abi",
+        profile.python.abis[0],
+        *platforms,
+        "--cache-dir",
+        str(cache),
+        "-d",
+        str(dest),
+        "-r",
+        str(requirements),
     ]
     seconds, output, code = _timed(command, {"PIP_CONSTRAINT": "", "PIP_FIND_LINKS": ""})
     if code != 0:
         return Run(seconds, None, output.strip().splitlines()[-1])
-    return Run(seconds, {_dist_name(path.name) for path in dest.iterdir()})
+    return Run(seconds, frozenset(_dist_name(path.name) for path in dest.iterdir()))
 
 
 UV_PLATFORMS = {"win_amd64": "x86_64-pc-windows-msvc", "win32": "i686-pc-windows-msvc"}
@@ -131,27 +173,54 @@ def uv_compile(profile: Profile, requirements: Path, cache: Path, work: Path) ->
         target = f"x86_64-manylinux_2_{glibc}"
     out = work / "uv.txt"
     command = [
-        str(BIN / "uv"), "pip", "compile", "--quiet", "--no-header", "--cache-dir", str(cache),
-        "--python-platform", target, "--python-version", str(profile.python.version),
-        "--generate-hashes", "-o", str(out), str(requirements),
+        str(BIN / "uv"),
+        "pip",
+        "compile",
+        "--quiet",
+        "--no-header",
+        "--cache-dir",
+        str(cache),
+        "--python-platform",
+        target,
+        "--python-version",
+        str(profile.python.version),
+        "--generate-hashes",
+        "-o",
+        str(out),
+        str(requirements),
     ]
     seconds, output, code = _timed(command)
     if code != 0:
         return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
     names = set(re.findall(r"^([A-Za-z0-9._-]+)==", out.read_text(), re.MULTILINE))
-    return Run(seconds, {canonicalize_name(n) for n in names})
+    return Run(seconds, frozenset(canonicalize_name(n) for n in names))
 
 
 def pex_lock(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
     platform = work / "complete-platform.json"
-    platform.write_text(json.dumps({
-        "marker_environment": dict(profile.markers),
-        "compatible_tags": [str(tag) for tag in profile.tags],
-    }))
+    platform.write_text(
+        json.dumps(
+            {
+                "marker_environment": dict(profile.markers),
+                "compatible_tags": [str(tag) for tag in profile.tags],
+            }
+        )
+    )
     out = work / "pex.lock"
     command = [
-        str(BIN / "pex3"), "lock", "create", "--complete-platform", str(platform),
-        "--wheel", "--no-build", "-r", str(requirements), "-o", str(out), "--indent", "1",
+        str(BIN / "pex3"),
+        "lock",
+        "create",
+        "--complete-platform",
+        str(platform),
+        "--wheel",
+        "--no-build",
+        "-r",
+        str(requirements),
+        "-o",
+        str(out),
+        "--indent",
+        "1",
     ]
     seconds, output, code = _timed(command, {"PEX_ROOT": str(cache)})
     if code != 0:
@@ -162,7 +231,7 @@ def pex_lock(profile: Profile, requirements: Path, cache: Path, work: Path) -> R
         for resolve in data["locked_resolves"]
         for req in resolve["locked_requirements"]
     }
-    return Run(seconds, names)
+    return Run(seconds, frozenset(names))
 
 
 def _dist_name(filename: str) -> str:
@@ -215,7 +284,7 @@ def main() -> None:
             print(f"  {phase:5} {tool_name:9} {total:8.2f}s  {ratio}")
 
 
-def _verdict(names: set[str] | None, expected: set[str] | None) -> str:
+def _verdict(names: frozenset[str] | None, expected: set[str] | None) -> str:
     if names is None:
         return "FAIL"
     if expected is None:

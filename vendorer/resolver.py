@@ -189,7 +189,8 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
         bad = {candidate.version for candidate in incompatibilities[identifier]}
         if identifier == PYTHON:
             version = self.profile.python.version
-            return [] if version in bad else [_Candidate(_PYTHON, version)]
+            fits = all(req.specifier.contains(version, prereleases=True) for req in reqs)
+            return [_Candidate(_PYTHON, version)] if fits and version not in bad else []
         name, extras = reqs[0].name, frozenset().union(*(req.extras for req in reqs))
         choices = self._choices(name, reqs)
         constraint = self.constraints.get(name, SpecifierSet())

@@ -1,0 +1,231 @@
+"""`vendorer lock` end to end against real indexes on loopback: every resolution rule."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.index import PypiServer, StaticIndex
+from tests.support.scenario import YANKED, build_scenario
+from vendorer.catalog import ProfileCatalog
+from vendorer.errors import IndexError_, ResolutionError
+from vendorer.lock import Lock, read_lock
+from vendorer.locking import LockOptions, make_lock
+
+WINDOWS = ProfileCatalog().load("python361x64")
+LINUX = ProfileCatalog().load("linux-python312")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_scenario(tmp_path_factory.mktemp("scenario"))
+
+
+@pytest.fixture
+def index(scenario: Path, static_index: Callable[..., StaticIndex]) -> StaticIndex:
+    return static_index(scenario, yanked=YANKED)
+
+
+def _requirements(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "requirements.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _versions(lock: Lock) -> dict[str, str]:
+    return {package.name: str(package.version) for package in lock.packages}
+
+
+def test_markers_extras_and_requires_python_are_the_targets(
+    tmp_path: Path, index: StaticIndex
+) -> None:
+    requirements = _requirements(tmp_path, "webfw[speed]", "fullver")
+    windows = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url)).lock
+    assert _versions(windows) == {
+        "webfw": "2.0",  # 3.0 needs Python >= 3.7
+        "clicky": "7.0",  # 8.0 excludes 3.6.*
+        "colorish": "1.0",  # platform_system == "Windows"
+        "dataclassy": "1.0",  # python_version < "3.7"
+        "oldmeta": "1.0",  # python_version < "3.8"
+        "fastpath": "1.0",  # the speed extra
+        "fullver": "1.0",  # 1.1 needs >= 3.6.2
+    }
+    linux = make_lock(LINUX, requirements, LockOptions(index_url=index.url)).lock
+    assert _versions(linux) == {"webfw": "3.0", "clicky": "8.0", "fullver": "1.1"}
+    clicky = windows.package("clicky")
+    assert clicky is not None
+    assert clicky.required_by == ("webfw 2.0 (clicky>=7)",)
+    assert any(line.startswith("8.0: Requires-Python") for line in clicky.newer)
+
+
+def test_the_lock_records_files_hashes_and_the_profile(tmp_path: Path, index: StaticIndex) -> None:
+    requirements = _requirements(tmp_path, "nativelib")
+    result = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url))
+    assert result.path == tmp_path / "pylock.python361x64.toml"
+    lock = read_lock(result.path)
+    assert lock.profile == "python361x64"
+    package = lock.package("nativelib")
+    assert package is not None
+    assert package.file.filename == "nativelib-1.0-cp36-cp36m-win_amd64.whl"
+    assert package.file.url == f"{index.base}/files/{package.file.filename}"
+    assert len(package.file.sha256) == 64
+    linux = make_lock(LINUX, requirements, LockOptions(index_url=index.url)).lock.package(
+        "nativelib"
+    )
+    assert linux is not None and "manylinux2014_x86_64" in linux.file.filename
+
+
+def test_wheel_first_unless_prefer_newest(tmp_path: Path, index: StaticIndex) -> None:
+    requirements = _requirements(tmp_path, "nativelib", "puresdist")
+    lock = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url)).lock
+    assert _versions(lock)["nativelib"] == "1.0"
+    puresdist = lock.package("puresdist")
+    assert puresdist is not None and puresdist.needs_build  # no version has a wheel
+    assert _versions(lock)["colorish"] == "1.0"  # read from the sdist's reliable PKG-INFO
+    newest = make_lock(
+        WINDOWS, requirements, LockOptions(index_url=index.url, prefer_newest=True)
+    ).lock
+    nativelib = newest.package("nativelib")
+    assert nativelib is not None and str(nativelib.version) == "2.0" and nativelib.needs_build
+
+
+def test_yanked_files_are_skipped_unless_pinned(tmp_path: Path, index: StaticIndex) -> None:
+    loose = make_lock(WINDOWS, _requirements(tmp_path, "yanky"), LockOptions(index_url=index.url))
+    assert _versions(loose.lock)["yanky"] == "1.0"
+    pinned = make_lock(
+        WINDOWS, _requirements(tmp_path, "yanky==1.1"), LockOptions(index_url=index.url)
+    )
+    assert _versions(pinned.lock)["yanky"] == "1.1"
+
+
+def test_a_conflict_names_both_requirements_and_their_chains(
+    tmp_path: Path, index: StaticIndex
+) -> None:
+    requirements = _requirements(tmp_path, "webfw", "needsoldclicky")
+    with pytest.raises(ResolutionError) as caught:
+        make_lock(WINDOWS, requirements, LockOptions(index_url=index.url))
+    message = str(caught.value)
+    assert message.startswith("cannot resolve the requirements for python361x64:")
+    assert "conflicting requirements for clicky:" in message
+    assert "clicky>=7 <- webfw 2.0 <- requirements.txt:1" in message
+    assert "clicky<7 <- needsoldclicky 1.0 <- requirements.txt:2" in message
+
+
+def test_no_usable_file_names_the_tags_and_the_newest_that_works(
+    tmp_path: Path, index: StaticIndex
+) -> None:
+    with pytest.raises(ResolutionError) as caught:
+        make_lock(WINDOWS, _requirements(tmp_path, "winonly312"), LockOptions(index_url=index.url))
+    message = str(caught.value)
+    assert "no usable version of winonly312" in message
+    assert "1.0: no wheel for cp36-cp36m-win_amd64 (its wheels are for cp312-cp312-win_amd64)" in (
+        message
+    )
+    assert "0.9: no wheel for cp36-cp36m-win_amd64" in message
+    assert "no version of winonly312 is usable on python361x64" in message
+    with pytest.raises(ResolutionError) as pinned:
+        make_lock(
+            WINDOWS, _requirements(tmp_path, "fullver>=1.1"), LockOptions(index_url=index.url)
+        )
+    assert "1.1: Requires-Python >=3.6.2" in str(pinned.value)
+    assert "newest version usable on python361x64: 1.0 (a wheel)" in str(pinned.value)
+
+
+def test_pypiserver_html_without_requires_python_gives_the_same_lock(
+    tmp_path: Path, scenario: Path, index: StaticIndex, pypi_server: Callable[[Path], PypiServer]
+) -> None:
+    """pypiserver lists no Requires-Python: it must come from each wheel's own metadata."""
+    server = pypi_server(scenario)
+    requirements = _requirements(tmp_path, "webfw[speed]", "fullver", "nativelib")
+    from_pypiserver = make_lock(WINDOWS, requirements, LockOptions(index_url=server.url)).lock
+    from_static = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url)).lock
+    assert _versions(from_pypiserver) == _versions(from_static)
+    assert _versions(from_pypiserver)["clicky"] == "7.0"
+
+
+def test_an_unchanged_app_is_not_resolved_again(tmp_path: Path, index: StaticIndex) -> None:
+    requirements = _requirements(tmp_path, "webfw")
+    first = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url))
+    assert first.changed
+    index.requests.clear()
+    again = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url))
+    assert not again.changed and again.lock == first.lock
+    assert index.requests == []  # no network at all
+    requirements.write_text("webfw\nfullver\n", encoding="utf-8")
+    assert make_lock(WINDOWS, requirements, LockOptions(index_url=index.url)).changed
+
+
+def test_a_failed_resolution_leaves_the_previous_lock(tmp_path: Path, index: StaticIndex) -> None:
+    requirements = _requirements(tmp_path, "webfw")
+    good = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url))
+    before = good.path.read_bytes()
+    requirements.write_text("webfw\nneedsoldclicky\n", encoding="utf-8")
+    with pytest.raises(ResolutionError):
+        make_lock(WINDOWS, requirements, LockOptions(index_url=index.url))
+    assert good.path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_credentials_in_the_url_are_used_and_never_written(
+    tmp_path: Path, scenario: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    index = static_index(scenario, auth=("deploy", "hunter2-secret"))
+    url = index.url.replace("http://", "http://deploy:hunter2-secret@")
+    result = make_lock(WINDOWS, _requirements(tmp_path, "clicky"), LockOptions(index_url=url))
+    assert "hunter2" not in result.path.read_text(encoding="utf-8")
+    with pytest.raises(IndexError_) as refused:
+        make_lock(WINDOWS, _requirements(tmp_path, "clicky"), LockOptions(index_url=index.url),
+                  force=True)  # fmt: skip
+    assert "HTTP 401" in str(refused.value) and "credentials" in str(refused.value)
+
+
+def test_netrc_credentials(
+    tmp_path: Path, scenario: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    index = static_index(scenario, auth=("deploy", "from-netrc"))
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login deploy password from-netrc\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    os.environ["NETRC"] = str(netrc)  # the autouse fixture restores it
+    result = make_lock(WINDOWS, _requirements(tmp_path, "clicky"), LockOptions(index_url=index.url))
+    assert _versions(result.lock) == {"clicky": "7.0"}
+
+
+def test_network_failures_have_their_own_messages(tmp_path: Path, index: StaticIndex) -> None:
+    requirements = _requirements(tmp_path, "clicky")
+    closed = "http://127.0.0.1:9/simple/"  # the discard port: nothing listens
+    with pytest.raises(IndexError_, match=r"cannot reach 127\.0\.0\.1 .*check --index-url"):
+        make_lock(WINDOWS, requirements, LockOptions(index_url=closed, retries=1))
+    index.delay(1.0)
+    with pytest.raises(IndexError_, match=r"no answer within 0\.2 s after 2 tries"):
+        make_lock(WINDOWS, requirements, LockOptions(index_url=index.url, timeout=0.2, retries=2))
+    index.delay(0)
+    index.fail_next("/simple/clicky/", 500, count=2)
+    recovered = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url, retries=3))
+    assert _versions(recovered.lock) == {"clicky": "7.0"}
+
+
+def test_a_file_whose_bytes_do_not_match_is_refused(
+    tmp_path: Path, scenario: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    index = static_index(scenario, metadata=False)  # metadata must come from the wheel itself
+    index.serve_wrong_bytes("clicky-7.0-py3-none-any.whl")
+    with pytest.raises(IndexError_, match="does not match the index's"):
+        make_lock(WINDOWS, _requirements(tmp_path, "clicky"), LockOptions(index_url=index.url))
+
+
+def test_find_links_folder_and_local_paths(tmp_path: Path, scenario: Path) -> None:
+    wheel = scenario / "colorish-1.0-py3-none-any.whl"
+    requirements = _requirements(tmp_path, f"{wheel}", "dataclassy")
+    options = LockOptions(index_url="http://127.0.0.1:9/simple/", find_links=(str(scenario),))
+    (tmp_path / "requirements.txt").write_text(
+        f"--no-index\n-f {scenario}\n{wheel}\ndataclassy\n", encoding="utf-8"
+    )
+    lock = make_lock(WINDOWS, requirements, LockOptions(find_links=options.find_links)).lock
+    assert _versions(lock) == {"colorish": "1.0", "dataclassy": "1.0"}
+    colorish = lock.package("colorish")
+    assert colorish is not None and colorish.file.path is not None
+    assert (tmp_path / colorish.file.path).resolve() == wheel.resolve()
