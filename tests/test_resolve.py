@@ -229,3 +229,16 @@ def test_find_links_folder_and_local_paths(tmp_path: Path, scenario: Path) -> No
     colorish = lock.package("colorish")
     assert colorish is not None and colorish.file.path is not None
     assert (tmp_path / colorish.file.path).resolve() == wheel.resolve()
+
+
+def test_requires_python_read_from_the_wheel_explains_itself(
+    tmp_path: Path, scenario: Path, pypi_server: Callable[[Path], PypiServer]
+) -> None:
+    server = pypi_server(scenario)
+    with pytest.raises(ResolutionError) as caught:
+        make_lock(
+            WINDOWS, _requirements(tmp_path, "fullver==1.1"), LockOptions(index_url=server.url)
+        )
+    assert "fullver 1.1 needs Python >=3.6.2, the target has 3.6.1 (requirements.txt:1)" in str(
+        caught.value
+    )

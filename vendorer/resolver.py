@@ -22,7 +22,7 @@ from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
 
 from vendorer.candidates import FilePolicy, Rejection, VersionChoice, choose_versions
-from vendorer.errors import ResolutionError
+from vendorer.errors import ResolutionError, VendorerError
 from vendorer.finder import DistFile
 from vendorer.profile import Profile
 
@@ -413,20 +413,22 @@ def _explain_impossible(
     for identifier, all_reqs in by_identifier.items():
         reqs = list({(req.text, req.parent): req for req in all_reqs}.values())
         if identifier == PYTHON:
-            lines.extend(
-                f"{_chain(req, provider)} needs Python, but the target has {target}" for req in reqs
-            )
             continue
         name = reqs[0].name
         if len(reqs) > 1:
             lines.append(f"conflicting requirements for {name}:")
-        lines.extend(
-            f"  {_chain(req, provider)}"
-            if len(reqs) > 1
-            else f"no usable version of {name} matches {_chain(req, provider)}"
-            for req in reqs
-        )
+            lines.extend(f"  {_chain(req, provider)}" for req in reqs)
+        else:
+            lines.append(f"no usable version of {name} matches {_chain(reqs[0], provider)}")
         lines.extend(_explain_versions(name, reqs, provider))
+    python_reqs = by_identifier.get(PYTHON, [])
+    if python_reqs:
+        lines.append("ruled out by Requires-Python:" if lines else "Requires-Python:")
+        lines.extend(
+            f"  {req.parent} needs Python {req.specifier}, the target has {target} "
+            f"({_chain(req, provider).split(' <- ', 2)[-1]})"
+            for req in {(req.parent, str(req.specifier)): req for req in python_reqs}.values()
+        )
     return f"cannot resolve the requirements for {provider.profile.name}:\n" + "\n".join(
         f"  {line}" for line in lines
     )
@@ -452,8 +454,11 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     lines = [f"    {r.version}: {r.reason}" for r in rejections[:8]]
     if len(rejections) > 8:
         lines.append(f"    ... and {len(rejections) - 8} older versions rejected the same way")
-    if usable:
-        newest = max(usable, key=lambda choice: choice.version)
+    newest = next(
+        (c for c in sorted(usable, key=lambda c: c.version, reverse=True) if _fits(c, provider)),
+        None,
+    )
+    if newest is not None:
         kind = "an sdist to build" if newest.needs_build else "a wheel"
         lines.append(
             f"    newest version usable on {provider.profile.name}: {newest.version} ({kind}); "
@@ -464,3 +469,14 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     else:
         lines.append(f"    no version of {name} is usable on {provider.profile.name}")
     return lines
+
+
+def _fits(choice: VersionChoice, provider: _Provider) -> bool:
+    """Whether `choice`'s own metadata admits the target (indexes may not say Requires-Python)."""
+    try:
+        metadata = provider._fetch_metadata(choice)
+    except VendorerError:
+        return False
+    requires_python = metadata.requires_python
+    version = provider.profile.python.version
+    return requires_python is None or requires_python.contains(version, prereleases=True)

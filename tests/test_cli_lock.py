@@ -1,0 +1,86 @@
+"""`vendorer lock`, `--export` and `why` as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.index import StaticIndex
+from tests.support.scenario import YANKED, build_scenario
+
+
+@pytest.fixture
+def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path, StaticIndex]:
+    index = static_index(build_scenario(tmp_path / "dists"), yanked=YANKED)
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text("webfw[speed]\nyanky\n", encoding="utf-8")
+    (folder / "pyproject.toml").write_text(
+        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
+    )
+    return folder, index
+
+
+def vendorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
+        check=False,
+    )  # fmt: skip
+
+
+def test_lock_then_export_then_why(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    locked = vendorer("lock", cwd=folder)
+    assert locked.returncode == 0, locked.stderr
+    assert "wrote pylock.python361x64.toml (7 packages)" in locked.stderr
+    assert (folder / "pylock.python361x64.toml").exists()
+    again = vendorer("lock", "--export", "requirements", "-o", "deploy.txt", cwd=folder)
+    assert again.returncode == 0, again.stderr
+    assert "up to date: pylock.python361x64.toml" in again.stderr
+    exported = (folder / "deploy.txt").read_text(encoding="utf-8").splitlines()
+    assert "clicky==7.0 \\" in exported and "yanky==1.0 \\" in exported
+    assert sum(line.strip().startswith("--hash=sha256:") for line in exported) == 7
+    why = vendorer("why", "clicky", cwd=folder)
+    assert why.returncode == 0, why.stderr
+    assert why.stdout.splitlines()[0] == "clicky 7.0 (wheel: clicky-7.0-py3-none-any.whl)"
+    assert "  webfw 2.0 (clicky>=7) <- requirements.txt:1 (webfw[speed])" in why.stdout
+    assert "8.0: Requires-Python !=3.6.*,>=3.6" in why.stdout
+
+
+def test_lock_for_another_profile_from_the_command_line(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    result = vendorer("lock", "--profile", "linux-python312", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    text = (folder / "pylock.linux-python312.toml").read_text(encoding="utf-8")
+    assert 'name = "colorish"' not in text and 'version = "3.0"' in text
+
+
+def test_lock_failures_are_one_clear_block(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    (folder / "requirements.txt").write_text("webfw\nneedsoldclicky\n", encoding="utf-8")
+    conflict = vendorer("lock", cwd=folder)
+    assert conflict.returncode == 1
+    assert conflict.stderr.startswith("error: cannot resolve the requirements for python361x64:")
+    assert "Traceback" not in conflict.stderr
+    (folder / "requirements.txt").write_text("webfw >= = 1\n", encoding="utf-8")
+    malformed = vendorer("lock", cwd=folder)
+    assert malformed.returncode == 2
+    assert "requirements.txt:1: 'webfw >= = 1' is not a valid requirement" in malformed.stderr
+    unknown = vendorer("lock", "--profile", "pyhton361x64", cwd=folder)
+    assert unknown.returncode == 2 and "did you mean python361x64" in unknown.stderr
+    (folder / "pyproject.toml").write_text("[tool.vendorer]\n", encoding="utf-8")
+    no_profile = vendorer("lock", cwd=folder)
+    assert no_profile.returncode == 2 and "no target profile" in no_profile.stderr
+    for result in (malformed, unknown, no_profile):
+        assert "Traceback" not in result.stderr
+
+
+def test_why_without_a_lock_says_what_to_run(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    result = vendorer("why", "clicky", cwd=folder)
+    assert result.returncode == 1
+    assert "no lock; run `vendorer lock` first" in result.stderr
