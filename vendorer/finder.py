@@ -128,6 +128,7 @@ class Finder:
         backoff: float = 0.5,
         max_workers: int = 8,
         offline: bool = False,
+        accept: str = ACCEPT,
     ) -> None:
         self.http = HttpClient(
             cache_dir=cache_dir, timeout=timeout, retries=retries, backoff=backoff, offline=offline
@@ -137,6 +138,7 @@ class Finder:
             self.http.remember_credentials(link) if "://" in link else link for link in find_links
         ]
         self.cache_dir = cache_dir
+        self.accept = accept  # what project pages are asked for: PEP 691 JSON first
         self.warnings: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="finder")
         self._lock = threading.Lock()
@@ -192,7 +194,7 @@ class Finder:
         return list(unique.values())
 
     def _index_files(self, index: str, name: NormalizedName) -> list[DistFile]:
-        page = self.http.get_page(urljoin(index.rstrip("/") + "/", f"{name}/"), accept=ACCEPT)
+        page = self.http.get_page(urljoin(index.rstrip("/") + "/", f"{name}/"), accept=self.accept)
         if page is None:
             return []
         if "json" in page.content_type:

@@ -132,6 +132,7 @@ class StaticIndex:
         self.metadata = metadata
         self.auth = auth
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.statuses: list[tuple[str, int]] = []
         self._failures: list[tuple[str, int]] = []
         self._delay = 0.0
         self._wrong_bytes: set[str] = set()
@@ -290,9 +291,14 @@ class StaticIndex:
                     self._send(404, b"no such project", "text/plain")
                     return
                 if _prefers_json(self.headers.get("Accept", "")):
-                    self._send(200, index.project_json(normalized), JSON_TYPE)
+                    body, kind = index.project_json(normalized), JSON_TYPE
                 else:
-                    self._send(200, index.project_html(normalized), HTML_TYPE)
+                    body, kind = index.project_html(normalized), HTML_TYPE
+                etag = f'"{_sha256(body)[:32]}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self._send(304, b"", kind, {"ETag": etag})
+                else:
+                    self._send(200, body, kind, {"ETag": etag})
 
             def _file(self, name: str) -> None:
                 if name.endswith(".metadata") and index.metadata:
@@ -325,6 +331,7 @@ class StaticIndex:
                 content_type: str,
                 headers: Mapping[str, str] | None = None,
             ) -> None:
+                index.statuses.append((self.path, status))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
