@@ -19,7 +19,7 @@ from packaging.version import Version
 from vendorer.finder import DistFile
 from vendorer.profile import Profile
 
-__all__ = ["FilePolicy", "Rejection", "VersionChoice", "choose_versions"]
+__all__ = ["FilePolicy", "Rejection", "VersionChoice", "choose_versions", "summarize"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,3 +169,21 @@ def _no_file_reason(group: _Files, profile: Profile, policy: FilePolicy) -> str:
     if group.wheels and not policy.wheels_allowed(project):
         return "its wheels are excluded by --no-binary and it has no sdist"
     return f"no wheel for {profile.tags[0]} ({has}) and no sdist"
+
+
+def summarize(rejections: Sequence[Rejection]) -> list[str]:
+    """One line per run of versions rejected for the same reason, newest first.
+
+    `8.0: Requires-Python >=3.7`, or `8.1.0 to 8.3.2 (7 versions): Requires-Python >=3.10`.
+    """
+    lines: list[str] = []
+    run: list[Rejection] = []
+    for rejection in [*rejections, None]:
+        if run and (rejection is None or rejection.reason != run[0].reason):
+            newest, oldest = run[0].version, run[-1].version
+            span = f"{oldest} to {newest} ({len(run)} versions)" if len(run) > 1 else f"{newest}"
+            lines.append(f"{span}: {run[0].reason}")
+            run = []
+        if rejection is not None:
+            run.append(rejection)
+    return lines

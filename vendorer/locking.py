@@ -21,7 +21,7 @@ from packaging.version import Version
 from platformdirs import user_cache_dir
 
 from vendorer.builder import BuildIndexes, build_metadata
-from vendorer.candidates import FilePolicy
+from vendorer.candidates import FilePolicy, summarize
 from vendorer.fileio import write_text_atomic
 from vendorer.finder import DistFile, Finder
 from vendorer.lock import (
@@ -212,7 +212,7 @@ def _locked(package: ResolvedPackage, finder: Finder, lock_dir: Path) -> LockedP
         requires_python=package.requires_python,
         dependencies=package.dependencies,
         required_by=package.required_by,
-        newer=tuple(f"{rejection.version}: {rejection.reason}" for rejection in package.newer),
+        newer=tuple(summarize(package.newer)),
     )
 
 

@@ -21,7 +21,7 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
 
-from vendorer.candidates import FilePolicy, Rejection, VersionChoice, choose_versions
+from vendorer.candidates import FilePolicy, Rejection, VersionChoice, choose_versions, summarize
 from vendorer.errors import ResolutionError, VendorerError
 from vendorer.finder import DistFile
 from vendorer.profile import Profile
@@ -451,9 +451,10 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     """Why the versions were rejected, and the newest version that would work on the target."""
     rejections = provider.rejections.get(name, [])
     usable = provider.usable.get(name, [])
-    lines = [f"    {r.version}: {r.reason}" for r in rejections[:8]]
-    if len(rejections) > 8:
-        lines.append(f"    ... and {len(rejections) - 8} older versions rejected the same way")
+    summary = summarize(rejections)
+    lines = [f"    {line}" for line in summary[:8]]
+    if len(summary) > 8:
+        lines.append(f"    ... and {len(summary) - 8} older groups of versions")
     newest = next(
         (c for c in sorted(usable, key=lambda c: c.version, reverse=True) if _fits(c, provider)),
         None,
