@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
 from packaging.utils import canonicalize_name
 
 from vendorer.catalog import ProfileCatalog
@@ -57,8 +58,26 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
         {"requests", "certifi", "charset-normalizer", "idna", "urllib3"},
     ),
     "numpy": (["numpy"], {"numpy"}),
-    "pandas": (["pandas"], {"pandas", "numpy", "python-dateutil", "pytz", "six"}),
-    "flask-sqlalchemy-psycopg2": (["flask", "sqlalchemy", "psycopg2"], None),
+    "pandas": (["pandas"], {"pandas", "numpy", "python-dateutil", "pytz", "six", "tzdata"}),
+    "flask-sqlalchemy-psycopg2": (
+        ["flask", "sqlalchemy", "psycopg2"],
+        {
+            "flask",
+            "click",
+            "colorama",
+            "dataclasses",
+            "importlib-metadata",
+            "itsdangerous",
+            "jinja2",
+            "markupsafe",
+            "typing-extensions",
+            "werkzeug",
+            "zipp",
+            "sqlalchemy",
+            "greenlet",
+            "psycopg2",
+        },
+    ),
     "lxml-pillow": (["lxml", "Pillow"], {"lxml", "pillow"}),
     "click": (["click"], {"click", "colorama", "importlib-metadata", "typing-extensions", "zipp"}),
     "pyyaml-markupsafe-simplejson": (
@@ -105,29 +124,24 @@ def _timed(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[f
     return time.perf_counter() - start, result.stdout + result.stderr, result.returncode
 
 
-def vendorer(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
-    command = [str(BIN / "vendorer"), "lock", "--profile", profile.name, "-r", str(requirements)]
+def _vendorer(requirements: Path, cache: Path, profile: Profile, *extra: str) -> Run:
+    command = [str(BIN / "vendorer"), "lock", *extra, "-p", profile.name, "-r", str(requirements)]
     seconds, output, code = _timed(command, {"VENDORER_CACHE_DIR": str(cache)})
     lock = requirements.parent / f"pylock.{profile.name}.toml"
     if code != 0 or not lock.exists():
         return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
-    names = set(re.findall(r'^name = "([^"]+)"', lock.read_text(), re.MULTILINE))
-    return Run(seconds, frozenset(names))
+    packages = tomllib.loads(lock.read_text())["packages"]
+    return Run(seconds, frozenset(package["name"] for package in packages))
+
+
+def vendorer(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
+    """`vendorer lock`: warm, the lock is current and nothing is resolved or fetched."""
+    return _vendorer(requirements, cache, profile)
 
 
 def vendorer_relock(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
-    """A forced re-resolution with a warm HTTP cache (the lock's inputs unchanged)."""
-    command = [
-        str(BIN / "vendorer"),
-        "lock",
-        "--force",
-        "--profile",
-        profile.name,
-        "-r",
-        str(requirements),
-    ]
-    seconds, output, code = _timed(command, {"VENDORER_CACHE_DIR": str(cache)})
-    return Run(seconds, frozenset() if code == 0 else None, "" if code == 0 else output[-200:])
+    """`vendorer lock --force`: always resolves; warm, its HTTP cache revalidates pages."""
+    return _vendorer(requirements, cache, profile, "--force")
 
 
 def pip_download(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
@@ -240,6 +254,7 @@ def _dist_name(filename: str) -> str:
 
 TOOLS: dict[str, Tool] = {
     "vendorer": vendorer,
+    "vendorer-force": vendorer_relock,
     "pip": pip_download,
     "uv": uv_compile,
     "pex": pex_lock,
@@ -256,7 +271,7 @@ def main() -> None:
     tools = args.tools.split(",")
     totals: dict[tuple[str, str], float] = {}
     print(f"target: {profile.name} ({profile.tags[0]})")
-    header = f"{'set':30} {'tool':9} {'ok':5} {'cold s':>8} {'warm s':>8}"
+    header = f"{'set':30} {'tool':15} {'ok':5} {'cold s':>8} {'warm s':>8}"
     print(header)
     print("-" * len(header))
     for set_name in args.sets.split(","):
@@ -270,9 +285,14 @@ def main() -> None:
                 cold = TOOLS[tool_name](profile, requirements, cache, work)
                 warm = TOOLS[tool_name](profile, requirements, cache, work)
             ok = _verdict(cold.names, expected)
+            if ok == "NO" and cold.names is not None and expected is not None:
+                missing, extra = expected - cold.names, cold.names - expected
+                cold = Run(
+                    cold.seconds, cold.names, f"missing {sorted(missing)} extra {sorted(extra)}"
+                )
             totals[(tool_name, "cold")] = totals.get((tool_name, "cold"), 0) + cold.seconds
             totals[(tool_name, "warm")] = totals.get((tool_name, "warm"), 0) + warm.seconds
-            line = f"{set_name:30} {tool_name:9} {ok:5} {cold.seconds:8.2f} {warm.seconds:8.2f}"
+            line = f"{set_name:30} {tool_name:15} {ok:5} {cold.seconds:8.2f} {warm.seconds:8.2f}"
             print(line + (f"  {cold.detail[:80]}" if cold.detail else ""), flush=True)
     print()
     print("totals and ratios (peer time / vendorer time; >1 means vendorer is faster)")
@@ -281,7 +301,7 @@ def main() -> None:
         for tool_name in tools:
             total = totals[(tool_name, phase)]
             ratio = f"{total / base:6.2f}x" if base else "   n/a"
-            print(f"  {phase:5} {tool_name:9} {total:8.2f}s  {ratio}")
+            print(f"  {phase:5} {tool_name:15} {total:8.2f}s  {ratio}")
 
 
 def _verdict(names: frozenset[str] | None, expected: set[str] | None) -> str:
