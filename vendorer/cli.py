@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import tomli_w
 from packaging.version import Version
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from vendorer import __version__
@@ -20,9 +22,10 @@ from vendorer.config import Settings, load_settings
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
 from vendorer.lock import export_requirements, lock_path, read_lock
-from vendorer.locking import LockOptions, make_lock
+from vendorer.locking import LockOptions, LockResult, make_lock
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.why import explain
+from vendorer.workflow import describe_native, make_wheelhouse
 
 __all__ = ["main"]
 
@@ -183,6 +186,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     lock.set_defaults(handler=_lock)
 
+    wheelhouse = commands.add_parser(
+        "wheelhouse",
+        parents=[resolving],
+        help="fill wheelhouse/<profile>/ with a wheel for every locked package",
+        description="Lock if stale, then download every locked wheel (verified by sha256), build "
+        "pure sdists into wheels, accept wheels built elsewhere, and write requirements.txt "
+        "pinned with --hash lines for pip on the server. Native sdists are reported with routes "
+        "to a real wheel.",
+    )
+    build = commands.add_parser(
+        "build",
+        parents=[resolving],
+        help="the one command: lock if stale, then the wheelhouse",
+    )
+    for command in (wheelhouse, build):
+        command.add_argument(
+            "--wheelhouse",
+            type=Path,
+            metavar="DIR",
+            help="the wheelhouse root (default: <app>/wheelhouse)",
+        )
+        command.set_defaults(handler=_wheelhouse)
+
     why = commands.add_parser(
         "why", parents=[common], help="why a package is in the lock, and why at that version"
     )
@@ -327,10 +353,8 @@ def _profile_of(args: argparse.Namespace, settings: Settings) -> Profile:
     return _load_profile(args, settings.profile)
 
 
-def _lock(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    profile = _profile_of(args, settings)
-    options = LockOptions(
+def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
+    return LockOptions(
         index_url=settings.index_url,
         extra_index_urls=settings.extra_index_urls,
         find_links=settings.find_links,
@@ -338,6 +362,10 @@ def _lock(args: argparse.Namespace) -> int:
         pre=args.pre,
         timeout=args.timeout,
     )
+
+
+def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> LockResult:
+    """Lock if stale, with a status line while resolving; say what happened."""
     err = _stderr()
     with err.status(f"resolving for {profile.name}") as status:
         pinned: list[str] = []
@@ -346,16 +374,28 @@ def _lock(args: argparse.Namespace) -> int:
             pinned.append(name)
             status.update(f"resolving for {profile.name}: {len(pinned)} pinned, {name} {version}")
 
-        result = make_lock(profile, settings.requirements, options, force=args.force, on_pin=on_pin)
+        result = make_lock(
+            profile,
+            settings.requirements,
+            _lock_options(args, settings),
+            force=getattr(args, "force", False),
+            on_pin=on_pin,
+        )
     verb = "wrote" if result.changed else "up to date:"
     builds = sum(package.needs_build for package in result.lock.packages)
     note = f", {builds} to build from sdist" if builds else ""
     err.print(f"{verb} {result.path} ({len(result.lock.packages)} packages{note})", markup=False)
+    return result
+
+
+def _lock(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    result = _locked(args, settings, _profile_of(args, settings))
     if args.export:
         text = "\n".join(export_requirements(result.lock, source=result.path.name)) + "\n"
         if args.output:
             write_text_atomic(args.output, text)
-            err.print(f"wrote {args.output}", markup=False)
+            _stderr().print(f"wrote {args.output}", markup=False)
         else:
             sys.stdout.write(text)
     return 0
@@ -368,3 +408,45 @@ def _why(args: argparse.Namespace) -> int:
     for line in explain(lock, args.name):
         print(line)
     return 0
+
+
+def _wheelhouse(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lock = _locked(args, settings, profile)
+    root = args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse
+    err = _stderr()
+    with _file_progress(err, len(lock.lock.packages)) as advance:
+        result = make_wheelhouse(
+            profile,
+            settings.requirements,
+            root,
+            _lock_options(args, settings),
+            lock=lock,
+            on_file=advance,
+        )
+    report = result.report
+    summary = (
+        f"{len(report.downloaded)} downloaded, {len(report.built)} built, "
+        f"{len(report.accepted)} supplied by you"
+        + (f", {len(report.removed)} removed" if report.removed else "")
+    )
+    err.print(f"wheelhouse {report.folder}: {len(report.wheels)} wheels ({summary})", markup=False)
+    if report.foreign:
+        err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
+    for advice in result.native:
+        for line in describe_native(advice, profile, report.folder):
+            err.print(line, markup=False)
+    return 1 if result.native else 0
+
+
+@contextlib.contextmanager
+def _file_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
+    """A bar on a terminal, a plain line per file otherwise."""
+    if not console.is_terminal:
+        yield lambda name: console.print(f"  {name}", markup=False)
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("wheels", total=total)
+        yield lambda name: progress.update(task, advance=1, description=name)

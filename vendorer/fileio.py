@@ -18,6 +18,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        Path(temporary).chmod(0o644)  # mkstemp makes 0600; these files are meant to be shared
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

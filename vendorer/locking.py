@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
@@ -24,6 +24,7 @@ from vendorer.builder import BuildIndexes, build_metadata
 from vendorer.candidates import FilePolicy, summarize
 from vendorer.fileio import write_text_atomic
 from vendorer.finder import DistFile, Finder
+from vendorer.http import redact
 from vendorer.lock import (
     FORMAT,
     Lock,
@@ -38,7 +39,15 @@ from vendorer.profile import Profile, profile_to_dict
 from vendorer.reqfile import RequirementLine, RequirementsFile, parse_requirements
 from vendorer.resolver import ResolvedPackage, RootRequirement, resolve_for
 
-__all__ = ["LockOptions", "LockResult", "cache_dir", "inputs_hash", "make_lock", "redact"]
+__all__ = [
+    "Indexes",
+    "LockOptions",
+    "LockResult",
+    "cache_dir",
+    "indexes_for",
+    "inputs_hash",
+    "make_lock",
+]
 
 PYPI = "https://pypi.org/simple/"
 
@@ -68,16 +77,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("VENDORER_CACHE_DIR") or user_cache_dir("vendorer"))
 
 
-def redact(url: str) -> str:
-    """`url` without credentials, for anything that is shown or written."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def make_lock(
     profile: Profile,
     requirements_path: Path,
@@ -88,7 +87,7 @@ def make_lock(
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current."""
     requirements = parse_requirements(requirements_path)
-    indexes = _indexes(requirements, options)
+    indexes = indexes_for(requirements, options)
     digest = inputs_hash(profile, requirements, indexes, options)
     path = lock_path(requirements_path, profile.name)
     if not force and path.exists():
@@ -124,13 +123,13 @@ def make_lock(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Indexes:
+class Indexes:
     index_urls: tuple[str, ...]
     find_links: tuple[str, ...]
     build: BuildIndexes
 
 
-def _indexes(requirements: RequirementsFile, options: LockOptions) -> _Indexes:
+def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes:
     index_url = options.index_url or requirements.index_url or PYPI
     extra = tuple(dict.fromkeys(options.extra_index_urls + requirements.extra_index_urls))
     index_urls = () if requirements.no_index and not options.index_url else (index_url, *extra)
@@ -141,11 +140,11 @@ def _indexes(requirements: RequirementsFile, options: LockOptions) -> _Indexes:
         find_links=find_links,
         no_index=not index_urls,
     )
-    return _Indexes(index_urls=index_urls, find_links=find_links, build=build)
+    return Indexes(index_urls=index_urls, find_links=find_links, build=build)
 
 
 def inputs_hash(
-    profile: Profile, requirements: RequirementsFile, indexes: _Indexes, options: LockOptions
+    profile: Profile, requirements: RequirementsFile, indexes: Indexes, options: LockOptions
 ) -> str:
     """What the lock depends on: requirement files, profile, indexes and choices (no secrets)."""
     document = {

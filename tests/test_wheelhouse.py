@@ -1,0 +1,167 @@
+"""The wheelhouse for a compiler-less target, against a real index on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from tests.support.dists import make_native_sdist, make_sdist, make_wheel
+from tests.support.index import StaticIndex
+from tests.support.scenario import LINUX312, WIN36
+
+TAGS_36 = ("--platform", "win_amd64", "--python-version", "3.6", "--implementation", "cp",
+           "--abi", "cp36m", "--only-binary=:all:")  # fmt: skip
+
+
+@pytest.fixture
+def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticIndex:
+    dists = tmp_path / "dists"
+    make_wheel(dists, "webfw", "2.0", requires_dist=["nativelib", "puresdist"])
+    make_wheel(dists, "nativelib", "1.0", tag=WIN36)
+    make_wheel(dists, "nativelib", "1.0", tag=LINUX312)
+    make_sdist(dists, "puresdist", "1.0", metadata_version="2.2")
+    make_native_sdist(dists, "cext", "1.0")
+    make_wheel(dists, "extra", "1.0")
+    return static_index(dists)
+
+
+@pytest.fixture
+def app(tmp_path: Path, index: StaticIndex) -> Path:
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text("webfw\n", encoding="utf-8")
+    (folder / "pyproject.toml").write_text(
+        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
+    )
+    return folder
+
+
+def vendorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
+        check=False,
+    )  # fmt: skip
+
+
+def _wheels(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.glob("*.whl"))
+
+
+def test_wheels_downloaded_pure_sdists_built_and_the_export_installs_offline(
+    app: Path, tmp_path: Path, index: StaticIndex
+) -> None:
+    result = vendorer("build", cwd=app)
+    assert result.returncode == 0, result.stderr
+    folder = app / "wheelhouse" / "python361x64"
+    assert _wheels(folder) == [
+        "nativelib-1.0-cp36-cp36m-win_amd64.whl",  # the target's tag, not the Linux one
+        "puresdist-1.0-py3-none-any.whl",  # built from its sdist
+        "webfw-2.0-py3-none-any.whl",
+    ]
+    assert "3 wheels (2 downloaded, 1 built, 0 supplied by you)" in result.stderr
+    export = (folder / "requirements.txt").read_text(encoding="utf-8")
+    assert export.count("--hash=sha256:") == 3 and "puresdist==1.0 \\" in export
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(folder),
+         "-r", str(folder / "requirements.txt"), "--target", str(tmp_path / "server"), *TAGS_36],
+        capture_output=True, text=True, check=False, env={"PIP_CONSTRAINT": "", "PATH": ""},
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr
+    assert (tmp_path / "server" / "nativelib" / "__init__.py").exists()
+    assert (tmp_path / "server" / "puresdist" / "__init__.py").exists()
+
+
+def test_a_warm_rebuild_does_no_network_io(app: Path, index: StaticIndex) -> None:
+    assert vendorer("build", cwd=app).returncode == 0
+    index.requests.clear()
+    again = vendorer("build", cwd=app)
+    assert again.returncode == 0, again.stderr
+    assert "(0 downloaded, 1 built" not in again.stderr
+    assert index.requests == []
+
+
+def test_native_sdists_are_reported_with_routes_and_user_wheels_accepted(
+    app: Path, tmp_path: Path
+) -> None:
+    (app / "requirements.txt").write_text("cext\n", encoding="utf-8")
+    result = vendorer("wheelhouse", cwd=app)
+    assert result.returncode == 1
+    assert "cext 1.0 needs a compiler the target does not have: it compiles code" in result.stderr
+    assert "python -m pip wheel --no-deps cext==1.0" in result.stderr
+    assert "vendorer native-plan --profile python361x64" in result.stderr
+    folder = app / "wheelhouse" / "python361x64"
+    assert _wheels(folder) == []  # never a host wheel
+    wrong = make_wheel(folder, "cext", "1.0", tag="cp311-cp311-linux_x86_64")
+    refused = vendorer("wheelhouse", cwd=app)
+    assert refused.returncode == 1
+    assert f"{wrong.name}: built for other tags than the target's" in refused.stderr
+    wrong.unlink()
+    make_wheel(folder, "cext", "1.0", tag=WIN36)  # built on a machine like the target
+    accepted = vendorer("wheelhouse", cwd=app)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "1 wheels (0 downloaded, 0 built, 1 supplied by you)" in accepted.stderr
+    assert _wheels(folder) == ["cext-1.0-cp36-cp36m-win_amd64.whl"]
+    assert "cext==1.0 \\" in (folder / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_a_find_links_folder_with_a_target_wheel_is_locked_as_such(
+    app: Path, tmp_path: Path
+) -> None:
+    (app / "requirements.txt").write_text("cext\n", encoding="utf-8")
+    make_wheel(tmp_path / "built-on-windows", "cext", "1.0", tag=WIN36)
+    result = vendorer("build", "-f", str(tmp_path / "built-on-windows"), cwd=app)
+    assert result.returncode == 0, result.stderr
+    lock = (app / "pylock.python361x64.toml").read_text(encoding="utf-8")
+    assert 'path = "../built-on-windows/cext-1.0-cp36-cp36m-win_amd64.whl"' in lock
+    assert _wheels(app / "wheelhouse" / "python361x64") == ["cext-1.0-cp36-cp36m-win_amd64.whl"]
+
+
+def test_a_wheel_with_the_wrong_hash_is_never_used(app: Path, index: StaticIndex) -> None:
+    assert vendorer("lock", cwd=app).returncode == 0
+    index.serve_wrong_bytes("webfw-2.0-py3-none-any.whl")
+    result = vendorer("wheelhouse", cwd=app)
+    assert result.returncode == 1
+    assert "webfw-2.0-py3-none-any.whl: sha256" in result.stderr
+    assert "does not match the lock's" in result.stderr and "Traceback" not in result.stderr
+    folder = app / "wheelhouse" / "python361x64"
+    assert "webfw-2.0-py3-none-any.whl" not in _wheels(folder)
+    assert not [p for p in folder.iterdir() if p.name.endswith((".tmp", ".part"))]
+
+
+def test_a_dropped_download_leaves_no_partial_wheel(app: Path, index: StaticIndex) -> None:
+    assert vendorer("lock", cwd=app).returncode == 0
+    index.drop_connection("webfw-2.0-py3-none-any.whl")
+    result = vendorer("wheelhouse", "--timeout", "2", cwd=app)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    folder = app / "wheelhouse" / "python361x64"
+    assert "webfw-2.0-py3-none-any.whl" not in _wheels(folder)
+    assert not [p for p in folder.iterdir() if p.name.endswith((".tmp", ".part"))]
+
+
+def test_pruning_removes_only_what_vendorer_put_there(app: Path) -> None:
+    assert vendorer("build", cwd=app).returncode == 0
+    folder = app / "wheelhouse" / "python361x64"
+    (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    (app / "requirements.txt").write_text("extra\n", encoding="utf-8")
+    result = vendorer("build", cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert _wheels(folder) == ["extra-1.0-py3-none-any.whl"]
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    assert (
+        "3 removed" in result.stderr and "left alone (not vendorer's): notes.txt" in result.stderr
+    )
+
+
+def test_two_runs_at_once_do_not_share_the_folder(app: Path) -> None:
+    assert vendorer("lock", cwd=app).returncode == 0
+    folder = app / "wheelhouse" / "python361x64"
+    folder.mkdir(parents=True)
+    with FileLock(folder / ".vendorer.lock"):
+        result = vendorer("wheelhouse", cwd=app)
+    assert result.returncode == 1
+    assert "in use by another vendorer run" in result.stderr

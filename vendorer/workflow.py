@@ -1,0 +1,110 @@
+"""The steps a user runs, wired together: lock (if stale), then the wheelhouse.
+
+Each step reads its inputs from the previous one's output on disk and is skipped when those have
+not changed, so `vendorer build` on an unchanged app does no network I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from vendorer.candidates import FilePolicy, choose_versions
+from vendorer.finder import Finder
+from vendorer.locking import LockOptions, LockResult, cache_dir, indexes_for
+from vendorer.profile import Profile
+from vendorer.reqfile import parse_requirements
+from vendorer.wheelhouse import NativeRoute, WheelhouseContext, WheelhouseReport, build_wheelhouse
+
+__all__ = [
+    "NativeAdvice",
+    "WheelhouseResult",
+    "describe_native",
+    "make_wheelhouse",
+    "native_advice",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NativeAdvice:
+    """A native sdist and the routes to a real wheel for it."""
+
+    route: NativeRoute
+    older_with_wheel: str | None  # the newest version that has a wheel for the target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelhouseResult:
+    lock: LockResult
+    report: WheelhouseReport
+    native: tuple[NativeAdvice, ...]
+
+
+def make_wheelhouse(
+    profile: Profile,
+    requirements_path: Path,
+    wheelhouse_root: Path,
+    options: LockOptions,
+    *,
+    lock: LockResult,
+    on_file: Callable[[str], None] | None = None,
+) -> WheelhouseResult:
+    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
+    requirements = parse_requirements(requirements_path)
+    indexes = indexes_for(requirements, options)
+    local_links = [Path(link) for link in indexes.find_links if "://" not in link]
+    with Finder(
+        index_urls=indexes.index_urls,
+        find_links=indexes.find_links,
+        cache_dir=cache_dir() / "http",
+        timeout=options.timeout,
+        retries=options.retries,
+    ) as finder:
+        context = WheelhouseContext(
+            lock_dir=lock.path.parent,
+            downloader=finder,
+            indexes=indexes.build,
+            cache=cache_dir() / "verified",
+            find_links=local_links,
+            on_file=on_file,
+        )
+        report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
+        advice = tuple(native_advice(route, profile, finder) for route in report.native)
+    return WheelhouseResult(lock=lock, report=report, native=advice)
+
+
+def native_advice(route: NativeRoute, profile: Profile, finder: Finder) -> NativeAdvice:
+    """Find the newest version of the project that has a wheel the target can load."""
+    tag_rank = {tag: rank for rank, tag in enumerate(profile.tags)}
+    choices, _ = choose_versions(
+        finder.project_files(route.name), profile, policy=FilePolicy(), tag_rank=tag_rank
+    )
+    with_wheel = next((choice for choice in choices if not choice.needs_build), None)
+    return NativeAdvice(
+        route=route, older_with_wheel=str(with_wheel.version) if with_wheel else None
+    )
+
+
+def describe_native(advice: NativeAdvice, profile: Profile, folder: Path) -> list[str]:
+    """The routes to a real wheel, as lines for the user."""
+    route = advice.route
+    name = canonicalize_name(route.name)
+    lines = [f"{name} {route.version} needs a compiler the target does not have: {route.reason}"]
+    if advice.older_with_wheel:
+        lines.append(
+            f"  - pin the newest version with a wheel for {profile.tags[0]}: "
+            f"{name}=={advice.older_with_wheel} in your requirements"
+        )
+    lines.append(
+        f"  - or build the wheel on a machine like the target (CPython {profile.python.version}, "
+        f"{profile.tags[0].platform}): `python -m pip wheel --no-deps {name}=={route.version}`, "
+        f"and put it in {folder}/ or a --find-links folder"
+    )
+    lines.append(
+        f"  - or let CI build it: `vendorer native-plan --profile {profile.name}` writes a "
+        "cibuildwheel configuration and workflow for it"
+    )
+    return lines
