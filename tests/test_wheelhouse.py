@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel
 from tests.support.index import StaticIndex
 from tests.support.scenario import LINUX312, WIN36
+from vendorer.catalog import ProfileCatalog
+from vendorer.lock import LockedFile, LockedPackage
+from vendorer.nativeplan import cibuildwheel_identifier, plan_for
+from vendorer.tomlfile import parse_toml
 
 TAGS_36 = ("--platform", "win_amd64", "--python-version", "3.6", "--implementation", "cp",
            "--abi", "cp36m", "--only-binary=:all:")  # fmt: skip
@@ -165,3 +171,36 @@ def test_two_runs_at_once_do_not_share_the_folder(app: Path) -> None:
         result = vendorer("wheelhouse", cwd=app)
     assert result.returncode == 1
     assert "in use by another vendorer run" in result.stderr
+
+
+def test_native_plan_writes_a_cibuildwheel_config_and_workflow(app: Path) -> None:
+    (app / "requirements.txt").write_text("cext\nwebfw\n", encoding="utf-8")
+    assert vendorer("build", cwd=app).returncode == 1  # cext is native: no wheel yet
+    result = vendorer("native-plan", cwd=app)
+    assert result.returncode == 0, result.stderr
+    config = parse_toml(
+        (app / ".vendorer" / "cibuildwheel.python361x64.toml").read_text(encoding="utf-8"),
+        origin="config",
+    )
+    assert config["tool"]["cibuildwheel"]["build"] == "cp36-win_amd64"
+    workflow = (app / ".github/workflows/vendorer-native-python361x64.yml").read_text()
+    assert 'sdist: ["cext==1.0"]' in workflow  # puresdist already has its wheel
+    assert "runs-on: windows-latest" in workflow
+    assert 'python -m pip install "cibuildwheel<3"' in workflow  # 3.0 dropped CPython 3.6
+
+
+def test_cibuildwheel_identifiers_for_linux_targets() -> None:
+    linux = ProfileCatalog().load("linux-python312")
+    assert cibuildwheel_identifier(linux) == "cp312-manylinux_x86_64"
+    plan = plan_for(linux, [_package("cext", "1.0")])
+    assert 'manylinux-x86_64-image = "manylinux_2_28"' in plan.config
+    assert "runs-on: ubuntu-latest" in plan.workflow
+    assert cibuildwheel_identifier(ProfileCatalog().load("python2713x86")) == "cp27-win32"
+
+
+def _package(name: str, version: str) -> LockedPackage:
+    return LockedPackage(
+        name=canonicalize_name(name),
+        version=Version(version),
+        file=LockedFile(filename=f"{name}-{version}.tar.gz", url="https://x/", sha256="0" * 64),
+    )

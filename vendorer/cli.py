@@ -23,6 +23,7 @@ from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
 from vendorer.lock import export_requirements, lock_path, read_lock
 from vendorer.locking import LockOptions, LockResult, make_lock
+from vendorer.nativeplan import plan_for
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.why import explain
 from vendorer.workflow import describe_native, make_wheelhouse
@@ -66,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vendorer {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    _add_profile_commands(commands, common)
+    _add_project_commands(commands, common)
+    return parser
+
+
+def _add_profile_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     profiles = commands.add_parser("profiles", help="list, show and capture target profiles")
     profile_commands = profiles.add_subparsers(title="profile commands", metavar="COMMAND")
     listing = profile_commands.add_parser(
@@ -113,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     capture.add_argument("--site-extension", help="the App Service site extension id")
     capture.set_defaults(handler=_profiles_capture)
 
+
+def _add_project_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     resolving = argparse.ArgumentParser(add_help=False, parents=[common])
     resolving.add_argument(
         "-p", "--profile", help="target profile name or file (default: [tool.vendorer] profile)"
@@ -209,6 +222,37 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.set_defaults(handler=_wheelhouse)
 
+    native = commands.add_parser(
+        "native-plan",
+        parents=[common],
+        help="write a cibuildwheel configuration and CI workflow for the native sdists",
+        description="For every locked sdist that still has no wheel in wheelhouse/<profile>/, "
+        "write .vendorer/cibuildwheel.<profile>.toml and "
+        ".github/workflows/vendorer-native-<profile>.yml, which build wheels for the target "
+        "(CIBW_BUILD from the profile, e.g. cp36-win_amd64) on a CI runner of its kind.",
+    )
+    native.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer])")
+    native.add_argument(
+        "-r",
+        "--requirements",
+        type=Path,
+        metavar="FILE",
+        help="requirements file the lock sits next to",
+    )
+    native.add_argument(
+        "--wheelhouse",
+        type=Path,
+        metavar="DIR",
+        help="the wheelhouse root (default: <app>/wheelhouse)",
+    )
+    native.add_argument(
+        "--print",
+        action="store_true",
+        dest="print_only",
+        help="print the files instead of writing them",
+    )
+    native.set_defaults(handler=_native_plan)
+
     why = commands.add_parser(
         "why", parents=[common], help="why a package is in the lock, and why at that version"
     )
@@ -222,7 +266,6 @@ def _parser() -> argparse.ArgumentParser:
         help="requirements file the lock sits next to",
     )
     why.set_defaults(handler=_why)
-    return parser
 
 
 def _stdout() -> Console:
@@ -450,3 +493,25 @@ def _file_progress(console: Console, total: int) -> Iterator[Callable[[str], Non
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("wheels", total=total)
         yield lambda name: progress.update(task, advance=1, description=name)
+
+
+def _native_plan(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lock = read_lock(lock_path(settings.requirements, profile.name))
+    root = args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse
+    built = {path.name.split("-")[0].lower() for path in (root / profile.name).glob("*.whl")}
+    missing = [
+        package
+        for package in lock.packages
+        if package.needs_build and package.name.replace("-", "_") not in built
+    ]
+    plan = plan_for(profile, missing)
+    files = {plan.config_path: plan.config, plan.workflow_path: plan.workflow}
+    for path, text in files.items():
+        if args.print_only:
+            print(f"# --- {path}\n{text}")
+        else:
+            write_text_atomic(args.app / path, text)
+            _stderr().print(f"wrote {path}", markup=False)
+    return 0
