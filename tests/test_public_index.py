@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from vendorer.catalog import ProfileCatalog
 from vendorer.locking import LockOptions, make_lock
+from vendorer.workflow import make_wheelhouse
 
 pytestmark = pytest.mark.network
 
@@ -33,3 +35,32 @@ def test_the_same_app_for_linux_python312(tmp_path: Path) -> None:
     versions = _lock(tmp_path, "flask", "click", "pytest", profile="linux-python312")
     assert "colorama" not in versions and "dataclasses" not in versions
     assert int(versions["flask"].split(".")[0]) >= 3
+
+
+def test_pip_9_reads_the_wheelhouse_export(tmp_path: Path) -> None:
+    """pip 9.0.1, the pip of the 3.6-era site extensions, installs exactly the wheelhouse."""
+    python36 = next(iter(sorted(Path.home().glob(".pyenv/versions/3.6*/bin/python3.6"))), None)
+    if python36 is None:
+        pytest.skip("no Python 3.6 on this machine to run pip 9 with")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "requirements.txt").write_text("flask\n", encoding="utf-8")
+    profile = ProfileCatalog().load("python361x64")
+    lock = make_lock(profile, app / "requirements.txt", LockOptions())
+    make_wheelhouse(profile, app / "requirements.txt", app / "wheelhouse", LockOptions(), lock=lock)
+    venv = tmp_path / "pip9"
+    subprocess.run([str(python36), "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip"]
+    subprocess.run([*pip, "install", "-q", "pip==9.0.1"], check=True)
+    folder = app / "wheelhouse" / "python361x64"
+    result = subprocess.run(
+        [*pip, "download", "--no-index", "--find-links", str(folder), "--no-deps",
+         "-d", str(tmp_path / "got"), "--platform", "win_amd64", "--python-version", "36",
+         "--implementation", "cp", "--abi", "cp36m", "--only-binary=:all:",
+         "-r", str(folder / "requirements.txt")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in (tmp_path / "got").iterdir()) == sorted(
+        p.name for p in folder.glob("*.whl")
+    )

@@ -204,3 +204,27 @@ def _package(name: str, version: str) -> LockedPackage:
         version=Version(version),
         file=LockedFile(filename=f"{name}-{version}.tar.gz", url="https://x/", sha256="0" * 64),
     )
+
+
+def test_a_pinned_native_version_is_routed_to_the_newest_version_with_a_wheel(
+    app: Path, tmp_path: Path, index: StaticIndex
+) -> None:
+    make_wheel(index.root, "cext", "0.9", tag=WIN36)
+    (app / "requirements.txt").write_text("cext==1.0\n", encoding="utf-8")
+    result = vendorer("wheelhouse", cwd=app)
+    assert result.returncode == 1
+    assert "pin the newest version with a wheel for cp36-cp36m-win_amd64: cext==0.9" in (
+        result.stderr
+    )
+
+
+def test_a_failing_build_shows_the_backend_output_and_how_to_reproduce(
+    app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (app / "requirements.txt").write_text("cext\n", encoding="utf-8")
+    monkeypatch.setenv("CC", "false")  # the fixture backend compiles with $CC
+    result = vendorer("wheelhouse", cwd=app)
+    assert result.returncode == 1
+    assert "cext 1.0 needs a compiler the target does not have: its build failed" in result.stderr
+    assert "reproduce with: tar xf" in result.stderr and "-m build --wheel" in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr.split("last lines")[0]
