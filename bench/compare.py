@@ -5,7 +5,8 @@ Run by hand (it needs the public package index), from the repository root:
     python -m pip install -e '.[bench]'
     python bench/compare.py [--profile python361x64] [--sets flask,click] [--tools vendorer,uv]
 
-For each set it prints, per tool, whether the resolved names match the expected set, and the
+For each set it prints, per tool, whether the resolved names match the expected set (and any
+version that differs from vendorer's), and the
 wall-clock time cold (empty caches) and warm (second run, caches kept), then each peer's time as a
 ratio of vendorer's (>1.0 means vendorer is faster). Nothing here is asserted in the test suite.
 """
@@ -109,8 +110,12 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
 @dataclass(frozen=True)
 class Run:
     seconds: float
-    names: frozenset[str] | None  # None: the tool failed
+    pins: dict[str, str] | None  # canonical name -> version; None: the tool failed
     detail: str = ""
+
+    @property
+    def names(self) -> frozenset[str] | None:
+        return None if self.pins is None else frozenset(self.pins)
 
 
 Tool = Callable[[Profile, Path, Path, Path], Run]  # (profile, requirements, cache, workdir)
@@ -131,7 +136,7 @@ def _vendorer(requirements: Path, cache: Path, profile: Profile, *extra: str) ->
     if code != 0 or not lock.exists():
         return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
     packages = tomllib.loads(lock.read_text())["packages"]
-    return Run(seconds, frozenset(package["name"] for package in packages))
+    return Run(seconds, {package["name"]: package["version"] for package in packages})
 
 
 def vendorer(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
@@ -173,7 +178,7 @@ def pip_download(profile: Profile, requirements: Path, cache: Path, work: Path) 
     seconds, output, code = _timed(command, {"PIP_CONSTRAINT": "", "PIP_FIND_LINKS": ""})
     if code != 0:
         return Run(seconds, None, output.strip().splitlines()[-1])
-    return Run(seconds, frozenset(_dist_name(path.name) for path in dest.iterdir()))
+    return Run(seconds, dict(_name_version(path.name) for path in dest.iterdir()))
 
 
 UV_PLATFORMS = {"win_amd64": "x86_64-pc-windows-msvc", "win32": "i686-pc-windows-msvc"}
@@ -206,8 +211,8 @@ def uv_compile(profile: Profile, requirements: Path, cache: Path, work: Path) ->
     seconds, output, code = _timed(command)
     if code != 0:
         return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
-    names = set(re.findall(r"^([A-Za-z0-9._-]+)==", out.read_text(), re.MULTILINE))
-    return Run(seconds, frozenset(canonicalize_name(n) for n in names))
+    pins = re.findall(r"^([A-Za-z0-9._-]+)==([^\s;]+)", out.read_text(), re.MULTILINE)
+    return Run(seconds, {str(canonicalize_name(name)): version for name, version in pins})
 
 
 def pex_lock(profile: Profile, requirements: Path, cache: Path, work: Path) -> Run:
@@ -240,16 +245,17 @@ def pex_lock(profile: Profile, requirements: Path, cache: Path, work: Path) -> R
     if code != 0:
         return Run(seconds, None, output.strip().splitlines()[-1] if output.strip() else "")
     data = json.loads(out.read_text())
-    names = {
-        canonicalize_name(req["project_name"])
+    pins = {
+        str(canonicalize_name(req["project_name"])): str(req["version"])
         for resolve in data["locked_resolves"]
         for req in resolve["locked_requirements"]
     }
-    return Run(seconds, frozenset(names))
+    return Run(seconds, pins)
 
 
-def _dist_name(filename: str) -> str:
-    return canonicalize_name(filename.split("-", maxsplit=1)[0])
+def _name_version(filename: str) -> tuple[str, str]:
+    name, version = filename.split("-")[:2]
+    return str(canonicalize_name(name)), version
 
 
 TOOLS: dict[str, Tool] = {
@@ -270,6 +276,7 @@ def main() -> None:
     profile = ProfileCatalog().load(args.profile)
     tools = args.tools.split(",")
     totals: dict[tuple[str, str], float] = {}
+    reference: dict[str, str] = {}
     print(f"target: {profile.name} ({profile.tags[0]})")
     header = f"{'set':30} {'tool':15} {'ok':5} {'cold s':>8} {'warm s':>8}"
     print(header)
@@ -285,15 +292,24 @@ def main() -> None:
                 cold = TOOLS[tool_name](profile, requirements, cache, work)
                 warm = TOOLS[tool_name](profile, requirements, cache, work)
             ok = _verdict(cold.names, expected)
+            if tool_name == "vendorer":
+                reference = cold.pins or {}
+            detail = cold.detail
             if ok == "NO" and cold.names is not None and expected is not None:
                 missing, extra = expected - cold.names, cold.names - expected
-                cold = Run(
-                    cold.seconds, cold.names, f"missing {sorted(missing)} extra {sorted(extra)}"
-                )
+                detail = f"missing {sorted(missing)} extra {sorted(extra)}"
+            elif cold.pins is not None and tool_name != "vendorer":
+                differ = [
+                    f"{name} {version} (vendorer {reference[name]})"
+                    for name, version in sorted(cold.pins.items())
+                    if name in reference and version != reference[name]
+                ]
+                detail = "versions differ: " + ", ".join(differ) if differ else ""
+            cold = Run(cold.seconds, cold.pins, detail)
             totals[(tool_name, "cold")] = totals.get((tool_name, "cold"), 0) + cold.seconds
             totals[(tool_name, "warm")] = totals.get((tool_name, "warm"), 0) + warm.seconds
             line = f"{set_name:30} {tool_name:15} {ok:5} {cold.seconds:8.2f} {warm.seconds:8.2f}"
-            print(line + (f"  {cold.detail[:80]}" if cold.detail else ""), flush=True)
+            print(line + (f"  {cold.detail[:110]}" if cold.detail else ""), flush=True)
     print()
     print("totals and ratios (peer time / vendorer time; >1 means vendorer is faster)")
     for phase in ("cold", "warm"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from vendorer.lock import export_requirements, lock_path, read_lock
 from vendorer.locking import LockOptions, LockResult, make_lock
 from vendorer.nativeplan import plan_for
 from vendorer.profile import Profile, profile_to_dict
+from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 from vendorer.workflow import describe_native, make_wheelhouse
 
@@ -211,16 +213,48 @@ def _add_project_commands(
     build = commands.add_parser(
         "build",
         parents=[resolving],
-        help="the one command: lock if stale, then the wheelhouse",
+        help="the one command: lock if stale, fill the wheelhouse, vendor into the app",
+        description="Lock if stale, fill the wheelhouse, then vendor the libraries into the app's "
+        "lib folder. Each step is skipped when its inputs have not changed.",
     )
-    for command in (wheelhouse, build):
+    vendor = commands.add_parser(
+        "vendor",
+        parents=[common],
+        help="install the wheelhouse into the app's lib folder, for the target",
+        description="Install every wheel of the profile's wheelhouse into the app's lib folder "
+        "with installer (the target's layout and launchers, no bytecode), incrementally and "
+        "atomically, with a manifest of every file vendorer owns.",
+    )
+    vendor.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer])")
+    vendor.add_argument(
+        "-r",
+        "--requirements",
+        type=Path,
+        metavar="FILE",
+        help="requirements file the lock sits next to",
+    )
+    for command in (wheelhouse, build, vendor):
         command.add_argument(
             "--wheelhouse",
             type=Path,
             metavar="DIR",
             help="the wheelhouse root (default: <app>/wheelhouse)",
         )
-        command.set_defaults(handler=_wheelhouse)
+    for command in (build, vendor):
+        command.add_argument(
+            "--lib-dir",
+            metavar="PATH",
+            help="the lib folder inside the app (default: the profile's)",
+        )
+        command.add_argument(
+            "--slim", action="store_true", help="leave out test suites, __pycache__ and type stubs"
+        )
+        command.add_argument(
+            "--dry-run", action="store_true", help="show what would change, change nothing"
+        )
+    wheelhouse.set_defaults(handler=_wheelhouse)
+    build.set_defaults(handler=_build)
+    vendor.set_defaults(handler=_vendor)
 
     native = commands.add_parser(
         "native-plan",
@@ -453,11 +487,52 @@ def _why(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    status = _wheelhouse(args)
+    return status if status else _vendor(args)
+
+
+def _wheelhouse_root(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse)
+
+
+def _vendor(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lock = read_lock(lock_path(settings.requirements, profile.name))
+    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    folder = lib_folder(args.app, lib_dir)
+    wheels = wheels_for(lock, _wheelhouse_root(args, settings) / profile.name)
+    report = vendor(
+        wheels, profile, folder, lock_hash=lock.inputs_hash, slim=args.slim, dry_run=args.dry_run
+    )
+    err = _stderr()
+    prefix = "would " if args.dry_run else ""
+    for line in report.installed:
+        err.print(f"  {prefix}install {line}", markup=False)
+    for line in report.removed:
+        err.print(f"  {prefix}remove {line}", markup=False)
+    shown = os.path.relpath(folder, args.app)
+    if report.changed:
+        verb = "would change" if args.dry_run else "vendored into"
+        err.print(f"{verb} {shown}: {len(wheels)} distributions", markup=False)
+    else:
+        err.print(f"up to date: {shown} ({len(wheels)} distributions)", markup=False)
+    if report.foreign:
+        err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
+    if profile.server.lib_dir != ".python_packages/lib/site-packages":
+        err.print(
+            f"on the server, PYTHONPATH must include {pythonpath_entry(profile, lib_dir)}",
+            markup=False,
+        )
+    return 0
+
+
 def _wheelhouse(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = _locked(args, settings, profile)
-    root = args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse
+    root = _wheelhouse_root(args, settings)
     err = _stderr()
     with _file_progress(err, len(lock.lock.packages)) as advance:
         result = make_wheelhouse(

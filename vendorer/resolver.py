@@ -385,7 +385,7 @@ def _collect(
         if candidate.name == PYTHON or candidate.extras or candidate.choice is None:
             continue
         name = candidate.name
-        newer = tuple(r for r in provider.rejections.get(name, []) if r.version > candidate.version)
+        newer = _newer_versions(candidate, provider)
         packages.append(
             ResolvedPackage(
                 name=name,
@@ -399,6 +399,25 @@ def _collect(
         )
         del identifier
     return Resolution(packages=tuple(sorted(packages, key=lambda package: package.name)))
+
+
+def _newer_versions(candidate: _Candidate, provider: _Provider) -> tuple[Rejection, ...]:
+    """Every version newer than the chosen one, with the reason it was not taken."""
+    rejected = [
+        r for r in provider.rejections.get(candidate.name, []) if r.version > candidate.version
+    ]
+    chose_wheel = candidate.choice is not None and not candidate.choice.needs_build
+    passed_over = [
+        Rejection(
+            version=choice.version,
+            reason="only an sdist fits the target (wheel-first: the chosen version has a wheel)"
+            if choice.needs_build and chose_wheel
+            else "excluded by the other requirements",
+        )
+        for choice in provider.usable.get(candidate.name, [])
+        if choice.version > candidate.version
+    ]
+    return tuple(sorted(rejected + passed_over, key=lambda r: r.version, reverse=True))
 
 
 def _explain_impossible(

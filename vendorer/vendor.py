@@ -1,0 +1,329 @@
+"""Vendoring: the wheelhouse's wheels unpacked into the app's lib folder, for the target.
+
+`installer` writes each wheel with the target's layout: purelib and platlib into the lib folder,
+console scripts as the target's launchers (Windows `.exe` for win-amd64 profiles) in `bin/`, data
+in `data/`, headers in `include/`, and no bytecode (it would be the host's). The new tree is
+staged beside the old one, unchanged distributions hard-linked into it, then the two are swapped
+in one atomic step: a killed run leaves the previous tree whole. A manifest lists every file
+vendorer owns; anything else in the folder is carried over untouched and reported.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.sources import WheelContentElement, WheelFile, WheelSource
+from packaging.utils import parse_wheel_filename
+
+from vendorer.errors import VendorerError
+from vendorer.fileio import write_text_atomic
+from vendorer.lock import Lock
+from vendorer.profile import Profile
+
+__all__ = [
+    "MANIFEST",
+    "VendorError",
+    "VendorReport",
+    "lib_folder",
+    "pythonpath_entry",
+    "read_manifest",
+    "vendor",
+    "wheels_for",
+]
+
+MANIFEST: Final = ".vendorer-manifest.json"
+GITATTRIBUTES: Final = ".gitattributes"
+FORMAT: Final = 1
+GITATTRIBUTES_TEXT: Final = (
+    "# Written by vendorer: vendored libraries, not the app's own code.\n"
+    "* linguist-vendored=true\n"
+    "* linguist-generated=true\n"
+)
+
+
+class VendorError(VendorerError):
+    """A wheel cannot be vendored safely."""
+
+
+@dataclass(slots=True)
+class VendorReport:
+    folder: Path
+    installed: list[str] = field(default_factory=list)  # "name version"
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    changed: bool = False
+
+
+def lib_folder(app: Path, lib_dir: str) -> Path:
+    """The lib folder inside the app; one that points outside it is refused."""
+    folder = (app / lib_dir).resolve()
+    root = app.resolve()
+    if folder == root or root not in folder.parents:
+        raise VendorError(
+            f"lib folder {lib_dir!r} is not inside the app ({root}); choose a folder such as lib"
+        )
+    return folder
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if data.get("format") == FORMAT else None
+
+
+def vendor(
+    wheels: Mapping[str, Path],
+    profile: Profile,
+    folder: Path,
+    *,
+    lock_hash: str,
+    slim: bool = False,
+    dry_run: bool = False,
+) -> VendorReport:
+    """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally."""
+    report = VendorReport(folder=folder)
+    old = read_manifest(folder) or {"distributions": {}}
+    old_dists: dict[str, Any] = old["distributions"]
+    wanted = {name: (path, _sha256(path)) for name, path in sorted(wheels.items())}
+
+    def unchanged(name: str) -> bool:
+        entry = old_dists.get(name)
+        return (
+            entry is not None
+            and name in wanted
+            and wanted[name][1] == entry["wheel_sha256"]
+            and old.get("slim") == slim
+        )
+
+    report.removed = [f"{n} {e['version']}" for n, e in old_dists.items() if not unchanged(n)]
+    for name, (path, _) in wanted.items():
+        version = parse_wheel_filename(path.name)[1]
+        (report.kept if unchanged(name) else report.installed).append(f"{name} {version}")
+    owned = _owned(old)
+    report.foreign = sorted(
+        str(path.relative_to(folder).as_posix())
+        for path in _files(folder)
+        if path.relative_to(folder).as_posix() not in owned
+    )
+    manifest_changed = old.get("lock_hash") != lock_hash or old.get("profile") != profile.name
+    report.changed = bool(report.installed or report.removed or manifest_changed)
+    if dry_run or not report.changed:
+        return report
+    plan = _Plan(wanted=wanted, old=old, profile=profile, lock_hash=lock_hash, slim=slim)
+    _replace_tree(folder, lambda staging: _stage(staging, folder, plan, report))
+    return report
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Plan:
+    wanted: Mapping[str, tuple[Path, str]]  # name -> (wheel, sha256)
+    old: Mapping[str, Any]
+    profile: Profile
+    lock_hash: str
+    slim: bool
+
+
+def _stage(staging: Path, folder: Path, plan: _Plan, report: VendorReport) -> None:
+    """Build the new tree in `staging`: foreign and unchanged files linked, the rest installed."""
+    distributions: dict[str, Any] = {}
+    kept = {entry.split(" ")[0] for entry in report.kept}
+    for relative in report.foreign:
+        _link(folder / relative, staging / relative)
+    for name, (path, sha) in plan.wanted.items():
+        if name in kept:
+            entry = plan.old["distributions"][name]
+            for relative in entry["files"]:
+                _link(folder / relative, staging / relative)
+        else:
+            with tempfile.TemporaryDirectory(prefix="vendorer-wheel-", dir=staging.parent) as one:
+                entry = _install(path, sha, Path(one), plan.profile, plan.slim)
+                for relative in entry["files"]:
+                    if (staging / relative).exists():
+                        raise VendorError(
+                            f"{path.name} writes {relative}, which another distribution or a "
+                            "file of yours already has; nothing was changed"
+                        )
+                    _link(Path(one) / relative, staging / relative)
+        distributions[name] = entry
+    write_text_atomic(staging / GITATTRIBUTES, GITATTRIBUTES_TEXT)
+    manifest = {
+        "format": FORMAT,
+        "profile": plan.profile.name,
+        "lock_hash": plan.lock_hash,
+        "slim": plan.slim,
+        "distributions": distributions,
+    }
+    write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) -> dict[str, Any]:
+    """Install one wheel into an empty `target`; its files and their hashes."""
+    name, version, _, _ = parse_wheel_filename(wheel.name)
+    scheme = {
+        "purelib": str(target),
+        "platlib": str(target),
+        "scripts": str(target / "bin"),
+        "data": str(target / "data"),
+        "headers": str(target / "include" / name),
+    }
+    destination = SchemeDictionaryDestination(
+        scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
+    )
+    try:
+        with WheelFile.open(wheel) as source:
+            source.validate_record(validate_contents=True)
+            install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
+    except (InstallerError, ValueError, KeyError, OSError) as error:
+        raise VendorError(
+            f"{wheel.name} cannot be vendored: {error}. Nothing was changed in the lib folder; "
+            "the wheel is broken or unsafe (its RECORD does not match its files, or it writes "
+            "outside its folders): rebuild or replace it"
+        ) from None
+    files = {path.relative_to(target).as_posix(): _sha256(path) for path in sorted(_files(target))}
+    return {"version": str(version), "wheel": wheel.name, "wheel_sha256": sha, "files": files}
+
+
+class _Slimmed(WheelSource):
+    """A wheel as installer reads it, minus what --slim leaves out (see `_slimmed`)."""
+
+    def __init__(self, source: WheelFile) -> None:
+        super().__init__(source.distribution, source.version)
+        self._source = source
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        return self._source.dist_info_filenames
+
+    def read_dist_info(self, filename: str) -> str:
+        return self._source.read_dist_info(filename)
+
+    def validate_record(self) -> None:
+        self._source.validate_record()
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        for element in self._source.get_contents():
+            (path, _, _), _, _ = element
+            if not _slimmed(path):
+                yield element
+
+
+SLIM_DIRECTORIES: Final = frozenset({"tests", "test", "__pycache__"})
+
+
+def _slimmed(path: str) -> bool:
+    """--slim leaves out: test suites (a `tests` or `test` folder inside a package),
+    `__pycache__` folders and compiled bytecode, and type stubs (`*.pyi`)."""
+    parts = PurePosixPath(path).parts
+    in_package = parts[1:-1]  # folders below the top-level one, above the file
+    return (
+        bool(SLIM_DIRECTORIES & set(in_package))
+        or "__pycache__" in parts
+        or path.endswith((".pyc", ".pyi"))
+    )
+
+
+def _owned(manifest: Mapping[str, Any]) -> set[str]:
+    owned = {MANIFEST, GITATTRIBUTES}
+    for entry in manifest.get("distributions", {}).values():
+        owned.update(entry["files"])
+    return owned
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    if not folder.is_dir():
+        return
+    for root, _, names in os.walk(folder):
+        for name in names:
+            yield Path(root) / name
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+STAGING_PREFIX: Final = ".vendorer-new-"
+
+
+def _replace_tree(folder: Path, build: Callable[[Path], None]) -> None:
+    """Build the new tree beside `folder`, then swap the two in one atomic step."""
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for leftover in parent.glob(f"{STAGING_PREFIX}{folder.name}-*"):  # from a killed run
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{folder.name}-", dir=parent))
+    try:
+        build(staging)
+        if folder.exists():
+            _exchange(staging, folder)  # staging now holds the previous tree
+        else:
+            staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> None:
+    """Swap two directories atomically (Linux renameat2, macOS renamex_np)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    a, b = os.fsencode(first), os.fsencode(second)
+    if hasattr(libc, "renameat2"):
+        at_fdcwd, rename_exchange = -100, 2
+        result = libc.renameat2(at_fdcwd, a, at_fdcwd, b, rename_exchange)
+    elif hasattr(libc, "renamex_np"):
+        rename_swap = 2
+        result = libc.renamex_np(a, b, rename_swap)
+    else:  # no atomic swap here: two renames, with the old tree kept until the second is done
+        backup = first.with_name(first.name + "-old")
+        second.rename(backup)
+        first.rename(second)
+        backup.rename(first)
+        return
+    if result != 0:
+        error = ctypes.get_errno()
+        raise VendorError(f"cannot swap {first} and {second}: {os.strerror(error)}")
+
+
+def wheels_for(lock: Lock, folder: Path) -> dict[str, Path]:
+    """The wheelhouse's wheel for every locked package (canonical name -> path)."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.whl")):
+        name, version, _, _ = parse_wheel_filename(path.name)
+        package = lock.package(name)
+        if package is not None and package.version == version:
+            found[package.name] = path
+    missing = [f"{p.name} {p.version}" for p in lock.packages if p.name not in found]
+    if missing:
+        raise VendorError(
+            f"the wheelhouse {folder} has no wheel for {', '.join(missing)}; "
+            "run `vendorer wheelhouse` (or `vendorer build`) first"
+        )
+    return found
+
+
+def pythonpath_entry(profile: Profile, lib_dir: str) -> str:
+    """The lib folder as the server sees it, for PYTHONPATH."""
+    separator = "\\" if profile.is_windows else "/"
+    return profile.server.site_root + separator + lib_dir.replace("/", separator)
