@@ -19,9 +19,11 @@ from rich.table import Table
 from vendorer import __version__
 from vendorer.capture import capture_script, profile_from_capture
 from vendorer.catalog import ProfileCatalog
+from vendorer.check import check_app
 from vendorer.config import Settings, load_settings
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
+from vendorer.hooks import install_pre_push_hook
 from vendorer.lock import export_requirements, lock_path, read_lock
 from vendorer.locking import LockOptions, LockResult, make_lock
 from vendorer.nativeplan import plan_for
@@ -286,6 +288,44 @@ def _add_project_commands(
         help="print the files instead of writing them",
     )
     native.set_defaults(handler=_native_plan)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="offline: do the lock, wheelhouse and vendored tree still match? (for hooks and CI)",
+        description="Verify, offline, that the lock matches the requirements, the wheelhouse "
+        "matches the lock (skipped when there is no wheelhouse) and the vendored tree matches "
+        "its manifest. Prints each drift with the command that fixes it; exit code 1 on drift.",
+    )
+    check.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer])")
+    check.add_argument(
+        "-r",
+        "--requirements",
+        type=Path,
+        metavar="FILE",
+        help="requirements file (default: requirements.txt, or requirements.in)",
+    )
+    check.add_argument(
+        "--lib-dir", metavar="PATH", help="the lib folder inside the app (default: the profile's)"
+    )
+    check.add_argument(
+        "--wheelhouse",
+        type=Path,
+        metavar="DIR",
+        help="the wheelhouse root (default: <app>/wheelhouse)",
+    )
+    check.set_defaults(handler=_check)
+    hook = commands.add_parser("hook", help="git hooks that run `vendorer check`")
+    hook_commands = hook.add_subparsers(title="hook commands", metavar="COMMAND")
+    install_hook = hook_commands.add_parser(
+        "install",
+        parents=[common],
+        help="install a git pre-push hook that runs `vendorer check`",
+    )
+    install_hook.add_argument(
+        "--force", action="store_true", help="replace a pre-push hook vendorer did not write"
+    )
+    install_hook.set_defaults(handler=_hook_install)
 
     why = commands.add_parser(
         "why", parents=[common], help="why a package is in the lock, and why at that version"
@@ -589,4 +629,42 @@ def _native_plan(args: argparse.Namespace) -> int:
         else:
             write_text_atomic(args.app / path, text)
             _stderr().print(f"wrote {path}", markup=False)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    options = LockOptions(
+        index_url=settings.index_url,
+        extra_index_urls=settings.extra_index_urls,
+        find_links=settings.find_links,
+    )
+    result = check_app(
+        profile,
+        settings.requirements,
+        options,
+        wheelhouse=_wheelhouse_root(args, settings),
+        lib=lib_folder(args.app, lib_dir),
+    )
+    err = _stderr()
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False)
+    for drift in result.drifts:
+        err.print(f"drift: {drift.what}\n  fix: {drift.fix}", markup=False)
+    if result.drifts:
+        err.print(f"{len(result.drifts)} drifts for {profile.name}", markup=False)
+        return 1
+    err.print(
+        f"all true for {profile.name}: lock, wheelhouse and {lib_dir} match "
+        f"({result.distributions} distributions)",
+        markup=False,
+    )
+    return 0
+
+
+def _hook_install(args: argparse.Namespace) -> int:
+    path = install_pre_push_hook(args.app, force=args.force)
+    _stderr().print(f"installed {path}: `git push` now runs `vendorer check` first", markup=False)
     return 0

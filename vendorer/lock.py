@@ -79,6 +79,8 @@ class Lock:
     profile: str
     inputs_hash: str
     packages: tuple[LockedPackage, ...]
+    prefer_newest: bool = False  # the choices it was made with, so `check` can recompute the hash
+    pre: bool = False
 
     def package(self, name: str) -> LockedPackage | None:
         wanted = canonicalize_name(name)
@@ -103,6 +105,8 @@ def render_lock(lock: Lock, profile: Profile) -> str:
                 "format": FORMAT,
                 "profile": lock.profile,
                 "inputs-hash": lock.inputs_hash,
+                "prefer-newest": lock.prefer_newest,
+                "pre": lock.pre,
                 "best-tag": str(profile.tags[0]),
             }
         },
@@ -138,7 +142,11 @@ def read_lock(path: Path) -> Lock:
     except (KeyError, TypeError, ValueError) as error:
         raise LockError(f"{path}: malformed package entry ({error})") from None
     return Lock(
-        profile=str(tool["profile"]), inputs_hash=str(tool["inputs-hash"]), packages=packages
+        profile=str(tool["profile"]),
+        inputs_hash=str(tool["inputs-hash"]),
+        packages=packages,
+        prefer_newest=bool(tool.get("prefer-newest", False)),
+        pre=bool(tool.get("pre", False)),
     )
 
 

@@ -7,6 +7,7 @@ new one is complete.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -44,6 +45,7 @@ __all__ = [
     "LockOptions",
     "LockResult",
     "cache_dir",
+    "current_inputs_hash",
     "indexes_for",
     "inputs_hash",
     "make_lock",
@@ -117,7 +119,13 @@ def make_lock(
             on_pin=on_pin,
         )
         packages = tuple(_locked(package, finder, path.parent) for package in resolution.packages)
-    lock = Lock(profile=profile.name, inputs_hash=digest, packages=packages)
+    lock = Lock(
+        profile=profile.name,
+        inputs_hash=digest,
+        packages=packages,
+        prefer_newest=options.prefer_newest,
+        pre=options.pre,
+    )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
     return LockResult(lock=lock, path=path, changed=True)
 
@@ -141,6 +149,16 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes
         no_index=not index_urls,
     )
     return Indexes(index_urls=index_urls, find_links=find_links, build=build)
+
+
+def current_inputs_hash(
+    profile: Profile, requirements_path: Path, lock: Lock, options: LockOptions
+) -> str:
+    """The hash a lock made now from these inputs would carry (no network), with the lock's
+    own choices (--prefer-newest, --pre)."""
+    requirements = parse_requirements(requirements_path)
+    chosen = dataclasses.replace(options, prefer_newest=lock.prefer_newest, pre=lock.pre)
+    return inputs_hash(profile, requirements, indexes_for(requirements, chosen), chosen)
 
 
 def inputs_hash(

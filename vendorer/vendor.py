@@ -103,12 +103,17 @@ def vendor(
     wanted = {name: (path, _sha256(path)) for name, path in sorted(wheels.items())}
 
     def unchanged(name: str) -> bool:
+        """Same wheel, same options, and every file as vendorer wrote it (hand edits undone)."""
         entry = old_dists.get(name)
         return (
             entry is not None
             and name in wanted
             and wanted[name][1] == entry["wheel_sha256"]
             and old.get("slim") == slim
+            and all(
+                (folder / relative).is_file() and _sha256(folder / relative) == sha
+                for relative, sha in entry["files"].items()
+            )
         )
 
     report.removed = [f"{n} {e['version']}" for n, e in old_dists.items() if not unchanged(n)]

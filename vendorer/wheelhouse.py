@@ -13,7 +13,7 @@ import hashlib
 import json
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ __all__ = [
     "WheelhouseContext",
     "WheelhouseReport",
     "build_wheelhouse",
+    "export_text",
     "file_sha256",
 ]
 
@@ -154,7 +155,7 @@ def _fill(
             if context.on_file:
                 context.on_file(built.name)
     _prune(folder, owned, report)
-    write_text_atomic(folder / EXPORT_FILE, _export(lock, report))
+    write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
     _write_state(folder, set(report.wheels) - set(report.accepted))
     return report
 
@@ -279,22 +280,26 @@ def _prune(folder: Path, owned: set[str], report: WheelhouseReport) -> None:
             report.foreign.append(name)
 
 
-def _export(lock: Lock, report: WheelhouseReport) -> str:
+def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
+    """The wheelhouse's requirements.txt: every locked package pinned to its wheel's sha256.
+
+    `wheels` maps each wheel's file name to its sha256.
+    """
     lines = [
         f"# The wheelhouse of {lock.profile}, written by vendorer. On the server:",
         "#   python -m pip install --no-index --find-links <this folder> -r requirements.txt",
     ]
     by_name = {
-        canonicalize_name(parse_wheel_filename(filename)[0]): (filename, sha)
-        for filename, sha in report.wheels.items()
+        canonicalize_name(parse_wheel_filename(filename)[0]): sha
+        for filename, sha in wheels.items()
     }
     for package in lock.packages:
-        entry = by_name.get(package.name)
-        if entry is None:
+        sha = by_name.get(package.name)
+        if sha is None:
             lines.append(f"# {package.name}=={package.version}: no wheel yet (see the report)")
             continue
         lines.append(f"{package.name}=={package.version} \\")
-        lines.append(f"    --hash=sha256:{entry[1]}")
+        lines.append(f"    --hash=sha256:{sha}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,135 @@
+"""`vendorer check` catches each kind of drift offline, and the hooks that run it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.dists import make_wheel
+from tests.support.index import StaticIndex
+from vendorer.hooks import MARKER
+
+
+@pytest.fixture
+def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path, StaticIndex]:
+    dists = tmp_path / "dists"
+    make_wheel(dists, "webfw", "2.0", requires_dist=["helper"],
+               entry_points={"console_scripts": {"webfw": "webfw:main"}})  # fmt: skip
+    make_wheel(dists, "helper", "1.0")
+    make_wheel(dists, "extra", "1.0")
+    index = static_index(dists)
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text("webfw\n", encoding="utf-8")
+    (folder / "pyproject.toml").write_text(
+        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
+    )
+    built = vendorer("build", cwd=folder)
+    assert built.returncode == 0, built.stderr
+    return folder, index
+
+
+def vendorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
+        check=False,
+    )  # fmt: skip
+
+
+def test_a_fresh_build_checks_clean_and_offline(app: tuple[Path, StaticIndex]) -> None:
+    folder, index = app
+    index.requests.clear()
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "all true for python361x64: lock, wheelhouse and lib match (2 distributions)" in (
+        result.stderr
+    )
+    assert index.requests == []
+
+
+def test_stale_lock(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    (folder / "requirements.txt").write_text("webfw\nextra\n", encoding="utf-8")
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    assert "drift: pylock.python361x64.toml is stale" in result.stderr
+    assert "fix: vendorer lock --profile python361x64" in result.stderr
+
+
+def test_wheelhouse_drift(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    (folder / "wheelhouse" / "python361x64" / "helper-1.0-py3-none-any.whl").unlink()
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    assert "drift: wheelhouse: no wheel for helper 1.0" in result.stderr
+    assert "fix: vendorer wheelhouse --profile python361x64" in result.stderr
+
+
+def test_hand_edits_to_the_vendored_tree_and_their_fix(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    lib = folder / "lib"
+    (lib / "webfw" / "__init__.py").write_text("patched = True\n", encoding="utf-8")
+    (lib / "helper" / "__init__.py").unlink()
+    (lib / "sneaky.py").write_text("x = 1\n", encoding="utf-8")
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    assert "drift: lib/webfw/__init__.py: changed by hand" in result.stderr
+    assert "drift: lib/helper/__init__.py: missing" in result.stderr
+    assert "drift: lib/sneaky.py: added by hand" in result.stderr
+    assert "fix: vendorer vendor --profile python361x64" in result.stderr
+    (lib / "sneaky.py").unlink()
+    fixed = vendorer("vendor", cwd=folder)
+    assert fixed.returncode == 0, fixed.stderr
+    assert vendorer("check", cwd=folder).returncode == 0
+    assert "patched" not in (lib / "webfw" / "__init__.py").read_text(encoding="utf-8")
+
+
+def test_without_a_wheelhouse_the_tree_is_checked_against_the_lock(
+    app: tuple[Path, StaticIndex],
+) -> None:
+    folder, _ = app
+    shutil.rmtree(folder / "wheelhouse")
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "note: no wheelhouse at" in result.stderr
+    (folder / "lib" / "webfw" / "__init__.py").write_text("x\n", encoding="utf-8")
+    assert vendorer("check", cwd=folder).returncode == 1
+
+
+def test_the_pre_push_hook_runs_check(app: tuple[Path, StaticIndex], tmp_path: Path) -> None:
+    folder, _ = app
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    installed = vendorer("hook", "install", cwd=folder)
+    assert installed.returncode == 0, installed.stderr
+    hook = tmp_path / ".git" / "hooks" / "pre-push"
+    assert MARKER in hook.read_text() and "exec vendorer check --app app" in hook.read_text()
+    assert os.access(hook, os.X_OK)
+    environ = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    ran = subprocess.run([str(hook)], cwd=tmp_path, capture_output=True, text=True, env=environ,
+                         check=False)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    (folder / "lib" / "webfw" / "__init__.py").write_text("x\n", encoding="utf-8")
+    refused = subprocess.run([str(hook)], cwd=tmp_path, capture_output=True, text=True,
+                             env=environ, check=False)  # fmt: skip
+    assert refused.returncode == 1 and "changed by hand" in refused.stderr
+    hook.write_text("#!/bin/sh\necho mine\n")
+    assert vendorer("hook", "install", cwd=folder).returncode == 2
+    assert vendorer("hook", "install", "--force", cwd=folder).returncode == 0
+
+
+def test_build_vendors_and_says_where_pythonpath_must_point(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    assert (folder / "lib" / "bin" / "webfw.exe").exists()
+    again = vendorer("build", cwd=folder)
+    assert "up to date: lib (2 distributions)" in again.stderr
+    assert "PYTHONPATH must include D:\\home\\site\\wwwroot\\lib" in again.stderr
+    (folder / "requirements.txt").write_text("webfw\nextra\n", encoding="utf-8")
+    dry = vendorer("build", "--dry-run", cwd=folder)
+    assert "would install extra 1.0" in dry.stderr
+    assert not (folder / "lib" / "extra").exists()

@@ -1,0 +1,145 @@
+"""`vendorer check`: offline, is everything still true? Requirements -> lock -> wheelhouse -> lib.
+
+Every drift comes back with the command that fixes it. Nothing here touches the network or
+writes a file, so it suits pre-commit, pre-push and pre-deploy hooks and CI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from vendorer.errors import VendorerError
+from vendorer.lock import Lock, lock_path, read_lock
+from vendorer.locking import LockOptions, current_inputs_hash
+from vendorer.profile import Profile
+from vendorer.vendor import GITATTRIBUTES, MANIFEST, read_manifest
+from vendorer.wheelhouse import EXPORT_FILE, export_text
+
+__all__ = ["CheckResult", "Drift", "check_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    what: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    drifts: tuple[Drift, ...]
+    notes: tuple[str, ...]
+    distributions: int
+
+
+def check_app(
+    profile: Profile,
+    requirements: Path,
+    options: LockOptions,
+    *,
+    wheelhouse: Path,
+    lib: Path,
+) -> CheckResult:
+    """Compare requirements, lock, wheelhouse and vendored tree; report each difference."""
+    path = lock_path(requirements, profile.name)
+    lock_fix = f"vendorer lock --profile {profile.name}"
+    try:
+        lock = read_lock(path)
+    except VendorerError as error:
+        return CheckResult(drifts=(Drift(str(error), lock_fix),), notes=(), distributions=0)
+    drifts: list[Drift] = []
+    notes: list[str] = []
+    if current_inputs_hash(profile, requirements, lock, options) != lock.inputs_hash:
+        drifts.append(
+            Drift(f"{path.name} is stale: the requirements, profile or indexes changed", lock_fix)
+        )
+    wheel_hashes = _check_wheelhouse(lock, profile, wheelhouse / profile.name, drifts, notes)
+    drifts.extend(_check_lib(lock, profile, lib, wheel_hashes))
+    return CheckResult(drifts=tuple(drifts), notes=tuple(notes), distributions=len(lock.packages))
+
+
+def _check_wheelhouse(
+    lock: Lock, profile: Profile, folder: Path, drifts: list[Drift], notes: list[str]
+) -> dict[str, str]:
+    """sha256 of each locked package's wheel (from the wheelhouse, or the lock when absent)."""
+    from_lock: dict[str, str] = {p.name: p.file.sha256 for p in lock.packages if not p.needs_build}
+    if not folder.is_dir():
+        notes.append(f"no wheelhouse at {folder}: checked the lib folder against the lock alone")
+        return from_lock
+    fix = f"vendorer wheelhouse --profile {profile.name}"
+    found: dict[str, tuple[str, str]] = {}  # name -> (file name, sha256)
+    for wheel in sorted(folder.glob("*.whl")):
+        try:
+            name, version, _, _ = parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename:
+            continue
+        package = lock.package(name)
+        if package is not None and package.version == version:
+            found[package.name] = (wheel.name, _sha256(wheel))
+    for package in lock.packages:
+        entry = found.get(package.name)
+        if entry is None:
+            drifts.append(Drift(f"wheelhouse: no wheel for {package.name} {package.version}", fix))
+        elif not package.needs_build and entry[1] != package.file.sha256:
+            drifts.append(Drift(f"wheelhouse: {entry[0]} does not match the lock's sha256", fix))
+    export = folder / EXPORT_FILE
+    expected = export_text(lock, dict(found.values()))
+    if not export.exists() or export.read_text(encoding="utf-8") != expected:
+        drifts.append(Drift(f"wheelhouse: {EXPORT_FILE} does not pin the lock's wheels", fix))
+    return {name: sha for name, (_, sha) in found.items()}
+
+
+def _check_lib(
+    lock: Lock, profile: Profile, lib: Path, wheel_hashes: dict[str, str]
+) -> Iterator[Drift]:
+    fix = f"vendorer vendor --profile {profile.name}"
+    manifest = read_manifest(lib)
+    shown = lib.name
+    if manifest is None:
+        yield Drift(f"{shown}: nothing vendored yet (no {MANIFEST})", fix)
+        return
+    if manifest.get("profile") != profile.name:
+        yield Drift(f"{shown}: vendored for {manifest.get('profile')}, not {profile.name}", fix)
+    distributions = manifest["distributions"]
+    for package in lock.packages:
+        entry = distributions.get(package.name)
+        if entry is None or entry["version"] != str(package.version):
+            yield Drift(f"{shown}: {package.name} {package.version} is not vendored", fix)
+        elif package.name in wheel_hashes and entry["wheel_sha256"] != wheel_hashes[package.name]:
+            yield Drift(f"{shown}: {package.name} was vendored from another wheel", fix)
+    locked = {package.name for package in lock.packages}
+    for name in sorted(set(distributions) - locked):
+        yield Drift(f"{shown}: {name} is vendored but no longer locked", fix)
+    yield from _check_files(lib, distributions, fix)
+
+
+def _check_files(lib: Path, distributions: dict[str, Any], fix: str) -> Iterator[Drift]:
+    """No file vendorer wrote is missing or changed, and none was added beside them."""
+    shown = lib.name
+    owned = {MANIFEST, GITATTRIBUTES}
+    for entry in distributions.values():
+        for relative, sha in entry["files"].items():
+            owned.add(relative)
+            path = lib / relative
+            if not path.is_file():
+                yield Drift(f"{shown}/{relative}: missing", fix)
+            elif _sha256(path) != sha:
+                yield Drift(f"{shown}/{relative}: changed by hand", fix)
+    for root, _, names in os.walk(lib):
+        for name in names:
+            relative = (Path(root) / name).relative_to(lib).as_posix()
+            if relative not in owned:
+                yield Drift(
+                    f"{shown}/{relative}: added by hand",
+                    f"move it out of {shown}/ (vendorer owns that folder), then {fix}",
+                )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
