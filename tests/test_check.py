@@ -133,3 +133,21 @@ def test_build_vendors_and_says_where_pythonpath_must_point(app: tuple[Path, Sta
     dry = vendorer("build", "--dry-run", cwd=folder)
     assert "would install extra 1.0" in dry.stderr
     assert not (folder / "lib" / "extra").exists()
+
+
+@pytest.mark.network  # pre-commit installs vendorer and its dependencies from the public index
+def test_the_pre_commit_framework_runs_the_hook(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    repository = Path(__file__).resolve().parent.parent
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "."], cwd=folder, check=True)
+    (folder / ".gitignore").write_text("wheelhouse/\n", encoding="utf-8")
+    subprocess.run([*git, "add", "-A"], cwd=folder, check=True)
+    subprocess.run([*git, "commit", "-qm", "app"], cwd=folder, check=True)
+    command = [sys.executable, "-m", "pre_commit", "try-repo", str(repository), "vendorer-check",
+               "--all-files"]  # fmt: skip
+    clean = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (folder / "lib" / "webfw" / "__init__.py").write_text("x\n", encoding="utf-8")
+    drift = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    assert drift.returncode == 1 and "changed by hand" in drift.stdout
