@@ -252,7 +252,9 @@ def _add_project_commands(
             "--slim", action="store_true", help="leave out test suites, __pycache__ and type stubs"
         )
         command.add_argument(
-            "--dry-run", action="store_true", help="show what would change, change nothing"
+            "--dry-run",
+            action="store_true",
+            help="show what vendoring would change in the lib folder, and change nothing there",
         )
     wheelhouse.set_defaults(handler=_wheelhouse)
     build.set_defaults(handler=_build)
