@@ -17,7 +17,7 @@ from tests.support.index import StaticIndex
 from tests.support.scenario import LINUX312, WIN36
 from vendorer.catalog import ProfileCatalog
 from vendorer.lock import LockedFile, LockedPackage
-from vendorer.nativeplan import cibuildwheel_identifier, plan_for
+from vendorer.nativeplan import cibuildwheel_identifier, container_engine, plan_for
 from vendorer.tomlfile import parse_toml
 
 TAGS_36 = ("--platform", "win_amd64", "--python-version", "3.6", "--implementation", "cp",
@@ -228,3 +228,23 @@ def test_a_failing_build_shows_the_backend_output_and_how_to_reproduce(
     assert "cext 1.0 needs a compiler the target does not have: its build failed" in result.stderr
     assert "reproduce with: tar xf" in result.stderr and "-m build --wheel" in result.stderr
     assert "Traceback (most recent call last)" not in result.stderr.split("last lines")[0]
+
+
+def test_native_cibuildwheel_for_a_windows_target_points_to_ci(app: Path) -> None:
+    (app / "requirements.txt").write_text("cext\n", encoding="utf-8")
+    result = vendorer("wheelhouse", "--native", "cibuildwheel", cwd=app)
+    assert result.returncode == 2
+    assert "cibuildwheel builds win_amd64 wheels only on a machine of that kind" in result.stderr
+    assert "vendorer native-plan --profile python361x64" in result.stderr
+
+
+def test_native_cibuildwheel_without_a_container_engine_says_so(app: Path) -> None:
+    if container_engine() is not None:
+        pytest.skip(
+            "a container engine runs here: a real cibuildwheel build would need the network"
+        )
+    (app / "requirements.txt").write_text("cext\n", encoding="utf-8")
+    result = vendorer("wheelhouse", "--profile", "linux-python312", "--native", "cibuildwheel",
+                      cwd=app)  # fmt: skip
+    assert result.returncode == 1
+    assert "needs a running container engine (docker or podman)" in result.stderr

@@ -242,6 +242,14 @@ def _add_project_commands(
             metavar="DIR",
             help="the wheelhouse root (default: <app>/wheelhouse)",
         )
+    for command in (wheelhouse, build):
+        command.add_argument(
+            "--native",
+            choices=["report", "cibuildwheel"],
+            default="report",
+            help="what to do with sdists that compile code: report their routes (default), or "
+            "build them here with cibuildwheel (Linux targets, needs docker or podman)",
+        )
     for command in (build, vendor):
         command.add_argument(
             "--lib-dir",
@@ -584,6 +592,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             _lock_options(args, settings),
             lock=lock,
             on_file=advance,
+            native=args.native,
         )
     report = result.report
     summary = (

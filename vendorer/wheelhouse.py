@@ -37,6 +37,7 @@ __all__ = [
     "build_wheelhouse",
     "export_text",
     "file_sha256",
+    "verified_bytes",
 ]
 
 STATE_FILE = ".vendorer-wheelhouse.json"
@@ -128,7 +129,7 @@ def _fill(
         sha = package.file.sha256
         if target.exists() and file_sha256(target) == sha:
             return target.name, sha, False
-        write_bytes_atomic(target, _verified_bytes(package, context))
+        write_bytes_atomic(target, verified_bytes(package, context))
         if context.on_file:
             context.on_file(target.name)
         return target.name, sha, True
@@ -160,7 +161,7 @@ def _fill(
     return report
 
 
-def _verified_bytes(package: LockedPackage, context: WheelhouseContext) -> bytes:
+def verified_bytes(package: LockedPackage, context: WheelhouseContext) -> bytes:
     """The locked file's bytes, from the cache or the index, checked against the lock's sha256."""
     sha = package.file.sha256
     cached = context.cache / sha[:2] / sha
@@ -229,7 +230,7 @@ def _build(
     context: WheelhouseContext,
     report: WheelhouseReport,
 ) -> Path | None:
-    data = _verified_bytes(package, context)
+    data = verified_bytes(package, context)
     with tempfile.TemporaryDirectory(prefix="vendorer-build-") as work:
         sdist = Path(work) / package.file.filename
         sdist.write_bytes(data)

@@ -6,18 +6,28 @@ not changed, so `vendorer build` on an unchanged app does no network I/O.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
 from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
+from vendorer.lock import Lock
 from vendorer.locking import LockOptions, LockResult, cache_dir, indexes_for
+from vendorer.nativeplan import build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.reqfile import parse_requirements
-from vendorer.wheelhouse import NativeRoute, WheelhouseContext, WheelhouseReport, build_wheelhouse
+from vendorer.wheelhouse import (
+    NativeRoute,
+    WheelhouseContext,
+    WheelhouseReport,
+    build_wheelhouse,
+    verified_bytes,
+)
 
 __all__ = [
     "NativeAdvice",
@@ -51,6 +61,7 @@ def make_wheelhouse(
     *,
     lock: LockResult,
     on_file: Callable[[str], None] | None = None,
+    native: Literal["report", "cibuildwheel"] = "report",
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
     requirements = parse_requirements(requirements_path)
@@ -72,8 +83,26 @@ def make_wheelhouse(
             on_file=on_file,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
+        if native == "cibuildwheel" and report.native:
+            _cibuildwheel(lock.lock, profile, report, context)
+            report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         advice = tuple(native_advice(route, profile, finder) for route in report.native)
     return WheelhouseResult(lock=lock, report=report, native=advice)
+
+
+def _cibuildwheel(
+    lock: Lock, profile: Profile, report: WheelhouseReport, context: WheelhouseContext
+) -> None:
+    """Build the native sdists' wheels here with cibuildwheel, into the wheelhouse folder."""
+    with tempfile.TemporaryDirectory(prefix="vendorer-native-") as folder:
+        sdists = []
+        for route in report.native:
+            package = lock.package(route.name)
+            assert package is not None
+            sdist = Path(folder) / package.file.filename
+            sdist.write_bytes(verified_bytes(package, context))
+            sdists.append(sdist)
+        build_with_cibuildwheel(profile, sdists, report.folder)
 
 
 def native_advice(route: NativeRoute, profile: Profile, finder: Finder) -> NativeAdvice:
