@@ -90,9 +90,9 @@ def pip_times(profile: Profile, requirements: list[str], work: Path) -> tuple[fl
         pip = [sys.executable, "-m", "pip"]
         download = [*pip, "download", "-q", "--cache-dir", str(work / "cache"), "-d", str(wheels),
                     *_pip_platform(profile), "-r", str(req)]  # fmt: skip
+        seconds = _run(download, env)
         install = [*pip, "install", "-q", "--no-deps", "--no-index", "--target", str(target),
                    *_pip_platform(profile), *map(str, wheels.glob("*.whl"))]  # fmt: skip
-        seconds = _run(download, env)
         return seconds + _run(install, env)
 
     return once(), once()

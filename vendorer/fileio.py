@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-__all__ = ["write_bytes_atomic", "write_text_atomic"]
+__all__ = ["file_url_path", "write_bytes_atomic", "write_text_atomic"]
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -27,3 +29,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def file_url_path(url: str) -> Path:
+    """The local path a `file:` URL names."""
+    return Path(url2pathname(urlsplit(url).path))

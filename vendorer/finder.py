@@ -37,7 +37,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from vendorer.errors import IndexError_
-from vendorer.fileio import write_bytes_atomic
+from vendorer.fileio import file_url_path, write_bytes_atomic
 from vendorer.http import HttpClient, redact
 
 __all__ = ["DistFile", "Finder", "HashMismatchError", "dist_file_from_url"]
@@ -219,7 +219,7 @@ class Finder:
 
     def _read_flat(self, link: str) -> list[DistFile]:
         if "://" not in link or link.startswith("file:"):
-            folder = Path(link.removeprefix("file://")) if "://" in link else Path(link)
+            folder = file_url_path(link) if "://" in link else Path(link)
             if not folder.is_dir():
                 raise IndexError_(f"find-links folder {folder} does not exist")
             return [

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vendorer.errors import IndexError_
-from vendorer.fileio import write_bytes_atomic
+from vendorer.fileio import file_url_path, write_bytes_atomic
 
 __all__ = [
     "HttpClient",
@@ -127,7 +127,7 @@ class HttpClient:
 
     def fetch_bytes(self, url: str) -> bytes:
         if url.startswith("file:"):
-            return _local_path(url).read_bytes()
+            return file_url_path(url).read_bytes()
         if self.offline:
             raise IndexError_(f"offline: cannot fetch {redact(url)}")
         response = self._request("GET", url)
@@ -246,12 +246,6 @@ def _netrc_credentials(host: str) -> tuple[str, str] | None:
         return None
     login, _, password = entry
     return login, password or ""
-
-
-def _local_path(url: str) -> Path:
-    from urllib.request import url2pathname
-
-    return Path(url2pathname(urlsplit(url).path))
 
 
 def _reason(error: Exception | None) -> str:

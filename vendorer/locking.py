@@ -14,7 +14,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
@@ -23,7 +22,7 @@ from platformdirs import user_cache_dir
 
 from vendorer.builder import BuildIndexes, build_metadata
 from vendorer.candidates import FilePolicy, summarize
-from vendorer.fileio import write_text_atomic
+from vendorer.fileio import file_url_path, write_text_atomic
 from vendorer.finder import DistFile, Finder
 from vendorer.http import redact
 from vendorer.lock import (
@@ -222,7 +221,7 @@ def _locked(package: ResolvedPackage, finder: Finder, lock_dir: Path) -> LockedP
         file=LockedFile(
             filename=file.filename,
             url=None if local else redact(file.url),
-            path=relative_posix(_file_path(file.url), lock_dir) if local else None,
+            path=relative_posix(file_url_path(file.url), lock_dir) if local else None,
             sha256=sha256,
         ),
         index=None if local or file.source == file.url else redact(file.source),
@@ -231,9 +230,3 @@ def _locked(package: ResolvedPackage, finder: Finder, lock_dir: Path) -> LockedP
         required_by=package.required_by,
         newer=tuple(summarize(package.newer)),
     )
-
-
-def _file_path(url: str) -> Path:
-    from urllib.request import url2pathname
-
-    return Path(url2pathname(urlsplit(url).path))

@@ -10,8 +10,6 @@ import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -23,6 +21,7 @@ from packaging.utils import (
 )
 
 from vendorer.errors import ConfigError
+from vendorer.fileio import file_url_path
 
 __all__ = ["RequirementLine", "RequirementsFile", "parse_requirements"]
 
@@ -238,7 +237,7 @@ class _State:
         requirement = _parse(text)
         url = requirement.url
         if url is not None and url.startswith("file:"):
-            file_path = Path(url2pathname(urlsplit(url).path))
+            file_path = file_url_path(url)
             return RequirementLine(
                 requirement=requirement, hashes=hashes, source=where, path=file_path
             )

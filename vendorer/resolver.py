@@ -204,7 +204,7 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             if allowed and (self._pre(*reqs) or not choice.version.is_prerelease):
                 matches.append(_Candidate(name, choice.version, extras, choice))
         if matches:
-            self._prefetch_metadata(matches[0])
+            self.prefetch_metadata(matches[0])
         return matches
 
     def is_satisfied_by(self, requirement: _Req, candidate: _Candidate) -> bool:
@@ -247,7 +247,7 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
                 dependencies.append(_requirement(requirement, parent, candidate.name))
         for dependency in dependencies:
             self.asked_by.setdefault(dependency.name, dependency)
-        self._prefetch_projects(req.name for req in dependencies if req.name != PYTHON)
+        self.prefetch_projects(req.name for req in dependencies if req.name != PYTHON)
         return dependencies
 
     # helpers
@@ -281,10 +281,10 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
         key = (candidate.name, candidate.version)
         if key not in self._metadata:
             assert candidate.choice is not None
-            self._metadata[key] = self._fetch_metadata(candidate.choice)
+            self._metadata[key] = self.fetch_metadata(candidate.choice)
         return self._metadata[key]
 
-    def _fetch_metadata(self, choice: VersionChoice) -> Metadata:
+    def fetch_metadata(self, choice: VersionChoice) -> Metadata:
         for file in (choice.wheel, choice.sdist):
             if file is None:
                 continue
@@ -298,11 +298,11 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             )
         return self.build_metadata(sdist)
 
-    def _prefetch_projects(self, names: Iterable[str]) -> None:
+    def prefetch_projects(self, names: Iterable[str]) -> None:
         for name in names:
             self._prefetcher.submit(self.source.project_files, name)
 
-    def _prefetch_metadata(self, candidate: _Candidate) -> None:
+    def prefetch_metadata(self, candidate: _Candidate) -> None:
         choice = candidate.choice
         if choice is not None and choice.wheel is not None:
             self._prefetcher.submit(self.source.metadata, choice.wheel)
@@ -348,7 +348,7 @@ def resolve_for(
     provider = _Provider(profile, source, policy, constraint_specs, build_metadata)
     for root in roots:
         provider.asked_by.setdefault(root.name, root)
-    provider._prefetch_projects(root.name for root in roots)
+    provider.prefetch_projects(root.name for root in roots)
     try:
         result = Resolver(provider, _Reporter(on_pin)).resolve(roots, max_rounds=2000)
     except ResolutionImpossible as error:
@@ -494,7 +494,7 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
 def _fits(choice: VersionChoice, provider: _Provider) -> bool:
     """Whether `choice`'s own metadata admits the target (indexes may not say Requires-Python)."""
     try:
-        metadata = provider._fetch_metadata(choice)
+        metadata = provider.fetch_metadata(choice)
     except VendorerError:
         return False
     requires_python = metadata.requires_python
