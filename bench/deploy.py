@@ -117,6 +117,31 @@ def uv_times(profile: Profile, requirements: list[str], work: Path) -> tuple[flo
     return once(), once()
 
 
+def vendoring_only(profile: Profile, requirements: list[str], work: Path) -> dict[str, float]:
+    """Install the same wheels into an empty folder: vendorer vendor, pip and uv --target."""
+    app = _app(work, profile, requirements)
+    env = {"VENDORER_CACHE_DIR": str(work / "cache")}
+    _run([str(BIN / "vendorer"), "build", "--app", str(app)], env)
+    folder = app / "wheelhouse" / profile.name
+    wheels = [str(path) for path in sorted(folder.glob("*.whl"))]
+    shutil.rmtree(app / "lib")
+    platform = UV_PLATFORMS.get(profile.python.platforms[0], "x86_64-manylinux_2_28")
+    return {
+        "vendorer": _run([str(BIN / "vendorer"), "vendor", "--app", str(app)], env),
+        "pip": _run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target",
+             str(work / "pip-target"), *_pip_platform(profile), *wheels],
+            {"PIP_CONSTRAINT": "", "PIP_FIND_LINKS": ""},
+        ),
+        "uv": _run(
+            [str(BIN / "uv"), "pip", "install", "-q", "--no-deps", "--no-index", "--offline",
+             "--cache-dir", str(work / "uv-cache"), "--target", str(work / "uv-target"),
+             "--python-platform", platform, "--python-version", str(profile.python.version),
+             *wheels]
+        ),
+    }  # fmt: skip
+
+
 def incremental(profile: Profile, work: Path) -> float:
     """`vendorer build` after one pin changes (click 8.0.4 -> 8.0.3 in the flask set)."""
     app = _app(work, profile, ["flask"])
@@ -156,10 +181,14 @@ def main() -> None:
     for tool, (cold, warm) in totals.items():
         print(f"total {tool:9} cold {cold:6.2f} s ({cold / base_cold:4.2f}x)  "
               f"warm {warm:6.2f} s ({warm / base_warm:4.2f}x)")  # fmt: skip
+    print("vendoring the same wheels into an empty folder (seconds):")
+    for name in args.sets.split(","):
+        with tempfile.TemporaryDirectory(prefix="vendorer-bench-") as folder:
+            times = vendoring_only(profile, SETS[name], Path(folder))
+        print(f"  {name:28}" + "  ".join(f"{tool} {t:5.2f}" for tool, t in times.items()))
     with tempfile.TemporaryDirectory(prefix="vendorer-bench-") as folder:
-        print(
-            f"incremental build after one pin changed: {incremental(profile, Path(folder)):.2f} s"
-        )
+        seconds = incremental(profile, Path(folder))
+    print(f"incremental build after one pin changed: {seconds:.2f} s")
     with tempfile.TemporaryDirectory(prefix="vendorer-bench-") as folder:
         count, seconds = check_time(profile, Path(folder))
         print(f"vendorer check on an app with {count} distributions: {seconds:.2f} s")

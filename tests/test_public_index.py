@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from vendorer.catalog import ProfileCatalog
-from vendorer.locking import LockOptions, make_lock
+from vendorer.inputs import LockOptions
+from vendorer.locking import make_lock
 from vendorer.workflow import make_wheelhouse
 
 pytestmark = pytest.mark.network

@@ -12,8 +12,9 @@ from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import YANKED, build_scenario
 from vendorer.catalog import ProfileCatalog
 from vendorer.errors import IndexError_, ResolutionError
+from vendorer.inputs import LockOptions
 from vendorer.lock import Lock, read_lock
-from vendorer.locking import LockOptions, make_lock
+from vendorer.locking import make_lock
 
 WINDOWS = ProfileCatalog().load("python361x64")
 LINUX = ProfileCatalog().load("linux-python312")

@@ -16,7 +16,6 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from build import BuildBackendException, BuildException, ProjectBuilder
@@ -24,6 +23,7 @@ from build.env import DefaultIsolatedEnv
 from packaging.metadata import Metadata
 
 from vendorer.errors import VendorerError
+from vendorer.inputs import BuildIndexes
 
 __all__ = ["BuildError", "BuildIndexes", "build_metadata", "build_wheel"]
 
@@ -32,28 +32,6 @@ TAIL_LINES = 15
 
 class BuildError(VendorerError):
     """A PEP 517 backend failed to build an sdist."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BuildIndexes:
-    """Where the isolated build environment installs build requirements from."""
-
-    index_url: str | None = None
-    extra_index_urls: Sequence[str] = ()
-    find_links: Sequence[str] = ()
-    no_index: bool = False
-
-    def environ(self) -> dict[str, str]:
-        environ = {}
-        if self.index_url:
-            environ["PIP_INDEX_URL"] = self.index_url
-        if self.extra_index_urls:
-            environ["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
-        if self.find_links:
-            environ["PIP_FIND_LINKS"] = " ".join(self.find_links)
-        if self.no_index:
-            environ["PIP_NO_INDEX"] = "1"
-        return environ
 
 
 def build_wheel(sdist: Path, output_dir: Path, indexes: BuildIndexes) -> Path:

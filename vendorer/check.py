@@ -6,7 +6,6 @@ writes a file, so it suits pre-commit, pre-push and pre-deploy hooks and CI.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +15,9 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from vendorer.errors import VendorerError
+from vendorer.fileio import sha256_of, sha256_of_many
+from vendorer.inputs import LockOptions, current_inputs_hash
 from vendorer.lock import Lock, lock_path, read_lock
-from vendorer.locking import LockOptions, current_inputs_hash
 from vendorer.profile import Profile
 from vendorer.vendor import GITATTRIBUTES, MANIFEST, read_manifest
 from vendorer.wheelhouse import EXPORT_FILE, export_text
@@ -81,7 +81,7 @@ def _check_wheelhouse(
             continue
         package = lock.package(name)
         if package is not None and package.version == version:
-            found[package.name] = (wheel.name, _sha256(wheel))
+            found[package.name] = (wheel.name, sha256_of(wheel))
     for package in lock.packages:
         entry = found.get(package.name)
         if entry is None:
@@ -122,15 +122,19 @@ def _check_lib(
 def _check_files(lib: Path, distributions: dict[str, Any], fix: str) -> Iterator[Drift]:
     """No file vendorer wrote is missing or changed, and none was added beside them."""
     shown = lib.name
-    owned = {MANIFEST, GITATTRIBUTES}
-    for entry in distributions.values():
-        for relative, sha in entry["files"].items():
-            owned.add(relative)
-            path = lib / relative
-            if not path.is_file():
-                yield Drift(f"{shown}/{relative}: missing", fix)
-            elif _sha256(path) != sha:
-                yield Drift(f"{shown}/{relative}: changed by hand", fix)
+    expected = {
+        relative: sha
+        for entry in distributions.values()
+        for relative, sha in entry["files"].items()
+    }
+    actual = sha256_of_many(lib / relative for relative in expected)
+    for relative, sha in expected.items():
+        found = actual[lib / relative]
+        if found is None:
+            yield Drift(f"{shown}/{relative}: missing", fix)
+        elif found != sha:
+            yield Drift(f"{shown}/{relative}: changed by hand", fix)
+    owned = {MANIFEST, GITATTRIBUTES, *expected}
     for root, _, names in os.walk(lib):
         for name in names:
             relative = (Path(root) / name).relative_to(lib).as_posix()
@@ -139,7 +143,3 @@ def _check_files(lib: Path, distributions: dict[str, Any], fix: str) -> Iterator
                     f"{shown}/{relative}: added by hand",
                     f"move it out of {shown}/ (vendorer owns that folder), then {fix}",
                 )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

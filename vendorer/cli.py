@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomli_w
 from packaging.version import Version
@@ -19,18 +20,22 @@ from rich.table import Table
 from vendorer import __version__
 from vendorer.capture import capture_script, profile_from_capture
 from vendorer.catalog import ProfileCatalog
-from vendorer.check import check_app
 from vendorer.config import Settings, load_settings
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
 from vendorer.hooks import install_pre_push_hook
+from vendorer.inputs import LockOptions
 from vendorer.lock import export_requirements, lock_path, read_lock
-from vendorer.locking import LockOptions, LockResult, make_lock
 from vendorer.nativeplan import plan_for
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
-from vendorer.workflow import describe_native, make_wheelhouse
+
+if TYPE_CHECKING:
+    from vendorer.locking import LockResult
+
+# The commands' engines (resolver, index client, builder) are imported by the commands that use
+# them, so `vendorer check` and `vendorer profiles` start quickly.
 
 __all__ = ["main"]
 
@@ -50,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VendorerError as error:
         _stderr().print(f"error: {error}", markup=False, highlight=False)
         return error.exit_code
+    except OSError as error:  # a file vendorer needs cannot be read or written
+        _stderr().print(f"error: {error}", markup=False, highlight=False)
+        return 1
     except KeyboardInterrupt:
         _stderr().print("interrupted: nothing was left half-written", markup=False)
         return 130
@@ -493,6 +501,8 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
 
 def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> LockResult:
     """Lock if stale, with a status line while resolving; say what happened."""
+    from vendorer.locking import make_lock
+
     err = _stderr()
     with err.status(f"resolving for {profile.name}") as status:
         pinned: list[str] = []
@@ -519,7 +529,7 @@ def _lock(args: argparse.Namespace) -> int:
     settings = _settings(args)
     result = _locked(args, settings, _profile_of(args, settings))
     if args.export:
-        text = "\n".join(export_requirements(result.lock, source=result.path.name)) + "\n"
+        text = export_requirements(result.lock, source=result.path.name)
         if args.output:
             write_text_atomic(args.output, text)
             _stderr().print(f"wrote {args.output}", markup=False)
@@ -579,6 +589,8 @@ def _vendor(args: argparse.Namespace) -> int:
 
 
 def _wheelhouse(args: argparse.Namespace) -> int:
+    from vendorer.workflow import describe_native, make_wheelhouse
+
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = _locked(args, settings, profile)
@@ -644,6 +656,8 @@ def _native_plan(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from vendorer.check import check_app
+
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
-__all__ = ["file_url_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["sha256_of", "sha256_of_many", "write_bytes_atomic", "write_text_atomic"]
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -31,6 +31,16 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def file_url_path(url: str) -> Path:
-    """The local path a `file:` URL names."""
-    return Path(url2pathname(urlsplit(url).path))
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sha256_of_many(paths: Iterable[Path]) -> dict[Path, str | None]:
+    """sha256 of every file; None for a file that is missing."""
+    hashes: dict[Path, str | None] = {}
+    for path in paths:
+        try:
+            hashes[path] = sha256_of(path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            hashes[path] = None
+    return hashes

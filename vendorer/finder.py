@@ -37,8 +37,9 @@ from packaging.utils import (
 from packaging.version import Version
 
 from vendorer.errors import IndexError_
-from vendorer.fileio import file_url_path, write_bytes_atomic
-from vendorer.http import HttpClient, redact
+from vendorer.fileio import write_bytes_atomic
+from vendorer.http import HttpClient
+from vendorer.urls import file_url_path, redact
 
 __all__ = ["DistFile", "Finder", "HashMismatchError", "dist_file_from_url"]
 

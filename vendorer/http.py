@@ -16,12 +16,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from vendorer.errors import IndexError_
-from vendorer.fileio import file_url_path, write_bytes_atomic
+from vendorer.fileio import write_bytes_atomic
+from vendorer.urls import file_url_path, redact
 
 __all__ = [
     "HttpClient",
@@ -29,7 +30,6 @@ __all__ = [
     "IndexTimeoutError",
     "IndexUnreachableError",
     "Page",
-    "redact",
 ]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -56,16 +56,6 @@ class Page:
     url: str  # the final URL, after redirects (relative links resolve against it)
     content_type: str
     body: bytes
-
-
-def redact(url: str) -> str:
-    """`url` without credentials, for anything shown, logged or written."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class HttpClient:

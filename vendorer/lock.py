@@ -8,7 +8,7 @@ who required it and why newer versions were not taken.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -36,6 +36,7 @@ __all__ = [
     "LockedPackage",
     "export_requirements",
     "lock_path",
+    "pinned_requirements",
     "read_lock",
     "relative_posix",
     "render_lock",
@@ -150,13 +151,32 @@ def read_lock(path: Path) -> Lock:
     )
 
 
-def export_requirements(lock: Lock, *, source: str) -> Iterator[str]:
+def export_requirements(lock: Lock, *, source: str) -> str:
     """The lock as a requirements file pinned with --hash lines, readable by pip 8 and newer."""
-    yield f"# Exported by vendorer from {source} for the target profile {lock.profile}."
-    yield "# Every package is pinned with its hash: pip installs exactly these files."
+    header = (
+        f"# Exported by vendorer from {source} for the target profile {lock.profile}.",
+        "# Every package is pinned with its hash: pip installs exactly these files.",
+    )
+    return pinned_requirements(lock, header=header)
+
+
+def pinned_requirements(
+    lock: Lock, *, header: Sequence[str], hashes: Mapping[NormalizedName, str] | None = None
+) -> str:
+    """Every locked package as `name==version` with its `--hash`.
+
+    `hashes` (canonical name -> sha256) replaces the lock's own, e.g. with built wheels' hashes;
+    a package it does not name becomes a comment.
+    """
+    lines = list(header)
     for package in lock.packages:
-        yield f"{package.name}=={package.version} \\"
-        yield f"    --hash=sha256:{package.file.sha256}"
+        sha = package.file.sha256 if hashes is None else hashes.get(package.name)
+        if sha is None:
+            lines.append(f"# {package.name}=={package.version}: no wheel yet")
+            continue
+        lines.append(f"{package.name}=={package.version} \\")
+        lines.append(f"    --hash=sha256:{sha}")
+    return "\n".join(lines) + "\n"
 
 
 def _environment_marker(profile: Profile) -> str:

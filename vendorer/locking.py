@@ -7,10 +7,7 @@ new one is complete.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +15,13 @@ from pathlib import Path
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from platformdirs import user_cache_dir
 
-from vendorer.builder import BuildIndexes, build_metadata
+from vendorer.builder import build_metadata
 from vendorer.candidates import FilePolicy, summarize
-from vendorer.fileio import file_url_path, write_text_atomic
+from vendorer.fileio import write_text_atomic
 from vendorer.finder import DistFile, Finder
-from vendorer.http import redact
+from vendorer.inputs import BuildIndexes, LockOptions, cache_dir, indexes_for, inputs_hash
 from vendorer.lock import (
-    FORMAT,
     Lock,
     LockedFile,
     LockedPackage,
@@ -35,35 +30,12 @@ from vendorer.lock import (
     relative_posix,
     render_lock,
 )
-from vendorer.profile import Profile, profile_to_dict
-from vendorer.reqfile import RequirementLine, RequirementsFile, parse_requirements
+from vendorer.profile import Profile
+from vendorer.reqfile import RequirementLine, parse_requirements
 from vendorer.resolver import ResolvedPackage, RootRequirement, resolve_for
+from vendorer.urls import file_url_path, redact
 
-__all__ = [
-    "Indexes",
-    "LockOptions",
-    "LockResult",
-    "cache_dir",
-    "current_inputs_hash",
-    "indexes_for",
-    "inputs_hash",
-    "make_lock",
-]
-
-PYPI = "https://pypi.org/simple/"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockOptions:
-    """Command-line and `[tool.vendorer]` choices; they win over the requirements file's options."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    prefer_newest: bool = False
-    pre: bool = False
-    timeout: float = 15.0
-    retries: int = 3
+__all__ = ["LockResult", "make_lock"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,11 +43,6 @@ class LockResult:
     lock: Lock
     path: Path
     changed: bool  # False: the existing lock was current and nothing was resolved
-
-
-def cache_dir() -> Path:
-    """Where HTTP responses and downloads are cached (`VENDORER_CACHE_DIR` overrides)."""
-    return Path(os.environ.get("VENDORER_CACHE_DIR") or user_cache_dir("vendorer"))
 
 
 def make_lock(
@@ -127,55 +94,6 @@ def make_lock(
     )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
     return LockResult(lock=lock, path=path, changed=True)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Indexes:
-    index_urls: tuple[str, ...]
-    find_links: tuple[str, ...]
-    build: BuildIndexes
-
-
-def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes:
-    index_url = options.index_url or requirements.index_url or PYPI
-    extra = tuple(dict.fromkeys(options.extra_index_urls + requirements.extra_index_urls))
-    index_urls = () if requirements.no_index and not options.index_url else (index_url, *extra)
-    find_links = tuple(dict.fromkeys(options.find_links + requirements.find_links))
-    build = BuildIndexes(
-        index_url=index_urls[0] if index_urls else None,
-        extra_index_urls=index_urls[1:],
-        find_links=find_links,
-        no_index=not index_urls,
-    )
-    return Indexes(index_urls=index_urls, find_links=find_links, build=build)
-
-
-def current_inputs_hash(
-    profile: Profile, requirements_path: Path, lock: Lock, options: LockOptions
-) -> str:
-    """The hash a lock made now from these inputs would carry (no network), with the lock's
-    own choices (--prefer-newest, --pre)."""
-    requirements = parse_requirements(requirements_path)
-    chosen = dataclasses.replace(options, prefer_newest=lock.prefer_newest, pre=lock.pre)
-    return inputs_hash(profile, requirements, indexes_for(requirements, chosen), chosen)
-
-
-def inputs_hash(
-    profile: Profile, requirements: RequirementsFile, indexes: Indexes, options: LockOptions
-) -> str:
-    """What the lock depends on: requirement files, profile, indexes and choices (no secrets)."""
-    document = {
-        "format": FORMAT,
-        "profile": profile_to_dict(profile),
-        "requirements": [
-            hashlib.sha256(path.read_bytes()).hexdigest() for path in requirements.files
-        ],
-        "indexes": [redact(url) for url in indexes.index_urls],
-        "find-links": [redact(link) for link in indexes.find_links],
-        "prefer-newest": options.prefer_newest,
-        "pre": options.pre,
-    }
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def _read_if_valid(path: Path) -> Lock | None:

@@ -21,7 +21,7 @@ from packaging.utils import (
 )
 
 from vendorer.errors import ConfigError
-from vendorer.fileio import file_url_path
+from vendorer.urls import file_url_path
 
 __all__ = ["RequirementLine", "RequirementsFile", "parse_requirements"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from installer.sources import WheelContentElement, WheelFile, WheelSource
 from packaging.utils import parse_wheel_filename
 
 from vendorer.errors import VendorerError
-from vendorer.fileio import write_text_atomic
+from vendorer.fileio import sha256_of, sha256_of_many, write_text_atomic
 from vendorer.lock import Lock
 from vendorer.profile import Profile
 
@@ -100,7 +99,11 @@ def vendor(
     report = VendorReport(folder=folder)
     old = read_manifest(folder) or {"distributions": {}}
     old_dists: dict[str, Any] = old["distributions"]
-    wanted = {name: (path, _sha256(path)) for name, path in sorted(wheels.items())}
+    wanted = {name: (path, sha256_of(path)) for name, path in sorted(wheels.items())}
+
+    actual = sha256_of_many(
+        folder / relative for entry in old_dists.values() for relative in entry["files"]
+    )
 
     def unchanged(name: str) -> bool:
         """Same wheel, same options, and every file as vendorer wrote it (hand edits undone)."""
@@ -110,10 +113,7 @@ def vendor(
             and name in wanted
             and wanted[name][1] == entry["wheel_sha256"]
             and old.get("slim") == slim
-            and all(
-                (folder / relative).is_file() and _sha256(folder / relative) == sha
-                for relative, sha in entry["files"].items()
-            )
+            and all(actual[folder / rel] == sha for rel, sha in entry["files"].items())
         )
 
     report.removed = [f"{n} {e['version']}" for n, e in old_dists.items() if not unchanged(n)]
@@ -200,7 +200,9 @@ def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) 
             "the wheel is broken or unsafe (its RECORD does not match its files, or it writes "
             "outside its folders): rebuild or replace it"
         ) from None
-    files = {path.relative_to(target).as_posix(): _sha256(path) for path in sorted(_files(target))}
+    files = {
+        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(_files(target))
+    }
     return {"version": str(version), "wheel": wheel.name, "wheel_sha256": sha, "files": files}
 
 
@@ -264,10 +266,6 @@ def _link(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 STAGING_PREFIX: Final = ".vendorer-new-"

@@ -22,10 +22,10 @@ from typing import Protocol
 from filelock import FileLock, Timeout
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from vendorer.builder import BuildError, BuildIndexes, build_wheel
 from vendorer.errors import VendorerError
-from vendorer.fileio import write_bytes_atomic, write_text_atomic
-from vendorer.lock import Lock, LockedPackage
+from vendorer.fileio import sha256_of, write_bytes_atomic, write_text_atomic
+from vendorer.inputs import BuildIndexes
+from vendorer.lock import Lock, LockedPackage, pinned_requirements
 from vendorer.profile import Profile
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "WheelhouseReport",
     "build_wheelhouse",
     "export_text",
-    "file_sha256",
     "verified_bytes",
 ]
 
@@ -74,14 +73,6 @@ class WheelhouseReport:
     removed: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)  # files vendorer did not put there
     native: list[NativeRoute] = field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +118,7 @@ def _fill(
         """(filename, sha256, downloaded) for a package whose lock names a wheel."""
         target = folder / package.file.filename
         sha = package.file.sha256
-        if target.exists() and file_sha256(target) == sha:
+        if target.exists() and sha256_of(target) == sha:
             return target.name, sha, False
         write_bytes_atomic(target, verified_bytes(package, context))
         if context.on_file:
@@ -146,12 +137,12 @@ def _fill(
             target = folder / supplied.name
             if supplied.parent != folder:
                 write_bytes_atomic(target, supplied.read_bytes())
-            report.wheels[target.name] = file_sha256(target)
+            report.wheels[target.name] = sha256_of(target)
             report.accepted.append(target.name)
             continue
         built = _build(package, profile, folder, context, report)
         if built is not None:
-            report.wheels[built.name] = file_sha256(built)
+            report.wheels[built.name] = sha256_of(built)
             report.built.append(built.name)
             if context.on_file:
                 context.on_file(built.name)
@@ -165,7 +156,7 @@ def verified_bytes(package: LockedPackage, context: WheelhouseContext) -> bytes:
     """The locked file's bytes, from the cache or the index, checked against the lock's sha256."""
     sha = package.file.sha256
     cached = context.cache / sha[:2] / sha
-    if cached.exists() and file_sha256(cached) == sha:
+    if cached.exists() and sha256_of(cached) == sha:
         return cached.read_bytes()
     if package.file.path is not None:
         data = (context.lock_dir / package.file.path).read_bytes()
@@ -230,6 +221,8 @@ def _build(
     context: WheelhouseContext,
     report: WheelhouseReport,
 ) -> Path | None:
+    from vendorer.builder import BuildError, build_wheel  # only when there is something to build
+
     data = verified_bytes(package, context)
     with tempfile.TemporaryDirectory(prefix="vendorer-build-") as work:
         sdist = Path(work) / package.file.filename
@@ -282,26 +275,13 @@ def _prune(folder: Path, owned: set[str], report: WheelhouseReport) -> None:
 
 
 def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
-    """The wheelhouse's requirements.txt: every locked package pinned to its wheel's sha256.
-
-    `wheels` maps each wheel's file name to its sha256.
-    """
-    lines = [
+    """The wheelhouse's requirements.txt; `wheels` maps each wheel's file name to its sha256."""
+    header = (
         f"# The wheelhouse of {lock.profile}, written by vendorer. On the server:",
         "#   python -m pip install --no-index --find-links <this folder> -r requirements.txt",
-    ]
-    by_name = {
-        canonicalize_name(parse_wheel_filename(filename)[0]): sha
-        for filename, sha in wheels.items()
-    }
-    for package in lock.packages:
-        sha = by_name.get(package.name)
-        if sha is None:
-            lines.append(f"# {package.name}=={package.version}: no wheel yet (see the report)")
-            continue
-        lines.append(f"{package.name}=={package.version} \\")
-        lines.append(f"    --hash=sha256:{sha}")
-    return "\n".join(lines) + "\n"
+    )
+    hashes = {canonicalize_name(parse_wheel_filename(name)[0]): sha for name, sha in wheels.items()}
+    return pinned_requirements(lock, header=header, hashes=hashes)
 
 
 def _read_state(folder: Path) -> set[str]:

@@ -16,8 +16,9 @@ from packaging.utils import canonicalize_name
 
 from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
+from vendorer.inputs import LockOptions, cache_dir, indexes_for
 from vendorer.lock import Lock
-from vendorer.locking import LockOptions, LockResult, cache_dir, indexes_for
+from vendorer.locking import LockResult
 from vendorer.nativeplan import build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.reqfile import parse_requirements

@@ -1,0 +1,122 @@
+"""What a lock depends on, and where files come from: options, indexes and the inputs hash.
+
+Kept apart from the network code so that `vendorer check` can tell a stale lock quickly, offline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from vendorer.lock import FORMAT, Lock
+from vendorer.profile import Profile, profile_to_dict
+from vendorer.reqfile import RequirementsFile, parse_requirements
+from vendorer.urls import redact
+
+__all__ = [
+    "BuildIndexes",
+    "Indexes",
+    "LockOptions",
+    "cache_dir",
+    "current_inputs_hash",
+    "indexes_for",
+    "inputs_hash",
+]
+
+PYPI = "https://pypi.org/simple/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockOptions:
+    """Command-line and `[tool.vendorer]` choices; they win over the requirements file's options."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    prefer_newest: bool = False
+    pre: bool = False
+    timeout: float = 15.0
+    retries: int = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildIndexes:
+    """Where the isolated build environment installs build requirements from."""
+
+    index_url: str | None = None
+    extra_index_urls: Sequence[str] = ()
+    find_links: Sequence[str] = ()
+    no_index: bool = False
+
+    def environ(self) -> dict[str, str]:
+        environ = {}
+        if self.index_url:
+            environ["PIP_INDEX_URL"] = self.index_url
+        if self.extra_index_urls:
+            environ["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        if self.find_links:
+            environ["PIP_FIND_LINKS"] = " ".join(self.find_links)
+        if self.no_index:
+            environ["PIP_NO_INDEX"] = "1"
+        return environ
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Indexes:
+    index_urls: tuple[str, ...]
+    find_links: tuple[str, ...]
+    build: BuildIndexes
+
+
+def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes:
+    index_url = options.index_url or requirements.index_url or PYPI
+    extra = tuple(dict.fromkeys(options.extra_index_urls + requirements.extra_index_urls))
+    index_urls = () if requirements.no_index and not options.index_url else (index_url, *extra)
+    find_links = tuple(dict.fromkeys(options.find_links + requirements.find_links))
+    build = BuildIndexes(
+        index_url=index_urls[0] if index_urls else None,
+        extra_index_urls=index_urls[1:],
+        find_links=find_links,
+        no_index=not index_urls,
+    )
+    return Indexes(index_urls=index_urls, find_links=find_links, build=build)
+
+
+def current_inputs_hash(
+    profile: Profile, requirements_path: Path, lock: Lock, options: LockOptions
+) -> str:
+    """The hash a lock made now from these inputs would carry (no network), with the lock's
+    own choices (--prefer-newest, --pre)."""
+    requirements = parse_requirements(requirements_path)
+    chosen = dataclasses.replace(options, prefer_newest=lock.prefer_newest, pre=lock.pre)
+    return inputs_hash(profile, requirements, indexes_for(requirements, chosen), chosen)
+
+
+def inputs_hash(
+    profile: Profile, requirements: RequirementsFile, indexes: Indexes, options: LockOptions
+) -> str:
+    """What the lock depends on: requirement files, profile, indexes and choices (no secrets)."""
+    document = {
+        "format": FORMAT,
+        "profile": profile_to_dict(profile),
+        "requirements": [
+            hashlib.sha256(path.read_bytes()).hexdigest() for path in requirements.files
+        ],
+        "indexes": [redact(url) for url in indexes.index_urls],
+        "find-links": [redact(link) for link in indexes.find_links],
+        "prefer-newest": options.prefer_newest,
+        "pre": options.pre,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where HTTP responses and downloads are cached (`VENDORER_CACHE_DIR` overrides)."""
+    return Path(os.environ.get("VENDORER_CACHE_DIR") or user_cache_dir("vendorer"))
