@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.hooks import MARKER
@@ -33,13 +34,6 @@ def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path,
     built = vendorer("build", cwd=folder)
     assert built.returncode == 0, built.stderr
     return folder, index
-
-
-def vendorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
-        check=False,
-    )  # fmt: skip
 
 
 def test_a_fresh_build_checks_clean_and_offline(app: tuple[Path, StaticIndex]) -> None:

@@ -9,17 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import vendorer
 from vendorer.cli import main
-
-
-def vendorer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vendorer", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def test_profiles_show_json_for_python361x64() -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import vendorer
 from tests.support.index import StaticIndex
 from tests.support.scenario import YANKED, build_scenario
 
@@ -23,13 +22,6 @@ def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path,
         f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
     )
     return folder, index
-
-
-def vendorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
-        check=False,
-    )  # fmt: skip
 
 
 def test_lock_then_export_then_why(app: tuple[Path, StaticIndex]) -> None:

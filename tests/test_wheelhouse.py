@@ -12,6 +12,7 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.support.cli import vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel
 from tests.support.index import StaticIndex
 from tests.support.scenario import LINUX312, WIN36
@@ -45,13 +46,6 @@ def app(tmp_path: Path, index: StaticIndex) -> Path:
         f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
     )
     return folder
-
-
-def vendorer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
-        check=False,
-    )  # fmt: skip
 
 
 def _wheels(folder: Path) -> list[str]:

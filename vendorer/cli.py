@@ -138,22 +138,21 @@ def _add_profile_commands(
 def _add_project_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    resolving = argparse.ArgumentParser(add_help=False, parents=[common])
-    resolving.add_argument(
+    targeted = argparse.ArgumentParser(add_help=False, parents=[common])
+    targeted.add_argument(
         "-p", "--profile", help="target profile name or file (default: [tool.vendorer] profile)"
     )
-    resolving.add_argument(
+    targeted.add_argument(
         "-r",
         "--requirements",
         type=Path,
         metavar="FILE",
-        help="requirements file (default: requirements.txt, or requirements.in)",
+        help="requirements file, next to which the lock sits "
+        "(default: requirements.txt, or requirements.in)",
     )
+    resolving = argparse.ArgumentParser(add_help=False, parents=[targeted])
     resolving.add_argument(
-        "-i",
-        "--index-url",
-        metavar="URL",
-        help="base URL of the package index (PEP 503/691; default: PyPI)",
+        "-i", "--index-url", metavar="URL", help="package index (PEP 503/691; default: PyPI)"
     )
     resolving.add_argument(
         "--extra-index-url",
@@ -184,6 +183,34 @@ def _add_project_commands(
         metavar="SECONDS",
         help="network timeout per request (default: 15)",
     )
+    wheelhouse_option = argparse.ArgumentParser(add_help=False)
+    wheelhouse_option.add_argument(
+        "--wheelhouse",
+        type=Path,
+        metavar="DIR",
+        help="the wheelhouse root (default: <app>/wheelhouse)",
+    )
+    lib_option = argparse.ArgumentParser(add_help=False)
+    lib_option.add_argument(
+        "--lib-dir", metavar="PATH", help="the lib folder inside the app (default: the profile's)"
+    )
+    native_option = argparse.ArgumentParser(add_help=False)
+    native_option.add_argument(
+        "--native",
+        choices=["report", "cibuildwheel"],
+        default="report",
+        help="what to do with sdists that compile code: report their routes (default), or "
+        "build them here with cibuildwheel (Linux targets, needs docker or podman)",
+    )
+    vendoring = argparse.ArgumentParser(add_help=False, parents=[lib_option])
+    vendoring.add_argument(
+        "--slim", action="store_true", help="leave out test suites, __pycache__ and type stubs"
+    )
+    vendoring.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what vendoring would change in the lib folder, and change nothing there",
+    )
 
     lock = commands.add_parser(
         "lock",
@@ -199,105 +226,45 @@ def _add_project_commands(
     lock.add_argument(
         "--export",
         choices=["requirements"],
-        help="also write the lock as a "
-        "requirements file pinned with --hash lines (pip 8+, e.g. pip 9 on 3.6.1)",
+        help="also write the lock as a requirements file pinned with --hash lines "
+        "(pip 8+, e.g. pip 9 on 3.6.1)",
     )
     lock.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        metavar="FILE",
-        help="where --export writes (default: standard output)",
+        "-o", "--output", type=Path, metavar="FILE", help="where --export writes (default: stdout)"
     )
     lock.set_defaults(handler=_lock)
-
-    wheelhouse = commands.add_parser(
+    commands.add_parser(
         "wheelhouse",
-        parents=[resolving],
+        parents=[resolving, wheelhouse_option, native_option],
         help="fill wheelhouse/<profile>/ with a wheel for every locked package",
         description="Lock if stale, then download every locked wheel (verified by sha256), build "
         "pure sdists into wheels, accept wheels built elsewhere, and write requirements.txt "
         "pinned with --hash lines for pip on the server. Native sdists are reported with routes "
         "to a real wheel.",
-    )
-    build = commands.add_parser(
+    ).set_defaults(handler=_wheelhouse)
+    commands.add_parser(
         "build",
-        parents=[resolving],
+        parents=[resolving, wheelhouse_option, native_option, vendoring],
         help="the one command: lock if stale, fill the wheelhouse, vendor into the app",
         description="Lock if stale, fill the wheelhouse, then vendor the libraries into the app's "
         "lib folder. Each step is skipped when its inputs have not changed.",
-    )
-    vendor = commands.add_parser(
+    ).set_defaults(handler=_build)
+    commands.add_parser(
         "vendor",
-        parents=[common],
+        parents=[targeted, wheelhouse_option, vendoring],
         help="install the wheelhouse into the app's lib folder, for the target",
         description="Install every wheel of the profile's wheelhouse into the app's lib folder "
         "with installer (the target's layout and launchers, no bytecode), incrementally and "
         "atomically, with a manifest of every file vendorer owns.",
-    )
-    vendor.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer])")
-    vendor.add_argument(
-        "-r",
-        "--requirements",
-        type=Path,
-        metavar="FILE",
-        help="requirements file the lock sits next to",
-    )
-    for command in (wheelhouse, build, vendor):
-        command.add_argument(
-            "--wheelhouse",
-            type=Path,
-            metavar="DIR",
-            help="the wheelhouse root (default: <app>/wheelhouse)",
-        )
-    for command in (wheelhouse, build):
-        command.add_argument(
-            "--native",
-            choices=["report", "cibuildwheel"],
-            default="report",
-            help="what to do with sdists that compile code: report their routes (default), or "
-            "build them here with cibuildwheel (Linux targets, needs docker or podman)",
-        )
-    for command in (build, vendor):
-        command.add_argument(
-            "--lib-dir",
-            metavar="PATH",
-            help="the lib folder inside the app (default: the profile's)",
-        )
-        command.add_argument(
-            "--slim", action="store_true", help="leave out test suites, __pycache__ and type stubs"
-        )
-        command.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="show what vendoring would change in the lib folder, and change nothing there",
-        )
-    wheelhouse.set_defaults(handler=_wheelhouse)
-    build.set_defaults(handler=_build)
-    vendor.set_defaults(handler=_vendor)
-
+    ).set_defaults(handler=_vendor)
     native = commands.add_parser(
         "native-plan",
-        parents=[common],
+        parents=[targeted, wheelhouse_option],
         help="write a cibuildwheel configuration and CI workflow for the native sdists",
         description="For every locked sdist that still has no wheel in wheelhouse/<profile>/, "
         "write .vendorer/cibuildwheel.<profile>.toml and "
         ".github/workflows/vendorer-native-<profile>.yml, which build wheels for the target "
         "(CIBW_BUILD from the profile, e.g. cp36-win_amd64) on a CI runner of its kind.",
-    )
-    native.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer])")
-    native.add_argument(
-        "-r",
-        "--requirements",
-        type=Path,
-        metavar="FILE",
-        help="requirements file the lock sits next to",
-    )
-    native.add_argument(
-        "--wheelhouse",
-        type=Path,
-        metavar="DIR",
-        help="the wheelhouse root (default: <app>/wheelhouse)",
     )
     native.add_argument(
         "--print",
@@ -306,57 +273,29 @@ def _add_project_commands(
         help="print the files instead of writing them",
     )
     native.set_defaults(handler=_native_plan)
-
-    check = commands.add_parser(
+    commands.add_parser(
         "check",
-        parents=[common],
+        parents=[targeted, wheelhouse_option, lib_option],
         help="offline: do the lock, wheelhouse and vendored tree still match? (for hooks and CI)",
         description="Verify, offline, that the lock matches the requirements, the wheelhouse "
         "matches the lock (skipped when there is no wheelhouse) and the vendored tree matches "
         "its manifest. Prints each drift with the command that fixes it; exit code 1 on drift.",
-    )
-    check.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer])")
-    check.add_argument(
-        "-r",
-        "--requirements",
-        type=Path,
-        metavar="FILE",
-        help="requirements file (default: requirements.txt, or requirements.in)",
-    )
-    check.add_argument(
-        "--lib-dir", metavar="PATH", help="the lib folder inside the app (default: the profile's)"
-    )
-    check.add_argument(
-        "--wheelhouse",
-        type=Path,
-        metavar="DIR",
-        help="the wheelhouse root (default: <app>/wheelhouse)",
-    )
-    check.set_defaults(handler=_check)
+    ).set_defaults(handler=_check)
     hook = commands.add_parser("hook", help="git hooks that run `vendorer check`")
     hook_commands = hook.add_subparsers(title="hook commands", metavar="COMMAND")
     install_hook = hook_commands.add_parser(
-        "install",
-        parents=[common],
-        help="install a git pre-push hook that runs `vendorer check`",
+        "install", parents=[common], help="install a git pre-push hook that runs `vendorer check`"
     )
     install_hook.add_argument(
         "--force", action="store_true", help="replace a pre-push hook vendorer did not write"
     )
     install_hook.set_defaults(handler=_hook_install)
-
     why = commands.add_parser(
-        "why", parents=[common], help="why a package is in the lock, and why at that version"
+        "why",
+        parents=[targeted],
+        help="why a package is in the lock, and why at that version",
     )
     why.add_argument("name", help="the package")
-    why.add_argument("-p", "--profile", help="target profile (default: [tool.vendorer] profile)")
-    why.add_argument(
-        "-r",
-        "--requirements",
-        type=Path,
-        metavar="FILE",
-        help="requirements file the lock sits next to",
-    )
     why.set_defaults(handler=_why)
 
 

@@ -20,7 +20,14 @@ from vendorer.builder import build_metadata
 from vendorer.candidates import FilePolicy, summarize
 from vendorer.fileio import write_text_atomic
 from vendorer.finder import DistFile, Finder
-from vendorer.inputs import BuildIndexes, LockOptions, cache_dir, indexes_for, inputs_hash
+from vendorer.inputs import (
+    BuildIndexes,
+    Indexes,
+    LockOptions,
+    cache_dir,
+    indexes_for,
+    inputs_hash,
+)
 from vendorer.lock import (
     Lock,
     LockedFile,
@@ -35,7 +42,7 @@ from vendorer.reqfile import RequirementLine, parse_requirements
 from vendorer.resolver import ResolvedPackage, RootRequirement, resolve_for
 from vendorer.urls import file_url_path, redact
 
-__all__ = ["LockResult", "make_lock"]
+__all__ = ["LockResult", "make_lock", "open_finder"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,13 +75,7 @@ def make_lock(
         pre=options.pre or requirements.pre,
         prefer_newest=options.prefer_newest,
     )
-    with Finder(
-        index_urls=indexes.index_urls,
-        find_links=indexes.find_links,
-        cache_dir=cache_dir() / "http",
-        timeout=options.timeout,
-        retries=options.retries,
-    ) as finder:
+    with open_finder(indexes, options) as finder:
         resolution = resolve_for(
             profile,
             [_root(line, finder) for line in requirements.requirements],
@@ -94,6 +95,17 @@ def make_lock(
     )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
     return LockResult(lock=lock, path=path, changed=True)
+
+
+def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
+    """The index client for these indexes, with the shared on-disk HTTP cache."""
+    return Finder(
+        index_urls=indexes.index_urls,
+        find_links=indexes.find_links,
+        cache_dir=cache_dir() / "http",
+        timeout=options.timeout,
+        retries=options.retries,
+    )
 
 
 def _read_if_valid(path: Path) -> Lock | None:

@@ -229,37 +229,26 @@ def _build(
         sdist.write_bytes(data)
         try:
             wheel = build_wheel(sdist, Path(work) / "out", context.indexes)
+            reason = _unusable(wheel, profile)
         except BuildError as error:
-            report.native.append(
-                NativeRoute(
-                    name=package.name,
-                    version=str(package.version),
-                    reason=f"its build failed: {error}",
-                )
-            )
-            return None
-        _, _, _, wheel_tags = parse_wheel_filename(wheel.name)
-        if not all(tag.platform == "any" for tag in wheel_tags):
-            report.native.append(
-                NativeRoute(
-                    name=package.name,
-                    version=str(package.version),
-                    reason=f"it compiles code (the host built {wheel.name})",
-                )
-            )
-            return None
-        if not wheel_tags & frozenset(profile.tags):
-            report.native.append(
-                NativeRoute(
-                    name=package.name,
-                    version=str(package.version),
-                    reason=f"its wheel {wheel.name} does not fit {profile.tags[0]}",
-                )
-            )
+            reason = f"its build failed: {error}"
+        if reason:
+            route = NativeRoute(name=package.name, version=str(package.version), reason=reason)
+            report.native.append(route)
             return None
         target = folder / wheel.name
         write_bytes_atomic(target, wheel.read_bytes())
         return target
+
+
+def _unusable(wheel: Path, profile: Profile) -> str:
+    """Why a wheel built here cannot go to the target ("" when it can)."""
+    tags = parse_wheel_filename(wheel.name)[3]
+    if not all(tag.platform == "any" for tag in tags):
+        return f"it compiles code (the host built {wheel.name})"
+    if not tags & frozenset(profile.tags):
+        return f"its wheel {wheel.name} does not fit {profile.tags[0]}"
+    return ""
 
 
 def _prune(folder: Path, owned: set[str], report: WheelhouseReport) -> None:

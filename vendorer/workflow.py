@@ -18,7 +18,7 @@ from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
 from vendorer.inputs import LockOptions, cache_dir, indexes_for
 from vendorer.lock import Lock
-from vendorer.locking import LockResult
+from vendorer.locking import LockResult, open_finder
 from vendorer.nativeplan import build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.reqfile import parse_requirements
@@ -68,13 +68,7 @@ def make_wheelhouse(
     requirements = parse_requirements(requirements_path)
     indexes = indexes_for(requirements, options)
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
-    with Finder(
-        index_urls=indexes.index_urls,
-        find_links=indexes.find_links,
-        cache_dir=cache_dir() / "http",
-        timeout=options.timeout,
-        retries=options.retries,
-    ) as finder:
+    with open_finder(indexes, options) as finder:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=finder,
