@@ -74,7 +74,7 @@ def _pip_platform(profile: Profile) -> list[str]:
     version = profile.python.version
     platforms = [arg for p in profile.python.platforms for arg in ("--platform", p)]
     return [
-        "--only-binary=:all:", "--python-version", f"{version.major}.{version.minor}",
+        "--only-binary=:all:", "--python-version", str(version),
         "--implementation", "cp", "--abi", profile.python.abis[0], *platforms,
     ]  # fmt: skip
 

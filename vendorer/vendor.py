@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -24,7 +24,9 @@ from typing import Any, Final
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
+from installer.records import RecordEntry
 from installer.sources import WheelContentElement, WheelFile, WheelSource
+from installer.utils import Scheme
 from packaging.utils import parse_wheel_filename
 
 from vendorer.errors import VendorerError
@@ -156,15 +158,7 @@ def _stage(staging: Path, folder: Path, plan: _Plan, report: VendorReport) -> No
             for relative in entry["files"]:
                 _link(folder / relative, staging / relative)
         else:
-            with tempfile.TemporaryDirectory(prefix="vendorer-wheel-", dir=staging.parent) as one:
-                entry = _install(path, sha, Path(one), plan.profile, plan.slim)
-                for relative in entry["files"]:
-                    if (staging / relative).exists():
-                        raise VendorError(
-                            f"{path.name} writes {relative}, which another distribution or a "
-                            "file of yours already has; nothing was changed"
-                        )
-                    _link(Path(one) / relative, staging / relative)
+            entry = _install(path, sha, staging, plan.profile, plan.slim)
         distributions[name] = entry
     write_text_atomic(staging / GITATTRIBUTES, GITATTRIBUTES_TEXT)
     manifest = {
@@ -178,7 +172,7 @@ def _stage(staging: Path, folder: Path, plan: _Plan, report: VendorReport) -> No
 
 
 def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) -> dict[str, Any]:
-    """Install one wheel into an empty `target`; its files and their hashes."""
+    """Install one wheel into `target`; the files it wrote and their hashes."""
     name, version, _, _ = parse_wheel_filename(wheel.name)
     scheme = {
         "purelib": str(target),
@@ -187,13 +181,18 @@ def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) 
         "data": str(target / "data"),
         "headers": str(target / "include" / name),
     }
-    destination = SchemeDictionaryDestination(
+    destination = _Recording(
         scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
     )
     try:
         with WheelFile.open(wheel) as source:
             source.validate_record(validate_contents=True)
             install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
+    except FileExistsError as error:
+        raise VendorError(
+            f"{wheel.name} writes {error.filename}, which another distribution or a file of yours "
+            "already has; nothing was changed"
+        ) from None
     except (InstallerError, ValueError, KeyError, OSError) as error:
         raise VendorError(
             f"{wheel.name} cannot be vendored: {error}. Nothing was changed in the lib folder; "
@@ -201,9 +200,23 @@ def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) 
             "outside its folders): rebuild or replace it"
         ) from None
     files = {
-        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(_files(target))
+        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(destination.written)
     }
     return {"version": str(version), "wheel": wheel.name, "wheel_sha256": sha, "files": files}
+
+
+class _Recording(SchemeDictionaryDestination):
+    """installer's destination, remembering every path it wrote (RECORD included)."""
+
+    written: set[Path]
+
+    def finalize_installation(
+        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+    ) -> None:
+        entries = list(records)
+        super().finalize_installation(scheme, record_file_path, entries)
+        self.written = {Path(self.scheme_dict[s]) / entry.path for s, entry in entries}
+        self.written.add(Path(self.scheme_dict[scheme]) / record_file_path)
 
 
 class _Slimmed(WheelSource):
