@@ -290,6 +290,7 @@ def _add_project_commands(
         "--force", action="store_true", help="replace a pre-push hook vendorer did not write"
     )
     install_hook.set_defaults(handler=_hook_install)
+    _add_server_commands(commands, targeted, lib_option)
     why = commands.add_parser(
         "why",
         parents=[targeted],
@@ -297,6 +298,105 @@ def _add_project_commands(
     )
     why.add_argument("name", help="the package")
     why.set_defaults(handler=_why)
+
+
+def _add_server_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    targeted: argparse.ArgumentParser,
+    lib_option: argparse.ArgumentParser,
+) -> None:
+    webconfig = commands.add_parser(
+        "webconfig",
+        parents=[targeted, lib_option],
+        help="write web.config for the site extension (FastCGI or HttpPlatform)",
+        description="Render web.config from the profile, or update the elements vendorer owns in "
+        "an existing one (the Python handler, PYTHONPATH and WSGI_* app settings, httpPlatform); "
+        "everything else in the file stays. On Linux profiles, print the startup command and "
+        "PYTHONPATH app setting to use instead.",
+    )
+    webconfig.add_argument(
+        "--handler",
+        dest="server_handler",
+        choices=["fastcgi", "httpplatform"],
+        default="fastcgi",
+        help="FastCGI with wfastcgi (default), or the HttpPlatform handler",
+    )
+    webconfig.add_argument(
+        "--wsgi-handler",
+        metavar="MODULE.ATTR",
+        help="fastcgi: the WSGI app, module.attr or module.func()",
+    )
+    webconfig.add_argument("--wsgi-log", metavar="PATH", help="fastcgi: WSGI_LOG, wfastcgi's log")
+    webconfig.add_argument(
+        "--restart-regex",
+        metavar="REGEX",
+        help="fastcgi: WSGI_RESTART_FILE_REGEX (empty turns restarts off)",
+    )
+    webconfig.add_argument(
+        "--entry",
+        metavar="SCRIPT",
+        help="httpplatform: the script to run, relative to the site root",
+    )
+    webconfig.add_argument(
+        "--args",
+        default="--port %HTTP_PLATFORM_PORT%",
+        metavar="ARGS",
+        help="httpplatform: its arguments (default: --port %%HTTP_PLATFORM_PORT%%)",
+    )
+    webconfig.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="httpplatform: an environment variable (repeatable)",
+    )
+    webconfig.add_argument(
+        "--startup-time-limit",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="httpplatform: startupTimeLimit (default 60)",
+    )
+    webconfig.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="httpplatform: processesPerApplication (default 1)",
+    )
+    webconfig.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="the file to write or update (default: <app>/web.config)",
+    )
+    webconfig.add_argument(
+        "--check",
+        action="store_true",
+        help="only report whether the file is current (exit 1 if not)",
+    )
+    webconfig.set_defaults(handler=_webconfig)
+    arm = commands.add_parser(
+        "arm",
+        parents=[targeted],
+        help="the ARM siteextensions resource that installs the profile's Python",
+        description="Print the siteextensions resource to nest in the Microsoft.Web/sites "
+        "resource, or add/update it inside an existing template (--template).",
+    )
+    arm.add_argument(
+        "--site-param",
+        default="siteName",
+        metavar="NAME",
+        help="the template parameter that names the site (default: siteName)",
+    )
+    arm.add_argument(
+        "--template",
+        type=Path,
+        metavar="FILE",
+        help="an ARM template to update in place, keeping everything else",
+    )
+    arm.set_defaults(handler=_arm)
 
 
 def _stdout() -> Console:
@@ -631,4 +731,64 @@ def _check(args: argparse.Namespace) -> int:
 def _hook_install(args: argparse.Namespace) -> int:
     path = install_pre_push_hook(args.app, force=args.force)
     _stderr().print(f"installed {path}: `git push` now runs `vendorer check` first", markup=False)
+    return 0
+
+
+def _webconfig(args: argparse.Namespace) -> int:
+    from vendorer.webconfig import WebConfig, linux_instructions, render_webconfig
+
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    if not profile.is_windows:
+        for line in linux_instructions(profile, lib_dir, args.wsgi_handler):
+            print(line)
+        return 0
+    environment = dict(_pair(item) for item in args.env)
+    config = WebConfig(
+        handler=args.server_handler,
+        lib_dir=lib_dir,
+        wsgi_handler=args.wsgi_handler,
+        wsgi_log=args.wsgi_log,
+        restart_regex=args.restart_regex,
+        entry=args.entry,
+        arguments=args.args,
+        environment=environment,
+        startup_time_limit=args.startup_time_limit,
+        processes=args.processes,
+    )
+    path: Path = args.output or args.app / "web.config"
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    text = render_webconfig(profile, config, existing)
+    if args.check:
+        current = existing == text
+        _stderr().print(f"{path}: {'current' if current else 'out of date'}", markup=False)
+        return 0 if current else 1
+    write_text_atomic(path, text)
+    _stderr().print(f"{'updated' if existing else 'wrote'} {path}", markup=False)
+    return 0
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--env {item!r}: expected NAME=VALUE")
+    return name, value
+
+
+def _arm(args: argparse.Namespace) -> int:
+    from vendorer.arm import add_to_template, site_extension_resource
+
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    if args.template is None:
+        print(json.dumps(site_extension_resource(profile, args.site_param), indent=2))
+        return 0
+    try:
+        text = args.template.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{args.template}: cannot read: {error}") from None
+    updated = add_to_template(text, profile, args.site_param, origin=str(args.template))
+    write_text_atomic(args.template, updated)
+    _stderr().print(f"updated {args.template}", markup=False)
     return 0

@@ -1,0 +1,173 @@
+"""The server side rendered from the profile: web.config and the ARM siteextensions resource."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from tests.support.cli import vendorer
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _settings(root: ET.Element) -> dict[str, str]:
+    return {e.get("key", ""): e.get("value", "") for e in root.iterfind("appSettings/add")}
+
+
+def test_fastcgi_web_config_follows_azures_example(tmp_path: Path) -> None:
+    log = "D:\\home\\LogFiles\\wfastcgi.log"
+    args = ["-p", "python361x64", "--wsgi-handler", "app.wsgi_app", "--wsgi-log", log]
+    result = vendorer("webconfig", *args, "--app", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "web.config").read_text(encoding="utf-8")
+    assert text == (GOLDEN / "webconfig-fastcgi.xml").read_text(encoding="utf-8")
+    root = ET.fromstring(text)
+    assert _settings(root) == {
+        "PYTHONPATH": "D:\\home\\site\\wwwroot;D:\\home\\site\\wwwroot\\lib",
+        "WSGI_HANDLER": "app.wsgi_app",
+        "WSGI_LOG": "D:\\home\\LogFiles\\wfastcgi.log",
+    }
+    (handler,) = root.iterfind("system.webServer/handlers/add")
+    assert handler.attrib == {
+        "name": "PythonHandler", "path": "*", "verb": "*", "modules": "FastCgiModule",
+        "scriptProcessor": "D:\\home\\python361x64\\python.exe|D:\\home\\python361x64\\wfastcgi.py",
+        "resourceType": "Unspecified", "requireAccess": "Script",
+    }  # fmt: skip
+
+
+def test_httpplatform_web_config(tmp_path: Path) -> None:
+    args = ["-p", "python361x64", "--handler", "httpplatform", "--entry", "runserver.py"]
+    result = vendorer("webconfig", *args, "--processes", "16", "--app", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "web.config").read_text(encoding="utf-8")
+    assert text == (GOLDEN / "webconfig-httpplatform.xml").read_text(encoding="utf-8")
+    platform = ET.fromstring(text).find("system.webServer/httpPlatform")
+    assert platform is not None
+    assert platform.get("processPath") == "D:\\home\\python361x64\\python.exe"
+    assert platform.get("arguments") == (
+        "D:\\home\\site\\wwwroot\\runserver.py --port %HTTP_PLATFORM_PORT%"
+    )
+    variables = {e.get("name"): e.get("value") for e in platform.iter("environmentVariable")}
+    assert variables["SERVER_PORT"] == "%HTTP_PLATFORM_PORT%"
+
+
+USER_CONFIG = """<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <!-- my own settings -->
+  <appSettings>
+    <add key="FEATURE_FLAG" value="on" />
+    <add key="PYTHONPATH" value="D:\\home\\site\\wwwroot" />
+  </appSettings>
+  <system.webServer>
+    <rewrite>
+      <rules>
+        <rule name="Static" stopProcessing="true">
+          <match url="^static/.*" ignoreCase="true" />
+          <action type="Rewrite" url="{R:0}" />
+        </rule>
+      </rules>
+    </rewrite>
+    <handlers>
+      <add name="StaticFile" path="*.css" verb="*" modules="StaticFileModule" resourceType="File" />
+    </handlers>
+  </system.webServer>
+</configuration>
+"""
+
+
+def test_an_existing_web_config_keeps_everything_vendorer_does_not_own(tmp_path: Path) -> None:
+    path = tmp_path / "web.config"
+    path.write_text(USER_CONFIG, encoding="utf-8")
+    args = ("webconfig", "-p", "python361x64", "--wsgi-handler", "app.wsgi_app")
+    assert vendorer(*args, "--app", str(tmp_path)).returncode == 0
+    text = path.read_text(encoding="utf-8")
+    assert "<!-- my own settings -->" in text
+    root = ET.fromstring(text)
+    assert root.find("system.webServer/rewrite/rules/rule[@name='Static']") is not None
+    handlers = [e.get("name") for e in root.iterfind("system.webServer/handlers/add")]
+    assert handlers == ["StaticFile", "PythonHandler"]
+    settings = _settings(root)
+    assert settings["FEATURE_FLAG"] == "on"
+    assert settings["PYTHONPATH"] == "D:\\home\\site\\wwwroot;D:\\home\\site\\wwwroot\\lib"
+    assert vendorer(*args, "--check", "--app", str(tmp_path)).returncode == 0
+    stale = vendorer(*args, "--lib-dir", "vendor", "--check", "--app", str(tmp_path))
+    assert stale.returncode == 1 and "out of date" in stale.stderr
+
+
+def test_values_are_escaped_and_bad_handlers_refused(tmp_path: Path) -> None:
+    args = ["-p", "python361x64", "--handler", "httpplatform", "--entry", "run.py"]
+    result = vendorer("webconfig", *args, "--env", 'GREETING=a "b" & <c>', "--app", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    root = ET.fromstring((tmp_path / "web.config").read_text(encoding="utf-8"))
+    variable = root.find(".//environmentVariable[@name='GREETING']")
+    assert variable is not None and variable.get("value") == 'a "b" & <c>'
+    bad = vendorer("webconfig", "-p", "python361x64", "--wsgi-handler", "app;rm -rf /",
+                   "--app", str(tmp_path / "other"))  # fmt: skip
+    assert bad.returncode == 2 and "is not module.attribute or module.function()" in bad.stderr
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "web.config").write_text("<configuration><oops></configuration>")
+    broken = vendorer("webconfig", "-p", "python361x64", "--wsgi-handler", "app.app",
+                      "--app", str(tmp_path / "broken"))  # fmt: skip
+    assert broken.returncode == 2 and "web.config:1:" in broken.stderr
+
+
+def test_linux_profiles_get_the_startup_settings_instead(tmp_path: Path) -> None:
+    result = vendorer("webconfig", "-p", "linux-python312", "--wsgi-handler", "app.wsgi_app",
+                      "--app", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0
+    assert "web.config does not apply there" in result.stdout
+    assert "PYTHONPATH=/home/site/wwwroot/lib" in result.stdout
+    assert 'gunicorn --bind=0.0.0.0 --timeout 600 "app:wsgi_app"' in result.stdout
+    assert not (tmp_path / "web.config").exists()
+
+
+TEMPLATE = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {"appName": {"type": "string"}},
+    "resources": [
+        {"type": "Microsoft.Web/serverfarms", "name": "plan", "apiVersion": "2022-03-01"},
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "[parameters('appName')]",
+            "apiVersion": "2022-03-01",
+            "resources": [
+                {"type": "config", "name": "web", "properties": {"pythonVersion": ""}},
+                {"type": "siteextensions", "name": "python353x64", "apiVersion": "2015-08-01"},
+            ],
+        },
+    ],
+}
+
+
+def test_arm_resource_and_template_update(tmp_path: Path) -> None:
+    printed = vendorer("arm", "-p", "python364x64")
+    assert printed.returncode == 0
+    assert json.loads(printed.stdout) == {
+        "apiVersion": "2015-08-01",
+        "name": "azureappservice-python364x64",
+        "type": "siteextensions",
+        "dependsOn": ["[resourceId('Microsoft.Web/sites', parameters('siteName'))]"],
+        "properties": {},
+    }
+    template = tmp_path / "azuredeploy.json"
+    template.write_text(json.dumps(TEMPLATE, indent=4), encoding="utf-8")
+    args = ("arm", "-p", "python361x64", "--template", str(template), "--site-param", "appName")
+    assert vendorer(*args).returncode == 0
+    assert vendorer(*args).returncode == 0  # twice: updated, not duplicated
+    data = json.loads(template.read_text(encoding="utf-8"))
+    site = data["resources"][1]
+    assert data["resources"][0] == TEMPLATE["resources"][0]  # type: ignore[index]
+    assert site["resources"][0] == {"type": "config", "name": "web",
+                                    "properties": {"pythonVersion": ""}}  # fmt: skip
+    extensions = [r for r in site["resources"] if r["type"] == "siteextensions"]
+    assert extensions == [{
+        "type": "siteextensions", "name": "python361x64", "apiVersion": "2015-08-01",
+        "dependsOn": ["[resourceId('Microsoft.Web/sites', parameters('appName'))]"],
+        "properties": {},
+    }]  # fmt: skip
+    wrong = vendorer("arm", "-p", "python361x64", "--template", str(template))
+    assert wrong.returncode == 2 and "pass the --site-param" in wrong.stderr
+    linux = vendorer("arm", "-p", "linux-python312")
+    assert linux.returncode == 2 and "has no site extension" in linux.stderr

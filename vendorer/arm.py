@@ -1,0 +1,70 @@
+"""The ARM template's `siteextensions` resource that installs the profile's Python on the site."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from typing import Any
+
+from vendorer.errors import ConfigError, UsageError
+from vendorer.profile import Profile
+
+__all__ = ["add_to_template", "site_extension_resource"]
+
+API_VERSION = "2015-08-01"
+SITES = "Microsoft.Web/sites"
+
+
+def site_extension_resource(profile: Profile, site_param: str) -> dict[str, Any]:
+    """The resource to nest in the `Microsoft.Web/sites` resource's `resources`."""
+    extension = profile.server.site_extension
+    if not extension:
+        raise UsageError(
+            f"{profile.name} has no site extension: only the App Service Windows profiles "
+            "install Python as one"
+        )
+    return {
+        "apiVersion": API_VERSION,
+        "name": extension,
+        "type": "siteextensions",
+        "dependsOn": [f"[resourceId('{SITES}', parameters('{site_param}'))]"],
+        "properties": {},
+    }
+
+
+def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str) -> str:
+    """`text` (an ARM template) with the site extension added to, or updated in, the site."""
+    try:
+        template = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{origin}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from None
+    sites = [
+        resource
+        for resource in template.get("resources", [])
+        if isinstance(resource, MutableMapping)
+        and resource.get("type") == SITES
+        and f"parameters('{site_param}')" in str(resource.get("name", ""))
+    ]
+    if len(sites) != 1:
+        raise ConfigError(
+            f"{origin}: found {len(sites)} {SITES} resources named by parameters('{site_param}'); "
+            "pass the --site-param that names your site"
+        )
+    nested: list[Any] = sites[0].setdefault("resources", [])
+    resource = site_extension_resource(profile, site_param)
+    for index, existing in enumerate(nested):
+        if (
+            isinstance(existing, MutableMapping)
+            and existing.get("type") == "siteextensions"
+            and _is_python(str(existing.get("name", "")))
+        ):
+            nested[index] = {**existing, **resource}
+            break
+    else:
+        nested.append(resource)
+    return json.dumps(template, indent=2) + "\n"
+
+
+def _is_python(name: str) -> bool:
+    """A Python site extension id (python361x64, azureappservice-python364x64, ...)."""
+    return name.removeprefix("azureappservice-").startswith("python")
