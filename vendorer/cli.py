@@ -32,6 +32,7 @@ from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
 if TYPE_CHECKING:
+    from vendorer.kudu import KuduClient
     from vendorer.locking import LockResult
 
 # The commands' engines (resolver, index client, builder) are imported by the commands that use
@@ -397,6 +398,45 @@ def _add_server_commands(
         help="an ARM template to update in place, keeping everything else",
     )
     arm.set_defaults(handler=_arm)
+    credentials = argparse.ArgumentParser(add_help=False)
+    credentials.add_argument(
+        "--publish-profile",
+        type=Path,
+        metavar="FILE",
+        help="the site's .PublishSettings (else VENDORER_KUDU_URL, _USER and _PASSWORD)",
+    )
+    upload = commands.add_parser(
+        "upload",
+        parents=[targeted, lib_option, credentials],
+        help="send the vendored libraries (or the wheelhouse) to the site through Kudu",
+        description="--mode vendored (default): send the lib folder with PUT /api/zip, only the "
+        "distributions that changed since the server's manifest, delete the ones that went "
+        "away, and write the manifest last. --mode wheelhouse: send wheelhouse/<profile>/ and "
+        "run the profile's python -m pip install --no-index on the server.",
+    )
+    upload.add_argument(
+        "--mode",
+        choices=["vendored", "wheelhouse"],
+        default="vendored",
+        help="what to send (default: vendored)",
+    )
+    upload.add_argument(
+        "--wheelhouse", type=Path, metavar="DIR", help="wheelhouse root (default: <app>/wheelhouse)"
+    )
+    upload.add_argument(
+        "--print-commands",
+        action="store_true",
+        help="show what to type in the Kudu console instead of doing it",
+    )
+    upload.set_defaults(handler=_upload)
+    kudu = commands.add_parser("kudu", help="talk to the site's Kudu")
+    kudu_commands = kudu.add_subparsers(title="kudu commands", metavar="COMMAND")
+    run = kudu_commands.add_parser(
+        "run", parents=[credentials], help="run a console command on the site: kudu run -- CMD"
+    )
+    run.add_argument("--dir", default="site/wwwroot", help="folder below HOME to run it in")
+    run.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND")
+    run.set_defaults(handler=_kudu_run)
 
 
 def _stdout() -> Console:
@@ -792,3 +832,51 @@ def _arm(args: argparse.Namespace) -> int:
     write_text_atomic(args.template, updated)
     _stderr().print(f"updated {args.template}", markup=False)
     return 0
+
+
+def _kudu_client(args: argparse.Namespace) -> KuduClient:
+    from vendorer.kudu import KuduClient, credentials_from_environment, read_publish_profile
+
+    path = args.publish_profile
+    credentials = read_publish_profile(path) if path else credentials_from_environment()
+    return KuduClient(credentials)
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from vendorer.upload import console_steps, upload_vendored, upload_wheelhouse
+
+    settings = _settings(args)
+    profile = _profile_of(args, settings)
+    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    if args.print_commands:
+        print("\n".join(console_steps(profile, args.mode, lib_dir)))
+        return 0
+    err = _stderr()
+    with _kudu_client(args) as client:
+        if args.mode == "vendored":
+            report = upload_vendored(client, profile, lib_folder(args.app, lib_dir), lib_dir)
+        else:
+            folder = _wheelhouse_root(args, settings) / profile.name
+            report = upload_wheelhouse(client, profile, folder)
+            err.print(report.output.rstrip(), markup=False)
+    for line in report.sent:
+        err.print(f"  sent {line}", markup=False)
+    for line in report.deleted:
+        err.print(f"  deleted {line}", markup=False)
+    err.print(
+        f"uploaded: {len(report.sent)} sent, {len(report.deleted)} deleted, "
+        f"{len(report.unchanged)} unchanged",
+        markup=False,
+    )
+    return 0
+
+
+def _kudu_run(args: argparse.Namespace) -> int:
+    words = [word for word in args.words if word != "--"]
+    if not words:
+        raise UsageError("kudu run needs a command: vendorer kudu run -- python --version")
+    with _kudu_client(args) as client:
+        result = client.command(" ".join(words), args.dir)
+    sys.stdout.write(result.output)
+    sys.stderr.write(result.error)
+    return result.exit_code
