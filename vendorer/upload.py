@@ -136,7 +136,7 @@ def console_steps(profile: Profile, mode: str, lib_dir: str) -> list[str]:
 
 
 def _remote_wheelhouse(profile: Profile) -> str:
-    """Where an uploaded wheelhouse lives: beside the site root (D:\\home\\site\\wheelhouse\\...)."""
+    """Where an uploaded wheelhouse lives: beside the site root, in site/wheelhouse/<profile>."""
     path = ntpath if profile.is_windows else posixpath
     return str(path.normpath(server_path(profile, "..", "wheelhouse", profile.name)))
 
