@@ -62,8 +62,8 @@ def read_publish_profile(path: Path) -> Credentials:
     for method in ("MSDeploy", "ZipDeploy"):
         for entry in root.iter("publishProfile"):
             if entry.get("publishMethod") == method and entry.get("publishUrl"):
-                host = str(entry.get("publishUrl")).split(":")[0]
-                url = host if "://" in host else f"https://{host}"
+                publish = str(entry.get("publishUrl"))
+                url = publish if "://" in publish else "https://" + publish.removesuffix(":443")
                 return Credentials(
                     url=url, user=entry.get("userName", ""), password=entry.get("userPWD", "")
                 )

@@ -1,0 +1,228 @@
+"""A Kudu-compatible HTTP server on loopback: the REST endpoints vendorer uses, with its rules.
+
+Basic auth; `/api/vfs/` (directory listings with name/size/mtime/crtime/mime/href/path, files with
+a quoted ETag, PUT needs If-Match to overwrite (412 otherwise, 201 when new, 204 when replaced),
+DELETE needs If-Match, `dir/` vs file); `/api/zip/<dir>/` PUT extracts a zip over the folder
+(400 for a bad one); `/api/command` answers `{Output, Error, ExitCode}` with HTTP 200. Switches make
+it fail on purpose: wrong password, an HTTP status on the n-th request, a dropped connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import threading
+import zipfile
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import unquote, urlsplit
+
+
+class KuduServer:
+    def __init__(self, home: Path, *, user: str = "$site", password: str = "s3cret-kudu") -> None:
+        self.home = home
+        self.user = user
+        self.password = password
+        self.requests: list[tuple[str, str]] = []
+        self.zips: list[tuple[str, list[str]]] = []  # (folder, member names) of each zip PUT
+        self.commands: list[dict[str, str]] = []
+        self.command_result: dict[str, Any] = {"Output": "ok\n", "Error": "", "ExitCode": 0}
+        self.failures: dict[int, int] = {}  # request number (1-based) -> HTTP status
+        self.drops: set[int] = set()  # request numbers whose connection is cut
+        self._count = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def next_number(self) -> int:
+        with self._lock:
+            self._count += 1
+            return self._count
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _dispatch(self) -> None:
+                number = server.next_number()
+                server.requests.append((self.command, self.path))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if number in server.drops:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if not self._authorized():
+                    self._json(401, {"Message": "Unauthorized"})
+                    return
+                if number in server.failures:
+                    self._json(server.failures[number], {"Message": "failure on purpose"})
+                    return
+                path = unquote(urlsplit(self.path).path)
+                if path.startswith("/api/vfs/"):
+                    self._vfs(path.removeprefix("/api/vfs/"), body)
+                elif path.startswith("/api/zip/") and self.command == "PUT":
+                    self._zip(path.removeprefix("/api/zip/"), body)
+                elif path == "/api/command" and self.command == "POST":
+                    request = json.loads(body)
+                    server.commands.append(request)
+                    self._json(200, server.command_result)
+                else:
+                    self._json(404, {"Message": f"no route {path}"})
+
+            do_GET = do_PUT = do_POST = do_DELETE = _dispatch
+
+            def _authorized(self) -> bool:
+                token = base64.b64encode(f"{server.user}:{server.password}".encode()).decode()
+                return self.headers.get("Authorization") == f"Basic {token}"
+
+            def _target(self, relative: str) -> Path | None:
+                target = (server.home / relative).resolve()
+                home = server.home.resolve()
+                return target if target == home or home in target.parents else None
+
+            def _vfs(self, relative: str, body: bytes) -> None:
+                target = self._target(relative)
+                if target is None:
+                    self._json(400, {"Message": "outside HOME"})
+                    return
+                folder = relative.endswith("/") or relative == ""
+                if self.command == "GET":
+                    self._vfs_get(target, relative, folder)
+                elif self.command == "PUT":
+                    self._vfs_put(target, body, folder)
+                elif self.command == "DELETE":
+                    self._vfs_delete(target, folder)
+
+            def _vfs_get(self, target: Path, relative: str, folder: bool) -> None:
+                if not target.exists():
+                    self._json(404, {"Message": "not found"})
+                elif folder != target.is_dir():
+                    self._send(307, b"", "text/plain")
+                elif folder:
+                    self._json(200, [_entry(server, child) for child in sorted(target.iterdir())])
+                else:
+                    data = target.read_bytes()
+                    self._send(200, data, "application/octet-stream", {"ETag": _etag(data)})
+
+            def _vfs_put(self, target: Path, body: bytes, folder: bool) -> None:
+                if folder:
+                    if target.exists():
+                        self._json(409, {"Message": "exists"})
+                    else:
+                        target.mkdir(parents=True)
+                        self._send(201, b"", "text/plain")
+                    return
+                if target.exists():
+                    match = self.headers.get("If-Match")
+                    if match not in {"*", _etag(target.read_bytes())}:
+                        self._json(412, {"Message": "If-Match required to overwrite"})
+                        return
+                    target.write_bytes(body)
+                    self._send(204, b"", "text/plain")
+                    return
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(body)
+                self._send(201, b"", "text/plain")
+
+            def _vfs_delete(self, target: Path, folder: bool) -> None:
+                if not target.exists():
+                    self._json(404, {"Message": "not found"})
+                elif folder:
+                    recursive = "recursive=true" in self.path
+                    if any(target.iterdir()) and not recursive:
+                        self._json(409, {"Message": "not empty"})
+                    else:
+                        shutil.rmtree(target)
+                        self._send(200, b"", "text/plain")
+                elif self.headers.get("If-Match") not in {"*", _etag(target.read_bytes())}:
+                    self._json(412, {"Message": "If-Match required to delete"})
+                else:
+                    target.unlink()
+                    self._send(200, b"", "text/plain")
+
+            def _zip(self, relative: str, body: bytes) -> None:
+                target = self._target(relative)
+                try:
+                    archive = zipfile.ZipFile(io.BytesIO(body))
+                    names = archive.namelist()
+                except zipfile.BadZipFile:
+                    self._json(400, {"Message": "bad zip"})
+                    return
+                if target is None or any(self._target(f"{relative}/{n}") is None for n in names):
+                    self._json(400, {"Message": "outside HOME"})
+                    return
+                target.mkdir(parents=True, exist_ok=True)
+                archive.extractall(target)
+                server.zips.append((relative.rstrip("/"), names))
+                self._send(200, b"", "text/plain")
+
+            def _json(self, status: int, data: object) -> None:
+                self._send(status, json.dumps(data).encode(), "application/json")
+
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                kind: str,
+                headers: dict[str, str] | None = None,
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.sha256(data).hexdigest()[:16]}"'
+
+
+def _entry(server: KuduServer, path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    relative = path.relative_to(server.home).as_posix() + ("/" if path.is_dir() else "")
+    when = datetime.fromtimestamp(stat.st_mtime, tz=UTC).isoformat()
+    return {
+        "name": path.name,
+        "size": 0 if path.is_dir() else stat.st_size,
+        "mtime": when,
+        "crtime": when,
+        "mime": "inode/directory" if path.is_dir() else "application/octet-stream",
+        "href": f"{server.url}/api/vfs/{relative}",
+        "path": f"D:\\home\\{relative}".replace("/", "\\"),
+    }

@@ -1,0 +1,170 @@
+"""Upload through a Kudu-compatible server on loopback: only what changed, manifest last."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import vendorer
+from tests.support.dists import make_wheel
+from tests.support.index import StaticIndex
+from tests.support.kudu import KuduServer
+
+PASSWORD = "s3cret-kudu"
+
+
+@pytest.fixture
+def kudu(tmp_path: Path) -> Iterator[KuduServer]:
+    with KuduServer(tmp_path / "home", password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def app(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], kudu: KuduServer
+) -> tuple[Path, StaticIndex]:
+    dists = tmp_path / "dists"
+    make_wheel(dists, "webfw", "2.0", requires_dist=["helper"])
+    make_wheel(dists, "webfw", "2.1", requires_dist=["helper"])
+    make_wheel(dists, "helper", "1.0")
+    make_wheel(dists, "extra", "1.0")
+    index = static_index(dists)
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text("webfw==2.0\nextra\n", encoding="utf-8")
+    (folder / "pyproject.toml").write_text(
+        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
+    )
+    (folder / "site.PublishSettings").write_text(
+        '<publishData><publishProfile profileName="site - Web Deploy" publishMethod="MSDeploy" '
+        f'publishUrl="{kudu.url}" userName="$site" userPWD="{PASSWORD}" /></publishData>',
+        encoding="utf-8",
+    )
+    assert vendorer("build", cwd=folder).returncode == 0
+    return folder, index
+
+
+def upload(folder: Path, *args: str) -> tuple[int, str]:
+    result = vendorer("upload", "--publish-profile", "site.PublishSettings", *args, cwd=folder)
+    output = result.stdout + result.stderr
+    assert PASSWORD not in output and "Traceback" not in output
+    return result.returncode, output
+
+
+def _remote_manifest(kudu: KuduServer) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (kudu.home / "site/wwwroot/lib/.vendorer-manifest.json").read_text()
+    )
+    return data
+
+
+def test_first_upload_sends_everything_then_only_what_changed(
+    app: tuple[Path, StaticIndex], kudu: KuduServer
+) -> None:
+    folder, _ = app
+    code, output = upload(folder)
+    assert code == 0, output
+    assert "3 sent, 0 deleted, 0 unchanged" in output
+    ((where, names),) = kudu.zips
+    assert where == "site/wwwroot/lib" and "webfw/__init__.py" in names
+    assert (kudu.home / "site/wwwroot/lib/helper/__init__.py").exists()
+    assert kudu.requests[-1][0] == "PUT" and kudu.requests[-1][1].endswith(
+        ".vendorer-manifest.json"
+    )
+    (folder / "requirements.txt").write_text(
+        "webfw==2.1\n", encoding="utf-8"
+    )  # upgrade, drop extra
+    assert vendorer("build", cwd=folder).returncode == 0
+    kudu.zips.clear()
+    code, output = upload(folder)
+    assert code == 0, output
+    assert "sent webfw 2.1" in output and "deleted extra 1.0" in output
+    ((_, names),) = kudu.zips
+    assert {n.split("/")[0] for n in names} == {"webfw", "webfw-2.1.dist-info", ".gitattributes"}
+    assert not (kudu.home / "site/wwwroot/lib/extra").exists() or not any(
+        (kudu.home / "site/wwwroot/lib/extra").iterdir()
+    )
+    assert not (kudu.home / "site/wwwroot/lib/webfw-2.0.dist-info/METADATA").exists()
+    assert set(_remote_manifest(kudu)["distributions"]) == {"webfw", "helper"}
+    kudu.zips.clear()
+    assert upload(folder)[0] == 0 and kudu.zips == []  # nothing changed: nothing sent
+
+
+def test_an_upload_cut_off_is_redone_by_the_next_run(
+    app: tuple[Path, StaticIndex], kudu: KuduServer
+) -> None:
+    folder, _ = app
+    kudu.drops = {2, 3, 4}  # the zip upload (request 2) and its retries lose their connection
+    code, output = upload(folder)
+    assert code == 1 and "the connection failed" in output
+    assert not (kudu.home / "site/wwwroot/lib/.vendorer-manifest.json").exists()
+    kudu.drops = set()
+    code, output = upload(folder)
+    assert code == 0, output
+    assert "3 sent" in output and _remote_manifest(kudu)["profile"] == "python361x64"
+
+
+def test_retries_on_a_server_error(app: tuple[Path, StaticIndex], kudu: KuduServer) -> None:
+    folder, _ = app
+    kudu.failures = {1: 503}
+    code, output = upload(folder)
+    assert code == 0, output
+
+
+def test_wrong_credentials_fail_fast_without_showing_the_password(
+    app: tuple[Path, StaticIndex], kudu: KuduServer
+) -> None:
+    folder, _ = app
+    kudu.password = "something-else"
+    code, output = upload(folder)
+    assert code == 1 and "HTTP 401" in output and "refused the credentials" in output
+    assert kudu.count == 1  # no retries for a refusal
+
+
+def test_wheelhouse_mode_runs_pip_on_the_server(
+    app: tuple[Path, StaticIndex], kudu: KuduServer
+) -> None:
+    folder, _ = app
+    kudu.command_result = {"Output": "Successfully installed webfw\n", "Error": "", "ExitCode": 0}
+    code, output = upload(folder, "--mode", "wheelhouse")
+    assert code == 0, output
+    assert "Successfully installed webfw" in output
+    ((where, names),) = kudu.zips
+    assert where == "site/wheelhouse/python361x64" and "requirements.txt" in names
+    (command,) = kudu.commands
+    assert command["command"] == (
+        '"D:\\home\\python361x64\\python.exe" -m pip install --no-index --find-links '
+        '"D:\\home\\site\\wheelhouse\\python361x64" '
+        '-r "D:\\home\\site\\wheelhouse\\python361x64\\requirements.txt"'
+    )
+    assert command["dir"] == "site/wheelhouse/python361x64"
+    kudu.command_result = {"Output": "", "Error": "No matching distribution\n", "ExitCode": 1}
+    code, output = upload(folder, "--mode", "wheelhouse")
+    assert code == 1 and "pip on the server failed (exit code 1)" in output
+    assert "No matching distribution" in output
+
+
+def test_kudu_run_and_print_commands(app: tuple[Path, StaticIndex], kudu: KuduServer) -> None:
+    folder, _ = app
+    kudu.command_result = {"Output": "Python 3.6.1\n", "Error": "", "ExitCode": 3}
+    result = vendorer("kudu", "run", "--publish-profile", "site.PublishSettings", "--",
+                      "python", "--version", cwd=folder)  # fmt: skip
+    assert result.returncode == 3 and result.stdout == "Python 3.6.1\n"
+    assert kudu.commands[-1] == {"command": "python --version", "dir": "site/wwwroot"}
+    steps = vendorer("upload", "--mode", "wheelhouse", "--print-commands", cwd=folder)
+    assert steps.returncode == 0 and "-m pip install --no-index" in steps.stdout
+    assert kudu.count == 1  # --print-commands sent nothing
+
+
+def test_credentials_go_over_https_only(tmp_path: Path) -> None:
+    profile = tmp_path / "x.PublishSettings"
+    profile.write_text(
+        '<publishData><publishProfile publishMethod="MSDeploy" publishUrl="http://example.com" '
+        'userName="$x" userPWD="pw" /></publishData>'
+    )
+    result = vendorer("kudu", "run", "--publish-profile", str(profile), "--", "dir")
+    assert result.returncode == 2 and "only sent over HTTPS" in result.stderr
