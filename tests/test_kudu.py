@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,21 @@ def test_credentials_go_over_https_only(tmp_path: Path) -> None:
     )
     result = vendorer("kudu", "run", "--publish-profile", str(profile), "--", "dir")
     assert result.returncode == 2 and "only sent over HTTPS" in result.stderr
+
+
+def test_capture_a_profile_through_kudu(app: tuple[Path, StaticIndex], kudu: KuduServer) -> None:
+    folder, _ = app
+    script = vendorer("profiles", "capture").stdout
+    (folder / "capture.py").write_text(script, encoding="utf-8")
+    facts = subprocess.run(
+        [sys.executable, str(folder / "capture.py")], capture_output=True, text=True, check=True
+    ).stdout
+    kudu.command_result = {"Output": facts, "Error": "", "ExitCode": 0}
+    python = "D:\\home\\python361x64\\python.exe"
+    result = vendorer("profiles", "capture", "mysite", "--publish-profile", "site.PublishSettings",
+                      "--python", python, cwd=folder)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (kudu.home / "data/vendorer/capture.py").read_text(encoding="utf-8") == script
+    assert kudu.commands[-1] == {"command": f'"{python}" capture.py', "dir": "data/vendorer"}
+    shown = json.loads(vendorer("profiles", "show", "mysite", "--json", cwd=folder).stdout)
+    assert shown["source"] == "project" and shown["python"]["tags"]

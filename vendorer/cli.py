@@ -133,6 +133,18 @@ def _add_profile_commands(
     )
     capture.add_argument("--lib-dir", help="folder for vendored libraries inside the app")
     capture.add_argument("--site-extension", help="the App Service site extension id")
+    capture.add_argument(
+        "--publish-profile",
+        type=Path,
+        metavar="FILE",
+        help="run the script on the site through Kudu, with this .PublishSettings",
+    )
+    capture.add_argument(
+        "--python",
+        metavar="PATH",
+        help="with --publish-profile: the server's python (default: the profile NAME's, if it "
+        "is a known profile, else python)",
+    )
     capture.set_defaults(handler=_profiles_capture)
 
 
@@ -507,27 +519,33 @@ def _profiles_show(args: argparse.Namespace) -> int:
 
 
 def _profiles_capture(args: argparse.Namespace) -> int:
-    if args.from_file is None:
+    if args.from_file is None and args.publish_profile is None:
         if args.name:
             raise UsageError("profiles capture NAME needs --from FILE (the script's output)")
         sys.stdout.write(capture_script())
         return 0
     if not args.name:
-        raise UsageError("profiles capture --from FILE needs the NAME of the profile to write")
+        raise UsageError("profiles capture needs the NAME of the profile to write")
+    if args.publish_profile is not None:
+        text, origin = _capture_on_server(args), f"the site of {args.publish_profile.name}"
+    else:
+        origin = str(args.from_file)
+        try:
+            text = args.from_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{args.from_file}: no such file") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{args.from_file}: cannot read: {error}") from None
     try:
-        facts = json.loads(args.from_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{args.from_file}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConfigError(
-            f"{args.from_file}: not the capture script's JSON output: {error}"
-        ) from None
+        facts = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{origin}: not the capture script's JSON output: {error}") from None
     if not isinstance(facts, dict):
-        raise ConfigError(f"{args.from_file}: not the capture script's JSON output")
+        raise ConfigError(f"{origin}: not the capture script's JSON output")
     profile = profile_from_capture(
         facts,
         args.name,
-        origin=str(args.from_file),
+        origin=origin,
         site_root=args.site_root,
         lib_dir=args.lib_dir,
         site_extension=args.site_extension,
@@ -535,7 +553,7 @@ def _profiles_capture(args: argparse.Namespace) -> int:
     output: Path = args.output or args.app / "profiles" / f"{args.name}.toml"
     if output.exists() and not args.force:
         raise UsageError(f"{output} exists; pass --force to replace it")
-    header = f"# vendorer target profile, captured from {args.from_file.name}\n"
+    header = f"# vendorer target profile, captured from {origin}\n"
     write_text_atomic(output, header + tomli_w.dumps(profile_to_dict(profile)))
     _stdout().print(
         f"wrote {output}: {profile.python.version}, {len(profile.tags)} tags, "
@@ -852,7 +870,7 @@ def _upload(args: argparse.Namespace) -> int:
         print("\n".join(console_steps(profile, args.mode, lib_dir)))
         return 0
     err = _stderr()
-    with _kudu_client(args) as client:
+    with _kudu_client(args) as client, err.status(f"uploading to {client.base}"):
         if args.mode == "vendored":
             report = upload_vendored(client, profile, lib_folder(args.app, lib_dir), lib_dir)
         else:
@@ -880,3 +898,22 @@ def _kudu_run(args: argparse.Namespace) -> int:
     sys.stdout.write(result.output)
     sys.stderr.write(result.error)
     return result.exit_code
+
+
+def _capture_on_server(args: argparse.Namespace) -> str:
+    """Upload the capture script through Kudu, run it with the server's python, return its JSON."""
+    from vendorer.kudu import KuduError
+
+    python = args.python
+    if python is None:
+        known = {entry.name for entry in _catalog(args).entries()}
+        python = _load_profile(args, args.name).server.python if args.name in known else "python"
+    with _kudu_client(args) as client:
+        client.write_file("data/vendorer/capture.py", capture_script().encode())
+        result = client.command(f'"{python}" capture.py', "data/vendorer")
+    if result.exit_code != 0:
+        raise KuduError(
+            f"the capture script failed on the server ({result.exit_code}): "
+            f"{result.error.strip()[-300:]}"
+        )
+    return result.output
