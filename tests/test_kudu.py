@@ -15,8 +15,12 @@ from tests.support.cli import vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.kudu import KuduServer
+from vendorer.catalog import ProfileCatalog
+from vendorer.kudu import Credentials, KuduClient, KuduError, read_publish_profile
+from vendorer.upload import upload_vendored
 
 PASSWORD = "s3cret-kudu"
+PROFILE = ProfileCatalog().load("python361x64")
 
 
 @pytest.fixture
@@ -188,3 +192,34 @@ def test_capture_a_profile_through_kudu(app: tuple[Path, StaticIndex], kudu: Kud
     assert kudu.commands[-1] == {"command": f'"{python}" capture.py', "dir": "data/vendorer"}
     shown = json.loads(vendorer("profiles", "show", "mysite", "--json", cwd=folder).stdout)
     assert shown["source"] == "project" and shown["python"]["tags"]
+
+
+def test_upload_reports_its_progress_in_bytes(
+    app: tuple[Path, StaticIndex], kudu: KuduServer
+) -> None:
+    folder, _ = app
+    seen: list[tuple[int, int]] = []
+    credentials = read_publish_profile(folder / "site.PublishSettings")
+    with KuduClient(credentials) as client:
+        upload_vendored(client, PROFILE, folder / "lib", "lib", lambda s, t: seen.append((s, t)))
+    assert seen and seen[-1][0] == seen[-1][1] > 0
+    assert [sent for sent, _ in seen] == sorted(sent for sent, _ in seen)
+    assert (kudu.home / "site/wwwroot/lib/webfw/__init__.py").exists()
+
+
+def test_each_refusal_has_its_own_message(tmp_path: Path, kudu: KuduServer) -> None:
+    credentials = Credentials(url=kudu.url, user="$site", password=PASSWORD)
+    with KuduClient(credentials, retries=1) as client:
+        kudu.failures = {1: 404}
+        with pytest.raises(KuduError, match="no such path on the site"):
+            client.put_zip("site/wwwroot/lib", b"PK")
+        kudu.failures = {2: 409}
+        with pytest.raises(KuduError, match="conflict with the site's state"):
+            client.write_file("site/x.txt", b"x")
+        kudu.failures = {3: 412}
+        with pytest.raises(KuduError, match="conflict"):
+            client.delete_file("site/x.txt")
+        kudu.failures = {}
+        with pytest.raises(KuduError, match="HTTP 400: bad zip"):
+            client.put_zip("site/wwwroot/lib", b"not a zip")
+        assert client.read_file("site/missing.txt") is None

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 import tomli_w
 from packaging.version import Version
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from vendorer import __version__
@@ -870,13 +877,15 @@ def _upload(args: argparse.Namespace) -> int:
         print("\n".join(console_steps(profile, args.mode, lib_dir)))
         return 0
     err = _stderr()
-    with _kudu_client(args) as client, err.status(f"uploading to {client.base}"):
+    with _kudu_client(args) as client, _byte_progress(err) as progress:
         if args.mode == "vendored":
-            report = upload_vendored(client, profile, lib_folder(args.app, lib_dir), lib_dir)
+            lib = lib_folder(args.app, lib_dir)
+            report = upload_vendored(client, profile, lib, lib_dir, progress)
         else:
             folder = _wheelhouse_root(args, settings) / profile.name
-            report = upload_wheelhouse(client, profile, folder)
-            err.print(report.output.rstrip(), markup=False)
+            report = upload_wheelhouse(client, profile, folder, progress)
+    if report.output:
+        err.print(report.output.rstrip(), markup=False)
     for line in report.sent:
         err.print(f"  sent {line}", markup=False)
     for line in report.deleted:
@@ -917,3 +926,15 @@ def _capture_on_server(args: argparse.Namespace) -> str:
             f"{result.error.strip()[-300:]}"
         )
     return result.output
+
+
+@contextlib.contextmanager
+def _byte_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
+    """An upload bar (bytes sent of total) on a terminal; nothing otherwise."""
+    if not console.is_terminal:
+        yield lambda sent, total: None
+        return
+    columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("upload", total=None)
+        yield lambda sent, total: progress.update(task, completed=sent, total=total)

@@ -10,6 +10,7 @@ import ipaddress
 import os
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -132,9 +133,13 @@ class KuduClient:
     def delete_file(self, path: str) -> None:
         self._request("DELETE", f"vfs/{_quoted(path)}", headers={"If-Match": "*"}, allow={404})
 
-    def put_zip(self, folder: str, data: bytes) -> None:
+    def put_zip(
+        self, folder: str, data: bytes, on_progress: Callable[[int], None] | None = None
+    ) -> None:
         """Extract a zip over `folder` (created if needed; nothing is deleted)."""
-        self._request("PUT", f"zip/{_quoted(folder.rstrip('/'))}/", content=data)
+        body = _Chunks(data, on_progress) if on_progress else data
+        headers = {"Content-Length": str(len(data)), "Content-Type": "application/zip"}
+        self._request("PUT", f"zip/{_quoted(folder.rstrip('/'))}/", content=body, headers=headers)
 
     # --- command --------------------------------------------------------------------------------
 
@@ -173,6 +178,20 @@ class KuduClient:
                 return response
             raise KuduError(_message(method, path, response))
         raise KuduError(f"{method} /api/{path}: {problem} after {self.retries} tries")
+
+
+class _Chunks:
+    """A request body sent in chunks, reporting each; iterable again for a retry."""
+
+    def __init__(self, data: bytes, on_progress: Callable[[int], None]) -> None:
+        self.data = data
+        self.on_progress = on_progress
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.data), 1 << 16):
+            chunk = self.data[start : start + (1 << 16)]
+            self.on_progress(len(chunk))
+            yield chunk
 
 
 def _message(method: str, path: str, response: httpx.Response) -> str:

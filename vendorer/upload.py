@@ -12,7 +12,7 @@ import json
 import ntpath
 import posixpath
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,13 @@ def vfs_path(profile: Profile, absolute: str) -> str:
     raise VendorerError(f"{absolute} is not below the site's HOME; Kudu's vfs cannot reach it")
 
 
-def upload_vendored(client: KuduClient, profile: Profile, lib: Path, lib_dir: str) -> UploadReport:
+def upload_vendored(
+    client: KuduClient,
+    profile: Profile,
+    lib: Path,
+    lib_dir: str,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> UploadReport:
     local = read_manifest(lib)
     if local is None:
         raise VendorerError(f"{lib} has no vendored libraries yet; run `vendorer vendor` first")
@@ -77,7 +83,7 @@ def upload_vendored(client: KuduClient, profile: Profile, lib: Path, lib_dir: st
     report.unchanged = [f"{n} {e['version']}" for n, e in local_dists.items() if n not in changed]
     if changed:
         files = [GITATTRIBUTES, *(f for name in changed for f in local_dists[name]["files"])]
-        client.put_zip(remote_dir, _zip(lib, files))
+        client.put_zip(remote_dir, *_with_progress(_zip(lib, files), on_progress))
         report.sent = [f"{name} {local_dists[name]['version']}" for name in changed]
     keep = {f for entry in local_dists.values() for f in entry["files"]}
     for name, entry in remote_dists.items():
@@ -103,13 +109,19 @@ def pip_command(profile: Profile, remote_folder: str) -> str:
     )
 
 
-def upload_wheelhouse(client: KuduClient, profile: Profile, folder: Path) -> UploadReport:
+def upload_wheelhouse(
+    client: KuduClient,
+    profile: Profile,
+    folder: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> UploadReport:
     """Send wheelhouse/<profile>/ to the server and install it there with the profile's pip."""
     if not (folder / "requirements.txt").exists():
         raise VendorerError(f"{folder} has no requirements.txt; run `vendorer wheelhouse` first")
     remote = _remote_wheelhouse(profile)
     names = sorted(p.name for p in folder.iterdir() if p.suffix == ".whl")
-    client.put_zip(vfs_path(profile, remote), _zip(folder, [*names, "requirements.txt"]))
+    archive = _zip(folder, [*names, "requirements.txt"])
+    client.put_zip(vfs_path(profile, remote), *_with_progress(archive, on_progress))
     result = client.command(pip_command(profile, remote), vfs_path(profile, remote))
     report = UploadReport(sent=names, output=result.output + result.error)
     if result.exit_code != 0:
@@ -139,6 +151,22 @@ def _remote_wheelhouse(profile: Profile) -> str:
     """Where an uploaded wheelhouse lives: beside the site root, in site/wheelhouse/<profile>."""
     path = ntpath if profile.is_windows else posixpath
     return str(path.normpath(server_path(profile, "..", "wheelhouse", profile.name)))
+
+
+def _with_progress(
+    data: bytes, on_progress: Callable[[int, int], None] | None
+) -> tuple[bytes, Callable[[int], None] | None]:
+    """The zip and a per-chunk callback reporting (bytes sent, total)."""
+    if on_progress is None:
+        return data, None
+    sent = 0
+
+    def advance(size: int) -> None:
+        nonlocal sent
+        sent += size
+        on_progress(sent, len(data))
+
+    return data, advance
 
 
 def _remote_manifest(data: bytes | None) -> dict[str, Any]:
