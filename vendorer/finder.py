@@ -203,6 +203,8 @@ class Finder:
         return self._parse_html(page.url, page.body, index)
 
     def _flat_files(self, link: str) -> list[DistFile]:
+        """A find-links location's files, read once. The first caller reads it in its own thread
+        (already one of the pool's: waiting on another pool task could exhaust the pool)."""
         with self._lock:
             future = self._flat_pages.get(link)
             if future is None:

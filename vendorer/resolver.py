@@ -7,6 +7,7 @@ here reads the host interpreter. Failures become `ResolutionError`s that explain
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
@@ -111,6 +112,17 @@ def _identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
 
+def _exact_pins(reqs: Iterable[_Req]) -> list[Version]:
+    """The versions named exactly (`==1.2.3`, `===1.2.3`) by any of `reqs`."""
+    pins = []
+    for req in reqs:
+        for spec in req.specifier:
+            if spec.operator in {"==", "==="} and "*" not in spec.version:
+                with contextlib.suppress(InvalidVersion):
+                    pins.append(Version(spec.version))
+    return pins
+
+
 def _requirement(
     requirement: Requirement,
     parent: str,
@@ -169,12 +181,7 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[_Req, _Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[_Req, _Candidate]],
     ) -> tuple[bool, bool, bool, str]:
-        infos = list(information[identifier])
-        pinned = any(
-            spec.operator in {"==", "==="} and "*" not in spec.version
-            for info in infos
-            for spec in info.requirement.specifier
-        )
+        pinned = bool(_exact_pins(info.requirement for info in information[identifier]))
         causes = {cause.requirement.name for cause in backtrack_causes}
         # Work first on: the interpreter, exact pins, backtrack causes; then by name for stability.
         return (identifier != PYTHON, not pinned, identifier not in causes, identifier)
@@ -258,12 +265,7 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
     def _choices(self, name: NormalizedName, reqs: list[_Req]) -> list[VersionChoice]:
         direct = [req.file for req in reqs if req.file is not None]
         files = direct[:1] if direct else self.source.project_files(name)
-        pinned = [
-            Version(spec.version)
-            for req in reqs
-            for spec in req.specifier
-            if spec.operator in {"==", "==="} and "*" not in spec.version
-        ]
+        pinned = _exact_pins(reqs)
         allowed_hashes = frozenset().union(*(req.hashes for req in reqs))
         choices, rejections = choose_versions(
             files,
@@ -380,24 +382,19 @@ def _collect(
             required_by.setdefault(name, []).append(f"{req.parent} ({req.text})")
             if parent is not None:
                 dependencies.setdefault(parent.name, set()).add(name)
-    packages = []
-    for identifier, candidate in mapping.items():
-        if candidate.name == PYTHON or candidate.extras or candidate.choice is None:
-            continue
-        name = candidate.name
-        newer = _newer_versions(candidate, provider)
-        packages.append(
-            ResolvedPackage(
-                name=name,
-                version=candidate.version,
-                choice=candidate.choice,
-                requires_python=provider.requires_python.get((name, candidate.version)),
-                dependencies=tuple(sorted(dependencies.get(name, set()) - {name})),
-                required_by=tuple(sorted(set(required_by.get(name, [])))),
-                newer=newer,
-            )
+    packages = [
+        ResolvedPackage(
+            name=candidate.name,
+            version=candidate.version,
+            choice=candidate.choice,
+            requires_python=provider.requires_python.get((candidate.name, candidate.version)),
+            dependencies=tuple(sorted(dependencies.get(candidate.name, set()) - {candidate.name})),
+            required_by=tuple(sorted(set(required_by.get(candidate.name, [])))),
+            newer=_newer_versions(candidate, provider),
         )
-        del identifier
+        for candidate in mapping.values()
+        if candidate.name != PYTHON and not candidate.extras and candidate.choice is not None
+    ]
     return Resolution(packages=tuple(sorted(packages, key=lambda package: package.name)))
 
 
