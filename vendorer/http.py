@@ -126,7 +126,7 @@ class HttpClient:
 
     def get_page(self, url: str, *, accept: str) -> Page | None:
         """GET a page; None for 404/410 (not there). Revalidated against the disk cache."""
-        cached = self._pages.read(url, accept) if self._pages else None
+        cached = self._pages.read(url, accept) if self._pages is not None else None
         if self.offline:
             if cached is None:
                 raise OfflineError(
@@ -142,7 +142,8 @@ class HttpClient:
         if response.status_code in {404, 410}:
             return None
         self._check_status(response, url)
-        page = Page(str(response.url), response.headers.get("content-type", ""), buffer.getvalue())
+        final_url = redact(str(response.url))
+        page = Page(final_url, response.headers.get("content-type", ""), buffer.getvalue())
         if self._pages is not None and "no-store" not in response.headers.get("cache-control", ""):
             self._pages.write(url, accept, page, response.headers)
         return page
@@ -198,9 +199,12 @@ class HttpClient:
                         for chunk in response.iter_bytes(CHUNK):
                             sink.write(chunk)
                     return response
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
-                failure = error
-            except httpx.ProxyError as error:
+            except (
+                httpx.TimeoutException,
+                httpx.NetworkError,
+                httpx.RemoteProtocolError,
+                httpx.ProxyError,
+            ) as error:
                 failure = error
             except (httpx.HTTPError, httpx.InvalidURL) as error:  # bad URL, scheme, redirects
                 raise IndexError_(
@@ -210,7 +214,7 @@ class HttpClient:
 
     def _failure(self, url: str, error: Exception | None, *, receiving: bool) -> IndexError_:
         shown = redact(url)
-        tries = f"{self.retries} {'try' if self.retries == 1 else 'tries'}"
+        tries = self._tries()
         if isinstance(error, httpx.TimeoutException):
             return IndexTimeoutError(
                 f"{shown}: no answer within {self.timeout:g} s ({tries}); check the index and "
@@ -226,6 +230,9 @@ class HttpClient:
             f"cannot reach {host} ({_reason(error)}, {tries}) for {shown}; check --index-url / "
             "--find-links, your network and your proxy settings (HTTPS_PROXY, NO_PROXY)"
         )
+
+    def _tries(self) -> str:
+        return f"{self.retries} {'try' if self.retries == 1 else 'tries'}"
 
     def _check_status(self, response: httpx.Response, url: str) -> None:
         status = response.status_code
@@ -247,8 +254,7 @@ class HttpClient:
             )
         if status in RETRY_STATUSES:
             raise HttpStatusError(
-                f"{shown}: HTTP {status} from the server after {self.retries} tries; try again "
-                "later",
+                f"{shown}: HTTP {status} from the server ({self._tries()}); try again later",
                 status,
             )
         raise HttpStatusError(f"{shown}: unexpected HTTP {status} from the server", status)
