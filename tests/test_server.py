@@ -117,7 +117,10 @@ def test_linux_profiles_get_the_startup_settings_instead(tmp_path: Path) -> None
                       "--app", str(tmp_path))  # fmt: skip
     assert result.returncode == 0
     assert "web.config does not apply there" in result.stdout
-    assert "PYTHONPATH=/home/site/wwwroot/lib" in result.stdout
+    assert "none: __oryx_packages__ is on sys.path by itself" in result.stdout
+    custom = vendorer("webconfig", "-p", "linux-python312", "--lib-dir", "vendor",
+                      "--app", str(tmp_path))  # fmt: skip
+    assert "PYTHONPATH=/home/site/wwwroot/vendor" in custom.stdout
     assert 'gunicorn --bind=0.0.0.0 --timeout 600 "app:wsgi_app"' in result.stdout
     assert not (tmp_path / "web.config").exists()
 

@@ -72,7 +72,7 @@ def test_a_linux_profile_gets_posix_scripts(tmp_path: Path) -> None:
     lib = tmp_path / "app" / "lib"
     vendor(_wheels(tmp_path / "w"), LINUX, lib, lock_hash="h1")
     script = (lib / "bin" / "hello").read_text()
-    assert script.startswith("#!/usr/local/bin/python")
+    assert script.startswith(f"#!{LINUX.server.python}")
     assert os.access(lib / "bin" / "hello", os.X_OK)
 
 

@@ -68,7 +68,13 @@ def profile_from_capture(
     if site_extension is None and facts.get("wfastcgi") and _SITE_EXTENSION.match(folder):
         site_extension = folder.lower()
     site_root = site_root or (path.join(home, "site", "wwwroot") if home else "")
-    default_lib = ".python_packages/lib/site-packages" if facts.get("functions") else "lib"
+    default_lib = (
+        ".python_packages/lib/site-packages"
+        if facts.get("functions")
+        else "__oryx_packages__"
+        if facts.get("app_service") and not windows
+        else "lib"
+    )
     data: dict[str, Any] = {
         "name": name,
         "description": f"Captured from {facts.get('executable')} {version}",

@@ -684,11 +684,11 @@ def _vendor(args: argparse.Namespace) -> int:
         err.print(f"up to date: {shown} ({len(wheels)} distributions)", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
-    if profile.server.lib_dir != ".python_packages/lib/site-packages":
-        err.print(
-            f"on the server, PYTHONPATH must include {pythonpath_entry(profile, lib_dir)}",
-            markup=False,
-        )
+    entry = pythonpath_entry(profile, lib_dir)
+    if entry is None:
+        err.print(f"on the server, {lib_dir} is on sys.path by itself", markup=False)
+    else:
+        err.print(f"on the server, PYTHONPATH must include {entry}", markup=False)
     return 0
 
 

@@ -339,7 +339,14 @@ def wheels_for(lock: Lock, folder: Path) -> dict[str, Path]:
     return found
 
 
-def pythonpath_entry(profile: Profile, lib_dir: str) -> str:
-    """The lib folder as the server sees it, for PYTHONPATH."""
+# Folders the platform puts on sys.path by itself: Azure Functions' host, and Oryx's startup
+# script on App Service on Linux (when the app has no antenv virtualenv).
+SELF_LOADED: Final = frozenset({".python_packages/lib/site-packages", "__oryx_packages__"})
+
+
+def pythonpath_entry(profile: Profile, lib_dir: str) -> str | None:
+    """The lib folder as the server sees it, for PYTHONPATH; None when the platform loads it."""
+    if lib_dir in SELF_LOADED and not profile.is_windows:
+        return None
     separator = "\\" if profile.is_windows else "/"
     return profile.server.site_root + separator + lib_dir.replace("/", separator)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from vendorer.errors import ConfigError, UsageError
 from vendorer.profile import Profile
+from vendorer.vendor import pythonpath_entry
 
 __all__ = ["WebConfig", "linux_instructions", "render_webconfig"]
 
@@ -70,12 +71,17 @@ def render_webconfig(profile: Profile, config: WebConfig, existing: str | None =
 
 def linux_instructions(profile: Profile, lib_dir: str, wsgi_handler: str | None) -> list[str]:
     """What replaces web.config on App Service on Linux: the startup command and an app setting."""
-    pythonpath = f"{profile.server.site_root}/{lib_dir}"
+    pythonpath = pythonpath_entry(profile, lib_dir)
     module, _, attribute = (wsgi_handler or "app.app").removesuffix("()").rpartition(".")
     factory = "()" if (wsgi_handler or "").endswith("()") else ""
+    setting = (
+        f"  app setting   PYTHONPATH={pythonpath}"
+        if pythonpath
+        else f"  app setting   none: {lib_dir} is on sys.path by itself"
+    )
     return [
         f"{profile.name} runs on Linux: web.config does not apply there. Instead set:",
-        f"  app setting   PYTHONPATH={pythonpath}",
+        setting,
         f'  startup       gunicorn --bind=0.0.0.0 --timeout 600 "{module}:{attribute}{factory}"',
         "  (gunicorn must then be in your requirements, or use your framework's own server)",
     ]
