@@ -15,11 +15,11 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from vendorer.errors import VendorerError
-from vendorer.fileio import sha256_of, sha256_of_many
+from vendorer.fileio import HashCache, sha256_of
 from vendorer.inputs import LockOptions, current_inputs_hash
 from vendorer.lock import Lock, lock_path, read_lock
 from vendorer.profile import Profile
-from vendorer.vendor import GITATTRIBUTES, MANIFEST, read_manifest
+from vendorer.vendor import GITATTRIBUTES, MANIFEST, hash_cache_path, read_manifest
 from vendorer.wheelhouse import EXPORT_FILE, export_text
 
 __all__ = ["CheckResult", "Drift", "check_app"]
@@ -127,13 +127,14 @@ def _check_files(lib: Path, distributions: dict[str, Any], fix: str) -> Iterator
         for entry in distributions.values()
         for relative, sha in entry["files"].items()
     }
-    actual = sha256_of_many(lib / relative for relative in expected)
+    hashes = HashCache(hash_cache_path(lib))
     for relative, sha in expected.items():
-        found = actual[lib / relative]
+        found = hashes.sha256(lib / relative)
         if found is None:
             yield Drift(f"{shown}/{relative}: missing", fix)
         elif found != sha:
             yield Drift(f"{shown}/{relative}: changed by hand", fix)
+    hashes.save()
     owned = {MANIFEST, GITATTRIBUTES, *expected}
     for root, _, names in os.walk(lib):
         for name in names:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["sha256_of", "sha256_of_many", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["HashCache", "sha256_of", "write_bytes_atomic", "write_text_atomic"]
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -35,12 +36,41 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def sha256_of_many(paths: Iterable[Path]) -> dict[Path, str | None]:
-    """sha256 of every file; None for a file that is missing."""
-    hashes: dict[Path, str | None] = {}
-    for path in paths:
+class HashCache:
+    """sha256 of files, remembered with their size, mtime and inode (as git's index does), so an
+    unchanged file is not read again. Kept outside the tree it describes; a lost cache costs time.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, list[Any]] = {}
+        self.changed = False
+        if path is not None:
+            try:
+                self.entries = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def sha256(self, path: Path) -> str | None:
+        """The file's sha256, or None when it is missing."""
         try:
-            hashes[path] = sha256_of(path)
+            stat = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        key = str(path)
+        known = self.entries.get(key)
+        if known is not None and known[:3] == signature:
+            return str(known[3])
+        try:
+            digest = sha256_of(path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            hashes[path] = None
-    return hashes
+            return None
+        self.entries[key] = [*signature, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        if self.path is not None and self.changed:
+            write_text_atomic(self.path, json.dumps(self.entries))
+            self.changed = False

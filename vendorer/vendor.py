@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import json
 import os
 import shutil
@@ -30,7 +31,8 @@ from installer.utils import Scheme
 from packaging.utils import parse_wheel_filename
 
 from vendorer.errors import VendorerError
-from vendorer.fileio import sha256_of, sha256_of_many, write_text_atomic
+from vendorer.fileio import HashCache, sha256_of, write_text_atomic
+from vendorer.inputs import cache_dir
 from vendorer.lock import Lock
 from vendorer.profile import Profile
 
@@ -103,9 +105,13 @@ def vendor(
     old_dists: dict[str, Any] = old["distributions"]
     wanted = {name: (path, sha256_of(path)) for name, path in sorted(wheels.items())}
 
-    actual = sha256_of_many(
-        folder / relative for entry in old_dists.values() for relative in entry["files"]
-    )
+    hashes = HashCache(hash_cache_path(folder))
+    actual = {
+        folder / relative: hashes.sha256(folder / relative)
+        for entry in old_dists.values()
+        for relative in entry["files"]
+    }
+    hashes.save()
 
     def unchanged(name: str) -> bool:
         """Same wheel, same options, and every file as vendorer wrote it (hand edits undone)."""
@@ -342,6 +348,12 @@ def wheels_for(lock: Lock, folder: Path) -> dict[str, Path]:
 # Folders the platform puts on sys.path by itself: Azure Functions' host, and Oryx's startup
 # script on App Service on Linux (when the app has no antenv virtualenv).
 SELF_LOADED: Final = frozenset({".python_packages/lib/site-packages", "__oryx_packages__"})
+
+
+def hash_cache_path(folder: Path) -> Path:
+    """Where the hashes of a vendored tree's files are remembered (outside the tree)."""
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
+    return cache_dir() / "tree-hashes" / f"{key}.json"
 
 
 def pythonpath_entry(profile: Profile, lib_dir: str) -> str | None:
