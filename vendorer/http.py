@@ -1,22 +1,29 @@
-"""HTTP for indexes: credentials, retries with backoff, a revalidating disk cache, clear errors.
+"""HTTP for indexes: credentials, retries with backoff, a revalidating page cache, clear errors.
 
-One `httpx.Client` (thread-safe) serves every request. Credentials come from the URL
-(`https://user:pass@host/...`) or netrc and are applied per host; they never appear in a message.
-Pages are cached on disk with their ETag / Last-Modified and revalidated; immutable files (named by
-their hash) are reused without a request. `offline=True` answers from the cache only.
+One `httpx.Client` (thread-safe) serves every request; proxies come from the environment
+(HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY). Credentials come from the URL
+(`https://user:pass@host/...`) or from netrc ($NETRC, else ~/.netrc) and are applied per host; they
+never appear in a message. Project pages are cached on disk with their ETag / Last-Modified and
+revalidated; `offline=True` answers from that cache only. Every httpx exception is translated here
+into a `vendorer.errors.IndexError_` subclass.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import ipaddress
 import json
 import netrc
 import os
+import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -25,22 +32,35 @@ from vendorer.fileio import write_bytes_atomic
 from vendorer.urls import file_url_path, redact
 
 __all__ = [
+    "BrokenDownloadError",
     "HttpClient",
     "HttpStatusError",
+    "IndexAuthError",
     "IndexTimeoutError",
     "IndexUnreachableError",
+    "OfflineError",
     "Page",
 ]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_DELAY = 10.0  # seconds: the longest pause between two tries, Retry-After included
+CHUNK = 1 << 16
 
 
 class IndexUnreachableError(IndexError_):
-    """No connection could be made (refused, DNS, TLS)."""
+    """No connection could be made (refused, DNS, proxy, TLS)."""
 
 
 class IndexTimeoutError(IndexError_):
-    """The server did not answer in time, every try."""
+    """The server did not answer in time, on every try."""
+
+
+class BrokenDownloadError(IndexError_):
+    """A transfer was cut off, or the bytes that arrived are not the archive they should be."""
+
+
+class OfflineError(IndexError_):
+    """Offline mode asked for something the cache does not hold."""
 
 
 class HttpStatusError(IndexError_):
@@ -51,6 +71,10 @@ class HttpStatusError(IndexError_):
         self.status = status
 
 
+class IndexAuthError(HttpStatusError):
+    """HTTP 401 or 403: missing or wrong credentials."""
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     url: str  # the final URL, after redirects (relative links resolve against it)
@@ -59,6 +83,8 @@ class Page:
 
 
 class HttpClient:
+    """GETs with retries, per-host credentials and a page cache; thread-safe."""
+
     def __init__(
         self,
         *,
@@ -67,13 +93,18 @@ class HttpClient:
         retries: int = 3,
         backoff: float = 0.5,
         offline: bool = False,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
-        self.cache_dir = cache_dir
+        self.timeout = timeout
         self.retries = max(1, retries)
         self.backoff = backoff
-        self.timeout = timeout
         self.offline = offline
+        self._pages = _PageCache(cache_dir / "pages") if cache_dir is not None else None
+        self._warn = warn or (lambda message: None)
         self._credentials: dict[str, tuple[str, str]] = {}
+        self._netrc: netrc.netrc | None = None
+        self._netrc_loaded = False
+        self._netrc_lock = threading.Lock()
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=True, trust_env=True, headers={"User-Agent": _agent()}
         )
@@ -82,165 +113,259 @@ class HttpClient:
         self._client.close()
 
     def remember_credentials(self, url: str) -> str:
-        """Keep `url`'s user:password for its host; returns the URL without them."""
+        """Keep `url`'s user:password for its host; return the URL without them."""
         parts = urlsplit(url)
         if parts.username is not None:
-            self._credentials[_host_key(url)] = (parts.username, parts.password or "")
+            self._credentials[_origin(url)] = (
+                unquote(parts.username),
+                unquote(parts.password or ""),
+            )
         return redact(url)
 
     # --- pages: cached and revalidated ----------------------------------------------------------
 
     def get_page(self, url: str, *, accept: str) -> Page | None:
-        """GET a page; None for 404/410 (not on this index). Cached and revalidated on disk."""
-        cached = self._cache_read(url, accept)
+        """GET a page; None for 404/410 (not there). Revalidated against the disk cache."""
+        cached = self._pages.read(url, accept) if self._pages is not None else None
         if self.offline:
             if cached is None:
-                raise IndexError_(
-                    f"offline: {redact(url)} is not in the cache; run once with network access"
-                )
+                raise OfflineError(_offline_message(url))
             return cached[0]
-        headers = {"Accept": accept}
-        if cached is not None:
-            page, validators = cached
-            headers.update(validators)
-        response = self._request("GET", url, headers=headers)
+        headers = {"Accept": accept, **(cached[1] if cached else {})}
+        buffer = io.BytesIO()
+        response = self._get(url, buffer, headers=headers)
         if response.status_code == 304 and cached is not None:
             return cached[0]
         if response.status_code in {404, 410}:
             return None
-        self._raise_for_status(response, url)
-        page = Page(str(response.url), response.headers.get("content-type", ""), response.content)
-        self._cache_write(url, accept, page, response.headers)
+        self._check_status(response, url)
+        final_url = redact(str(response.url))
+        page = Page(final_url, response.headers.get("content-type", ""), buffer.getvalue())
+        if self._pages is not None and "no-store" not in response.headers.get("cache-control", ""):
+            self._pages.write(url, accept, page, response.headers)
         return page
 
-    # --- files: verified by hash ----------------------------------------------------------------
+    # --- files ----------------------------------------------------------------------------------
 
     def fetch_bytes(self, url: str) -> bytes:
+        """The whole body at `url` (a `file:` URL reads the local file)."""
         if url.startswith("file:"):
-            return file_url_path(url).read_bytes()
+            return _read_local(url)
         if self.offline:
-            raise IndexError_(f"offline: cannot fetch {redact(url)}")
-        response = self._request("GET", url)
-        self._raise_for_status(response, url)
-        return response.content
+            raise OfflineError(_offline_message(url))
+        buffer = io.BytesIO()
+        self._check_status(self._get(url, buffer), url)
+        return buffer.getvalue()
+
+    def download(self, url: str, target: Path) -> None:
+        """Stream the body at `url` into `target` (created or overwritten)."""
+        if self.offline:
+            raise OfflineError(_offline_message(url))
+        with target.open("wb") as stream:
+            self._check_status(self._get(url, stream), url)
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _request(
-        self, method: str, url: str, *, headers: Mapping[str, str] | None = None
+    def _get(
+        self, url: str, sink: BinaryIO, *, headers: Mapping[str, str] | None = None
     ) -> httpx.Response:
+        """GET with retries; a 2xx body lands in `sink`. The response returned is closed."""
         auth = self._auth_for(url)
-        last_error: Exception | None = None
+        failure: Exception | None = None
+        receiving = False  # the last failure happened after the headers had arrived
+        delay = 0.0
         for attempt in range(self.retries):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                time.sleep(delay)
+            delay = min(self.backoff * 2**attempt, MAX_DELAY)
+            sink.seek(0)
+            sink.truncate()
+            receiving = False
             try:
-                response = self._client.request(method, url, headers=headers, auth=auth)
-            except httpx.TimeoutException as error:
-                last_error = error
-                continue
-            except httpx.TransportError as error:  # refused, DNS, TLS, dropped connection
-                last_error = error
-                if isinstance(error, httpx.ConnectError) and attempt == self.retries - 1:
-                    break
-                continue
-            if response.status_code in RETRY_STATUSES and attempt < self.retries - 1:
-                last_error = None
-                continue
-            return response
+                with self._client.stream("GET", url, headers=headers, auth=auth) as response:
+                    if response.status_code in RETRY_STATUSES and attempt < self.retries - 1:
+                        delay = _retry_after(response, delay)
+                        continue
+                    if response.is_success:
+                        receiving = True
+                        for chunk in response.iter_bytes(CHUNK):
+                            sink.write(chunk)
+                    return response
+            except (
+                httpx.TimeoutException,
+                httpx.NetworkError,
+                httpx.RemoteProtocolError,
+                httpx.ProxyError,
+            ) as error:
+                failure = error
+            except (httpx.HTTPError, httpx.InvalidURL) as error:  # bad URL, scheme, redirects
+                raise IndexError_(
+                    f"{redact(url)}: {_scrub(str(error)) or type(error).__name__}; check the URL"
+                ) from None
+        raise self._failure(url, failure, receiving=receiving)
+
+    def _failure(self, url: str, error: Exception | None, *, receiving: bool) -> IndexError_:
         shown = redact(url)
-        if isinstance(last_error, httpx.TimeoutException):
-            raise IndexTimeoutError(
-                f"{shown}: no answer within {self.timeout:g} s after {self.retries} tries; "
-                "raise --timeout or check the index"
+        tries = self._tries()
+        if isinstance(error, httpx.TimeoutException):
+            return IndexTimeoutError(
+                f"{shown}: no answer within {self.timeout:g} s after {tries}; check the index "
+                "and your network, or raise --timeout"
             )
-        host = urlsplit(url).hostname
-        raise IndexUnreachableError(
-            f"cannot reach {host} ({_reason(last_error)}) for {shown}; check --index-url, "
-            "your network and proxy settings (HTTPS_PROXY)"
+        if receiving:
+            return BrokenDownloadError(
+                f"{shown}: the connection dropped before the whole body arrived, after {tries} "
+                f"({_reason(error)}); try again, and check your network or proxy if it persists"
+            )
+        host = urlsplit(url).hostname or shown
+        return IndexUnreachableError(
+            f"cannot reach {host} ({_reason(error)}, after {tries}) for {shown}; check "
+            "--index-url / --find-links, your network and your proxy settings (HTTPS_PROXY, "
+            "NO_PROXY)"
         )
 
-    def _raise_for_status(self, response: httpx.Response, url: str) -> None:
+    def _tries(self) -> str:
+        return f"{self.retries} {'try' if self.retries == 1 else 'tries'}"
+
+    def _check_status(self, response: httpx.Response, url: str) -> None:
         status = response.status_code
-        if status < 400:
+        if response.is_success:
             return
         shown = redact(url)
         if status in {401, 403}:
-            message = (
-                f"{shown}: HTTP {status}: the index refused the credentials (or none were "
-                "given); put them in the URL (https://user:password@host/...) or in ~/.netrc"
+            raise IndexAuthError(
+                f"{shown}: HTTP {status}: the server refused access (no credentials or wrong ones "
+                "were sent); put them in the index URL (https://user:password@host/simple/) or in "
+                "~/.netrc (or the file $NETRC names)",
+                status,
             )
-        elif status == 404:
-            message = f"{shown}: HTTP 404: not found on the index; the lock may be out of date"
-        else:
-            message = f"{shown}: HTTP {status} from the server; try again later"
-        raise HttpStatusError(message, status)
+        if status in {404, 410}:
+            raise HttpStatusError(
+                f"{shown}: HTTP {status}: not found; the file may have been removed from the "
+                "index: lock again (`vendorer lock --force`) to pick what it has now",
+                status,
+            )
+        if status in RETRY_STATUSES:
+            raise HttpStatusError(
+                f"{shown}: HTTP {status} from the server after {self._tries()}; try again later",
+                status,
+            )
+        raise HttpStatusError(f"{shown}: unexpected HTTP {status} from the server", status)
 
     def _auth_for(self, url: str) -> httpx.Auth | None:
-        credentials = self._credentials.get(_host_key(url))
-        if credentials is None:
-            credentials = _netrc_credentials(urlsplit(url).hostname or "")
+        credentials = self._credentials.get(_origin(url))
+        if credentials is None and _may_send_implicit_credentials(url):
+            credentials = self._netrc_credentials(urlsplit(url).hostname or "")
         return httpx.BasicAuth(*credentials) if credentials else None
 
-    def _cache_file(self, url: str, accept: str) -> Path | None:
-        if self.cache_dir is None:
+    def _netrc_credentials(self, host: str) -> tuple[str, str] | None:
+        with self._netrc_lock:
+            if not self._netrc_loaded:
+                self._netrc_loaded = True
+                self._netrc = self._load_netrc()
+        entry = self._netrc.authenticators(host) if self._netrc else None
+        if entry is None:
             return None
-        key = hashlib.sha256(f"{redact(url)}\n{accept}".encode()).hexdigest()
-        return self.cache_dir / "pages" / key[:2] / key
+        login, _, password = entry
+        return login, password or ""
 
-    def _cache_read(self, url: str, accept: str) -> tuple[Page, dict[str, str]] | None:
-        path = self._cache_file(url, accept)
-        if path is None or not path.exists():
+    def _load_netrc(self) -> netrc.netrc | None:
+        path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+        if not path.is_file():
             return None
         try:
-            raw = path.read_bytes()
-            header_length = int.from_bytes(raw[:4], "big")
-            meta = json.loads(raw[4 : 4 + header_length])
-            body = raw[4 + header_length :]
-        except (OSError, ValueError):
+            return netrc.netrc(str(path))
+        except (OSError, netrc.NetrcParseError) as error:
+            self._warn(f"ignored {path}: {error}")
             return None
+
+
+class _PageCache:
+    """Project pages on disk, each with the validators to revalidate it; written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, url: str, accept: str) -> Path:
+        key = hashlib.sha256(f"{redact(url)}\n{accept}".encode()).hexdigest()
+        return self.root / key[:2] / key
+
+    def read(self, url: str, accept: str) -> tuple[Page, dict[str, str]] | None:
+        try:
+            raw = self._path(url, accept).read_bytes()
+            length = int.from_bytes(raw[:4], "big")
+            meta = json.loads(raw[4 : 4 + length])
+            page = Page(str(meta["url"]), str(meta["content_type"]), raw[4 + length :])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or unreadable: fetched again
         validators = {}
         if meta.get("etag"):
-            validators["If-None-Match"] = meta["etag"]
+            validators["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
-            validators["If-Modified-Since"] = meta["last_modified"]
-        return Page(meta["url"], meta["content_type"], body), validators
+            validators["If-Modified-Since"] = str(meta["last_modified"])
+        return page, validators
 
-    def _cache_write(self, url: str, accept: str, page: Page, headers: httpx.Headers) -> None:
-        path = self._cache_file(url, accept)
-        if path is None or "no-store" in headers.get("cache-control", ""):
-            return
+    def write(self, url: str, accept: str, page: Page, headers: httpx.Headers) -> None:
         meta = json.dumps(
             {
-                "url": page.url,
+                "url": redact(page.url),
                 "content_type": page.content_type,
                 "etag": headers.get("etag"),
                 "last_modified": headers.get("last-modified"),
             }
         ).encode()
-        write_bytes_atomic(path, len(meta).to_bytes(4, "big") + meta + page.body)
+        write_bytes_atomic(self._path(url, accept), len(meta).to_bytes(4, "big") + meta + page.body)
 
 
-def _host_key(url: str) -> str:
+def _offline_message(url: str) -> str:
+    return f"offline: {redact(url)} is not in the cache; run once without --offline to fill it"
+
+
+def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
 
 
-def _netrc_credentials(host: str) -> tuple[str, str] | None:
-    path = os.environ.get("NETRC") or str(Path.home() / ".netrc")
+def _may_send_implicit_credentials(url: str) -> bool:
+    """netrc passwords go over HTTPS, or to this machine; never in clear over a network."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
     try:
-        entry = netrc.netrc(path).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    if entry is None:
-        return None
-    login, _, password = entry
-    return login, password or ""
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(max(float(value), 0.0), MAX_DELAY)
+    except ValueError:
+        return default
+
+
+def _read_local(url: str) -> bytes:
+    path = file_url_path(url)
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise IndexError_(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _scrub(text: str) -> str:
+    """Remove any `user:password@` that a third-party message may carry."""
+    return re.sub(r"//[^/@\s]*@", "//", text)
 
 
 def _reason(error: Exception | None) -> str:
-    text = str(error) if error else "no answer"
-    return text.split("] ")[-1] if text else type(error).__name__
+    if error is None:
+        return "no answer"
+    text = _scrub(str(error)).split("] ")[-1].strip()
+    return text or type(error).__name__
 
 
 def _agent() -> str:

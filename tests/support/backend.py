@@ -1,26 +1,34 @@
 """A tiny PEP 517 build backend for the test suite's sdists: standard library only, offline.
 
-It reads `_backend/config.json` (name, version, metadata, native), builds a wheel of every file in
-the sdist except its own, and, for a native sdist, compiles `<module>/_native.c` with the host's C
-compiler into an extension tagged for the host interpreter.
+`make_sdist` copies this file into each sdist as `_backend/backend.py` (`backend-path`), next to
+`_backend/config.json`: the name, the version, the PKG-INFO text and, for a native sdist, the C
+sources to compile. `build_wheel` packs every file of the tree except the build's own; a native
+sdist's extension is compiled with the host's C compiler (`$CC`, else `cc`) into a wheel tagged for
+the running interpreter, derived from `sys` and `sysconfig`, never hard-coded.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
+import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import sysconfig
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SKIP = {"pyproject.toml", "PKG-INFO", "setup.cfg"}
+BUILD_FILES = {"pyproject.toml", "PKG-INFO"}
+EPOCH = (2020, 1, 1, 0, 0, 0)
+SOURCE_DATE = 1577836800  # EPOCH as a Unix time
 
 
 def _config() -> dict[str, object]:
@@ -28,30 +36,75 @@ def _config() -> dict[str, object]:
     return config
 
 
-def _escaped(name: str) -> str:
-    return name.lower().replace("-", "_").replace(".", "_")
+def _extensions(config: dict[str, object]) -> dict[str, str]:
+    """Dotted module name to its C source, relative to the tree."""
+    extensions = config.get("ext_modules") or {}
+    assert isinstance(extensions, dict)
+    return {str(module): str(source) for module, source in extensions.items()}
 
 
-def _tag(native: bool) -> str:
-    if not native:
-        return "py3-none-any"
+def _dist_info(config: dict[str, object]) -> str:
+    return f"{config['escaped_name']}-{config['escaped_version']}.dist-info"
+
+
+def _wheel_metadata(config: dict[str, object]) -> str:
+    """The PKG-INFO text without `Dynamic:` lines: a wheel's metadata is all static."""
+    lines = str(config["metadata"]).splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith("Dynamic:"))
+
+
+def host_tag() -> str:
+    """The most specific wheel tag of the running CPython, e.g. `cp311-cp311-linux_x86_64`."""
+    if sys.implementation.name != "cpython":
+        raise RuntimeError("the native test sdists build for CPython only")
     interpreter = f"cp{sys.version_info.major}{sys.version_info.minor}"
-    soabi = sysconfig.get_config_var("SOABI") or ""
+    soabi = str(sysconfig.get_config_var("SOABI") or "")
+    # "cpython-311-x86_64-linux-gnu" -> "cp311"; "cpython-313t-..." -> "cp313t"; "cpython-311d" too.
     abi = "cp" + soabi.split("-")[1] if soabi.startswith("cpython-") else interpreter
     platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
     return f"{interpreter}-{abi}-{platform}"
 
 
-def _compile(module: str, out: Path) -> Path:
-    source = ROOT / module / "_native.c"
-    target = out / module / ("_native" + str(sysconfig.get_config_var("EXT_SUFFIX")))
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _compile(source: Path, target: Path) -> None:
+    compiler = shlex.split(os.environ.get("CC") or "cc")
+    if sys.platform == "darwin":
+        link = ["-bundle", "-undefined", "dynamic_lookup"]
+    else:
+        link = ["-shared", "-fPIC"]
     include = sysconfig.get_paths()["include"]
-    compiler = os.environ.get("CC", "cc")
+    target.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [compiler, "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(target)], check=True
+        [*compiler, *link, "-O1", f"-I{include}", str(source), "-o", str(target)], check=True
     )
-    return target
+
+
+def _tree_files() -> dict[str, bytes]:
+    """The files of the source tree a wheel takes: not the build's own, not C sources."""
+    members: dict[str, bytes] = {}
+    for path in sorted(ROOT.rglob("*")):
+        relative = path.relative_to(ROOT).as_posix()
+        skipped = relative in BUILD_FILES or relative.startswith("_backend/")
+        if path.is_dir() or skipped or path.suffix == ".c" or "__pycache__" in path.parts:
+            continue
+        members[relative] = path.read_bytes()
+    return members
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _write_zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+
+
+# --- PEP 517 hooks --------------------------------------------------------------------------------
 
 
 def get_requires_for_build_wheel(config_settings: object = None) -> list[str]:
@@ -62,66 +115,57 @@ def get_requires_for_build_sdist(config_settings: object = None) -> list[str]:
     return []
 
 
-def _dist_info(config: dict[str, object]) -> str:
-    return f"{_escaped(str(config['name']))}-{config['version']}.dist-info"
-
-
 def prepare_metadata_for_build_wheel(
     metadata_directory: str, config_settings: object = None
 ) -> str:
     config = _config()
     folder = Path(metadata_directory) / _dist_info(config)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "METADATA").write_text(str(config["metadata"]), encoding="utf-8")
+    (folder / "METADATA").write_text(_wheel_metadata(config), encoding="utf-8")
     return folder.name
-
-
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def build_wheel(
     wheel_directory: str, config_settings: object = None, metadata_directory: str | None = None
 ) -> str:
     config = _config()
-    native = bool(config["native"])
-    name, version = _escaped(str(config["name"])), str(config["version"])
-    module = name
-    members: dict[str, bytes] = {}
-    for path in sorted(ROOT.rglob("*")):
-        relative = path.relative_to(ROOT).as_posix()
-        if path.is_dir() or relative in SKIP or relative.startswith("_backend/"):
-            continue
-        if relative.endswith(".c"):
-            continue
-        members[relative] = path.read_bytes()
-    if native:
-        build_dir = ROOT / "build-native"
-        compiled = _compile(module, build_dir)
-        members[compiled.relative_to(build_dir).as_posix()] = compiled.read_bytes()
-    tag = _tag(native)
+    extensions = _extensions(config)
+    members = _tree_files()
+    with tempfile.TemporaryDirectory(prefix="test-backend-") as work:
+        suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
+        for module, source in sorted(extensions.items()):
+            relative = module.replace(".", "/") + suffix
+            _compile(ROOT / source, Path(work) / relative)
+            members[relative] = (Path(work) / relative).read_bytes()
+    tag = host_tag() if extensions else "py3-none-any"
     dist_info = _dist_info(config)
-    members[f"{dist_info}/METADATA"] = str(config["metadata"]).encode()
-    wheel = (
+    members[f"{dist_info}/METADATA"] = _wheel_metadata(config).encode()
+    members[f"{dist_info}/WHEEL"] = (
         "Wheel-Version: 1.0\nGenerator: vendorer-test-backend\n"
-        f"Root-Is-Purelib: {'false' if native else 'true'}\nTag: {tag}\n"
-    )
-    members[f"{dist_info}/WHEEL"] = wheel.encode()
-    record = [f"{p},{_record_hash(d)},{len(d)}" for p, d in members.items()]
-    members[f"{dist_info}/RECORD"] = ("\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n").encode()
-    filename = f"{name}-{version}-{tag}.whl"
-    with zipfile.ZipFile(Path(wheel_directory) / filename, "w", zipfile.ZIP_DEFLATED) as archive:
-        for member, data in members.items():
-            archive.writestr(zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0)), data)
+        f"Root-Is-Purelib: {'false' if extensions else 'true'}\nTag: {tag}\n"
+    ).encode()
+    record = [f"{name},{_record_hash(data)},{len(data)}" for name, data in members.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    filename = f"{config['escaped_name']}-{config['escaped_version']}-{tag}.whl"
+    _write_zip(Path(wheel_directory) / filename, members)
     return filename
 
 
 def build_sdist(sdist_directory: str, config_settings: object = None) -> str:
     config = _config()
-    root = f"{_escaped(str(config['name']))}-{config['version']}"
+    root = f"{config['escaped_name']}-{config['escaped_version']}"
+    members: dict[str, bytes] = {}
+    for path in sorted(ROOT.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            members[path.relative_to(ROOT).as_posix()] = path.read_bytes()
+    members["PKG-INFO"] = str(config["metadata"]).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in sorted(members):
+            info = tarfile.TarInfo(f"{root}/{name}")
+            info.size, info.mtime, info.mode = len(members[name]), SOURCE_DATE, 0o644
+            archive.addfile(info, io.BytesIO(members[name]))
     filename = f"{root}.tar.gz"
-    with tarfile.open(Path(sdist_directory) / filename, "w:gz") as archive:
-        for path in sorted(ROOT.rglob("*")):
-            if path.is_file():
-                archive.add(path, f"{root}/{path.relative_to(ROOT).as_posix()}")
+    (Path(sdist_directory) / filename).write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
     return filename

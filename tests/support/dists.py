@@ -1,36 +1,67 @@
 """Real distributions, built on the fly from a dict of files.
 
-Wheels are valid PEP 427 archives with METADATA, WHEEL and a correct RECORD; sdists carry an
-in-tree PEP 517 backend (`_backend/`, copied from this folder) so `python -m build` builds them
-offline. Bytes are deterministic: the same call gives the same file and the same sha256.
+Wheels are valid PEP 427 archives: escaped file names, `METADATA`, `WHEEL` with one `Tag:` line per
+tag of a compressed tag set, `entry_points.txt`, and a `RECORD` with every file's sha256 and size.
+Sdists carry `PKG-INFO`, a `pyproject.toml` and an in-tree PEP 517 backend (`_backend/`, copied from
+`backend.py` here), so `python -m build` builds them offline. Bytes are deterministic: the same call
+gives the same file and the same sha256.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
-import shutil
+import os
+import re
 import tarfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from packaging.tags import parse_tag
-from packaging.utils import canonicalize_name
+import tomli_w
+from packaging.version import InvalidVersion, Version
 
 BACKEND = Path(__file__).parent / "backend.py"
 EPOCH = (2020, 1, 1, 0, 0, 0)
+SOURCE_DATE = 1577836800  # EPOCH as a Unix time
+NATIVE_CLASSIFIER = "Programming Language :: C"
+# Core metadata fields and the pyproject `[project]` keys that hold them.
+PROJECT_KEYS = {
+    "requires-dist": "dependencies",
+    "requires-python": "requires-python",
+    "provides-extra": "optional-dependencies",
+    "classifier": "classifiers",
+}
 
 
 def escaped(name: str) -> str:
-    """The distribution name as file names spell it (PEP 491 / 625)."""
-    return canonicalize_name(name).replace("-", "_")
+    """The distribution name as file names spell it (PEP 491, PEP 625): `Foo.Bar` -> `foo_bar`."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def escaped_version(version: str) -> str:
+    """The version as file names spell it: PEP 440 normal form, `-` escaped."""
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version.replace("-", "_")
 
 
 def import_name(name: str) -> str:
+    """The package a distribution's default files define: `Foo.Bar` -> `foo_bar`."""
     return escaped(name)
+
+
+def expand_tag(tag: str) -> list[str]:
+    """Every tag of a compressed tag set, in order: `py2.py3-none-any` -> py2-none-any, py3-..."""
+    parts = tag.split("-")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"{tag!r} is not a wheel tag (interpreter-abi-platform)")
+    interpreters, abis, platforms = (part.split(".") for part in parts)
+    return [f"{i}-{a}-{p}" for i in interpreters for a in abis for p in platforms]
 
 
 def metadata_text(
@@ -42,9 +73,14 @@ def metadata_text(
     provides_extra: Sequence[str] = (),
     metadata_version: str = "2.1",
     dynamic: Sequence[str] = (),
+    classifiers: Sequence[str] = (),
 ) -> str:
+    """Core metadata (METADATA or PKG-INFO) in its email-header form."""
+    if dynamic and Version(metadata_version) < Version("2.2"):
+        raise ValueError(f"Dynamic needs Metadata-Version 2.2 or later, not {metadata_version}")
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
     lines += [f"Dynamic: {field}" for field in dynamic]
+    lines += [f"Classifier: {classifier}" for classifier in classifiers]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Provides-Extra: {extra}" for extra in provides_extra]
@@ -52,20 +88,21 @@ def metadata_text(
     return "\n".join(lines) + "\n\n"
 
 
-def _record_hash(data: bytes) -> str:
+def record_hash(data: bytes) -> str:
+    """A RECORD hash: `sha256=` and the urlsafe base64 digest without padding."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return f"sha256={digest.decode()}"
 
 
-def _zip(path: Path, files: Mapping[str, bytes]) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in files:
-            info = zipfile.ZipInfo(name, date_time=EPOCH)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, files[name])
-    path.write_bytes(buffer.getvalue())
+def _as_bytes(files: Mapping[str, str | bytes]) -> dict[str, bytes]:
+    return {path: data.encode() if isinstance(data, str) else data for path, data in files.items()}
+
+
+def _entry_points_text(entry_points: Mapping[str, Mapping[str, str]]) -> str:
+    return "".join(
+        f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in entries.items()) + "\n"
+        for group, entries in entry_points.items()
+    )
 
 
 def wheel_files(
@@ -77,30 +114,39 @@ def wheel_files(
     files: Mapping[str, str | bytes],
     entry_points: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, bytes]:
-    """Every member of a wheel, RECORD included, in a deterministic order."""
-    dist_info = f"{escaped(name)}-{version}.dist-info"
-    pure = all(t.platform == "any" for t in parse_tag(tag))
-    members = {
-        path: data.encode() if isinstance(data, str) else data for path, data in files.items()
-    }
+    """Every member of a wheel, RECORD included, in order: the files, then `.dist-info/`."""
+    dist_info = f"{escaped(name)}-{escaped_version(version)}.dist-info"
+    tags = expand_tag(tag)
+    pure = all(t.split("-")[1:] == ["none", "any"] for t in tags)
     wheel = [
         "Wheel-Version: 1.0",
         "Generator: vendorer-tests",
-        f"Root-Is-Purelib: {str(pure).lower()}",
+        f"Root-Is-Purelib: {'true' if pure else 'false'}",
     ]
-    wheel += [f"Tag: {t}" for t in sorted(str(t) for t in parse_tag(tag))]
+    wheel += [f"Tag: {t}" for t in tags]
+    members = _as_bytes(files)
     members[f"{dist_info}/METADATA"] = metadata.encode()
     members[f"{dist_info}/WHEEL"] = ("\n".join(wheel) + "\n").encode()
     if entry_points:
-        text = "".join(
-            f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in entries.items()) + "\n"
-            for group, entries in entry_points.items()
-        )
-        members[f"{dist_info}/entry_points.txt"] = text.encode()
-    record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in members.items()]
+        members[f"{dist_info}/entry_points.txt"] = _entry_points_text(entry_points).encode()
+    record = [f"{path},{record_hash(data)},{len(data)}" for path, data in members.items()]
     record.append(f"{dist_info}/RECORD,,")
     members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     return members
+
+
+def write_zip(path: Path, members: Mapping[str, bytes]) -> Path:
+    """A zip of `members` in their order, with fixed timestamps and modes: reproducible bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    path.write_bytes(buffer.getvalue())
+    return path
 
 
 def make_wheel(
@@ -116,12 +162,14 @@ def make_wheel(
     entry_points: Mapping[str, Mapping[str, str]] | None = None,
     build_tag: str | None = None,
 ) -> Path:
-    """A valid wheel `{name}-{version}[-{build}]-{tag}.whl` in `directory`."""
+    """A valid wheel `{name}-{version}[-{build}]-{tag}.whl` in `directory`.
+
+    Without `files`, it holds a package `<import_name>/__init__.py` that sets `__version__`.
+    """
+    if build_tag is not None and not build_tag[:1].isdigit():
+        raise ValueError(f"a build tag starts with a digit, not {build_tag!r}")
     directory.mkdir(parents=True, exist_ok=True)
-    module = import_name(name)
-    contents = (
-        files if files is not None else {f"{module}/__init__.py": f'__version__ = "{version}"\n'}
-    )
+    contents = files if files is not None else default_files(name, version)
     metadata = metadata_text(
         name,
         version,
@@ -133,24 +181,54 @@ def make_wheel(
         name, version, tag=tag, metadata=metadata, files=contents, entry_points=entry_points
     )
     build = f"-{build_tag}" if build_tag else ""
-    path = directory / f"{escaped(name)}-{version}{build}-{tag}.whl"
-    _zip(path, members)
+    filename = f"{escaped(name)}-{escaped_version(version)}{build}-{tag}.whl"
+    return write_zip(directory / filename, members)
+
+
+def default_files(name: str, version: str) -> dict[str, str | bytes]:
+    return {f"{import_name(name)}/__init__.py": f'__version__ = "{version}"\n'}
+
+
+def write_tar_gz(path: Path, root: str, members: Mapping[str, bytes]) -> Path:
+    """A gzipped tar of `members` under `root/`, sorted, with fixed times and modes."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in sorted(members):
+            info = tarfile.TarInfo(f"{root}/{name}")
+            info.size, info.mtime, info.mode = len(members[name]), SOURCE_DATE, 0o644
+            archive.addfile(info, io.BytesIO(members[name]))
+    path.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
     return path
 
 
-def _tar(path: Path, root: str, files: Mapping[str, bytes]) -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for name in sorted(files):
-            info = tarfile.TarInfo(f"{root}/{name}")
-            info.size = len(files[name])
-            info.mtime = 1577836800
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(files[name]))
-    # gzip writes the time into its header: zero it so the bytes are reproducible.
-    data = bytearray(buffer.getvalue())
-    data[4:8] = b"\0\0\0\0"
-    path.write_bytes(bytes(data))
+def _pyproject(
+    name: str,
+    version: str,
+    *,
+    requires_dist: Sequence[str],
+    requires_python: str | None,
+    dynamic: Sequence[str],
+    ext_modules: Mapping[str, str],
+) -> str:
+    """The sdist's pyproject.toml: the in-tree backend, `[project]`, and its extension modules."""
+    dynamic_keys = sorted({PROJECT_KEYS[f.lower()] for f in dynamic if f.lower() in PROJECT_KEYS})
+    project: dict[str, object] = {"name": name, "version": version}
+    if requires_python and "requires-python" not in dynamic_keys:
+        project["requires-python"] = requires_python
+    if "dependencies" not in dynamic_keys:
+        project["dependencies"] = list(requires_dist)
+    if ext_modules and "classifiers" not in dynamic_keys:
+        project["classifiers"] = [NATIVE_CLASSIFIER]
+    if dynamic_keys:
+        project["dynamic"] = dynamic_keys
+    document: dict[str, object] = {
+        "build-system": {"requires": [], "build-backend": "backend", "backend-path": ["_backend"]},
+        "project": project,
+    }
+    if ext_modules:
+        modules = [{"name": module, "sources": [source]} for module, source in ext_modules.items()]
+        document["tool"] = {"vendorer-test-backend": {"ext-modules": modules}}
+    return tomli_w.dumps(document)
 
 
 def make_sdist(
@@ -165,16 +243,21 @@ def make_sdist(
     dynamic: Sequence[str] = (),
     native: bool = False,
 ) -> Path:
-    """An sdist that builds offline with the in-tree backend (pure, or with a C extension)."""
+    """An sdist `{name}-{version}.tar.gz` that builds offline with the in-tree backend.
+
+    Pure, it builds a `py3-none-any` wheel with the same metadata. With `native=True` (see
+    `make_native_sdist`) it holds `<import_name>/_native.c` and builds a wheel for the host.
+    With `metadata_version="2.2"` the PKG-INFO is reliable (PEP 643) except for the `dynamic`
+    fields, which are marked so.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     module = import_name(name)
-    contents = (
-        dict(files)
-        if files is not None
-        else {f"{module}/__init__.py": f'__version__ = "{version}"\n'}
-    )
+    contents = _as_bytes(files if files is not None else default_files(name, version))
+    ext_modules: dict[str, str] = {}
     if native:
-        contents[f"{module}/_native.c"] = NATIVE_SOURCE.replace("MODULE", "_native")
+        source = f"{module}/_native.c"
+        contents[source] = NATIVE_SOURCE.encode()
+        ext_modules[f"{module}._native"] = source
     pkg_info = metadata_text(
         name,
         version,
@@ -182,23 +265,31 @@ def make_sdist(
         requires_python=requires_python,
         metadata_version=metadata_version,
         dynamic=dynamic,
+        classifiers=[NATIVE_CLASSIFIER] if native else [],
     )
-    pyproject = (
-        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_backend"]\n'
+    pyproject = _pyproject(
+        name,
+        version,
+        requires_dist=requires_dist,
+        requires_python=requires_python,
+        dynamic=dynamic,
+        ext_modules=ext_modules,
     )
-    config = {"name": name, "version": version, "native": native, "metadata": pkg_info}
-    members: dict[str, bytes] = {
+    config = {
+        "escaped_name": escaped(name),
+        "escaped_version": escaped_version(version),
+        "metadata": pkg_info,
+        "ext_modules": ext_modules,
+    }
+    members = {
+        **contents,
         "PKG-INFO": pkg_info.encode(),
         "pyproject.toml": pyproject.encode(),
         "_backend/backend.py": BACKEND.read_bytes(),
-        "_backend/config.json": json.dumps(config, indent=1).encode(),
+        "_backend/config.json": json.dumps(config, indent=1, sort_keys=True).encode(),
     }
-    for member, data in contents.items():
-        members[member] = data.encode() if isinstance(data, str) else data
-    root = f"{escaped(name)}-{version}"
-    path = directory / f"{root}.tar.gz"
-    _tar(path, root, members)
-    return path
+    root = f"{escaped(name)}-{escaped_version(version)}"
+    return write_tar_gz(directory / f"{root}.tar.gz", root, members)
 
 
 def make_native_sdist(
@@ -209,7 +300,12 @@ def make_native_sdist(
     requires_dist: Sequence[str] = (),
     requires_python: str | None = None,
 ) -> Path:
-    """An sdist whose build compiles a C extension with the host's compiler: a host wheel."""
+    """An sdist with a C extension (`<import_name>._native`, whose `answer()` returns 42).
+
+    Its build compiles `_native.c` with the host's C compiler into a wheel tagged for the host;
+    its PKG-INFO has the `Programming Language :: C` classifier and its pyproject.toml lists the
+    extension module, so tools can tell before building.
+    """
     return make_sdist(
         directory,
         name,
@@ -229,24 +325,61 @@ static PyMethodDef methods[] = {
     {"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "MODULE", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit_MODULE(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
 """
 
 
-def corrupt_file(path: Path) -> None:
-    """Flip bytes in the middle of `path`, keeping its name and size."""
+def corrupt_file(path: Path) -> Path:
+    """Flip 16 bytes in the middle of `path`, keeping its name and size."""
     data = bytearray(path.read_bytes())
+    if not data:
+        raise ValueError(f"{path} is empty: nothing to corrupt")
     middle = len(data) // 2
     for offset in range(middle, min(middle + 16, len(data))):
         data[offset] ^= 0xFF
     path.write_bytes(bytes(data))
+    return path
 
 
 def truncated_copy(path: Path, target: Path) -> Path:
-    """A copy of `path` cut in half."""
-    shutil.copyfile(path, target)
-    data = target.read_bytes()
+    """A copy of `path` at `target`, cut to half its size (a download cut short)."""
+    data = path.read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data[: len(data) // 2])
     return target
+
+
+def tool_env(*, offline: bool = True) -> dict[str, str]:
+    """An environment for running pip or build in a subprocess, blind to the host's pip setup.
+
+    No pip configuration file (`PIP_CONFIG_FILE` = os.devnull) and no `PIP_*` variable reach the
+    tool; with `offline`, `PIP_NO_INDEX` turns every index off (find-links only), even one given on
+    the command line.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    if offline:
+        env["PIP_NO_INDEX"] = "1"
+    return env
+
+
+__all__ = [
+    "NATIVE_SOURCE",
+    "corrupt_file",
+    "escaped",
+    "escaped_version",
+    "expand_tag",
+    "import_name",
+    "make_native_sdist",
+    "make_sdist",
+    "make_wheel",
+    "metadata_text",
+    "record_hash",
+    "tool_env",
+    "truncated_copy",
+    "wheel_files",
+    "write_tar_gz",
+    "write_zip",
+]

@@ -1,14 +1,26 @@
 """Real package indexes on loopback, serving the distributions the fixtures build.
 
-`PypiServer` runs the real pypiserver (2.x). It serves PEP 503 HTML with `#sha256=` fragments and
-nothing else: no `data-requires-python`, no PEP 691 JSON, no PEP 658 metadata, no yanking. So a
-client must read Requires-Python and dependencies from the wheel itself, as with many private
-indexes.
+`PypiServer` runs the real pypiserver as a subprocess. What pypiserver 2.4 serves (read in its
+`_app.py` and checked by tests/test_support.py):
 
-`StaticIndex` serves the rest of the standards from a threaded `http.server`: PEP 691 JSON or
-PEP 503 HTML by the Accept header, `data-requires-python`, PEP 592 yanked files, PEP 658/714
-`.metadata` files, optional Basic auth, a flat find-links page, and switches that make it fail on
-purpose.
+- `/simple/` and `/simple/<project>/`: PEP 503 HTML only, `text/html` whatever the Accept header
+  asks (no PEP 691 JSON), anchors `href="/packages/<file>#sha256=<hex>"` (`--hash-algo`, sha256
+  by default) and nothing more: no `data-requires-python`, no `data-yanked`, no PEP 658/714
+  `.metadata` files (`/packages/<file>.metadata` is a 404). A client must read Requires-Python and
+  dependencies from the files themselves, as with many private indexes.
+- Non-normalized names are redirected (301) to the PEP 503 name; unknown projects are 404 with
+  `--disable-fallback` (otherwise a redirect to pypi.org).
+- `/packages/`: one flat HTML page of every file, usable as pip's `--find-links` URL.
+- `/<project>/json`: a minimal legacy JSON (`info.version` and release URLs, no hashes).
+- Files are found in the root folder and every folder below it, listed afresh on each request
+  (`--backend simple-dir`: files added while it runs are served at once). It answers one request
+  at a time (`wsgiref`, HTTP/1.0). Start-up takes about 0.13 s here (see `startup_seconds`).
+
+`StaticIndex` serves the rest of the standards from a threaded `http.server` over the files at the
+top of its root: PEP 691 JSON (API 1.1, PEP 700 `versions` and `size`) or PEP 503 HTML chosen by
+the Accept header's q-values, `data-requires-python`, PEP 592 yanked files, PEP 658/714 `.metadata`
+files, ETags, optional Basic auth, a flat find-links page, a log of the requests and switches that
+make it fail on purpose.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 import zipfile
@@ -29,16 +42,27 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import IO
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
+DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -46,33 +70,45 @@ def free_port() -> int:
 
 
 class PypiServer:
-    """The real pypiserver over `root`, on 127.0.0.1, for the duration of a `with` block."""
+    """The real pypiserver over `root`, on 127.0.0.1, for the duration of a `with` block.
+
+    `url` is its simple index (`http://127.0.0.1:PORT/simple/`), `find_links_url` its flat page of
+    every file. Leaving the block stops the process and reaps it, whatever happened inside.
+    """
+
+    START_TIMEOUT = 30.0
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/simple/"
+        self.port = 0
+        self.startup_seconds = 0.0
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
-    def __enter__(self) -> Self:
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/simple/"
+
+    @property
+    def find_links_url(self) -> str:
+        return f"{self.base}/packages/"
+
+    def __enter__(self) -> PypiServer:
         self.root.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(self.port),
-            "--disable-fallback", "-a", ".", "-P", ".", str(self.root),
-        ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                error = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise RuntimeError(f"pypiserver exited: {error}")
-            try:
-                httpx.get(self.url, timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.__exit__(None, None, None)
-        raise RuntimeError("pypiserver did not start within 30 s")
+        started = time.monotonic()
+        try:
+            for attempt in range(3):  # another process may take the free port before pypiserver
+                if self._start(last_attempt=attempt == 2):
+                    break
+        except BaseException:
+            self._stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
 
     def __exit__(
         self,
@@ -80,6 +116,46 @@ class PypiServer:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._stop()
+
+    def _start(self, *, last_attempt: bool) -> bool:
+        """Start the process and wait until it answers; False if it lost its port."""
+        self._stop()
+        self.port = free_port()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _stop)
+        command = [
+            sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1",
+            "--port", str(self.port), "--disable-fallback", "--authenticate", ".",
+            "--passwords", ".", "--backend", "simple-dir", "--server", "wsgiref", str(self.root),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + self.START_TIMEOUT
+        with httpx.Client(trust_env=False, timeout=1) as client:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    output = self._output()
+                    if "Address already in use" in output and not last_attempt:
+                        return False
+                    raise RuntimeError(f"pypiserver exited at start-up:\n{output}")
+                try:
+                    if client.get(self.url).status_code == 200:
+                        return True
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.02)
+        raise RuntimeError(
+            f"pypiserver did not answer within {self.START_TIMEOUT:.0f} s:\n{self._output()}"
+        )
+
+    def _output(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def _stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
             try:
@@ -87,37 +163,64 @@ class PypiServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-            if self._process.stderr:
-                self._process.stderr.close()
             self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+# --- the files a StaticIndex serves ---------------------------------------------------------------
+
+
+def core_metadata(path: Path) -> bytes:
+    """A wheel's `.dist-info/METADATA`, or an sdist's top-level `PKG-INFO` (.tar.gz or .zip)."""
+    if path.name.endswith(".whl"):
+        with zipfile.ZipFile(path) as wheel:
+            return wheel.read(_one(wheel.namelist(), r"[^/]+\.dist-info/METADATA", path))
+    if path.name.endswith(".zip"):
+        with zipfile.ZipFile(path) as sdist:
+            return sdist.read(_one(sdist.namelist(), r"[^/]+/PKG-INFO", path))
+    with tarfile.open(path) as sdist:
+        member = _one(sdist.getnames(), r"[^/]+/PKG-INFO", path)
+        extracted = sdist.extractfile(member)
+        if extracted is None:
+            raise ValueError(f"{path.name}: {member} is not a file")
+        return extracted.read()
+
+
+def _one(names: list[str], pattern: str, path: Path) -> str:
+    found = [name for name in names if re.fullmatch(pattern, name)]
+    if len(found) != 1:
+        raise ValueError(f"{path.name}: expected one {pattern}, found {found}")
+    return found[0]
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def core_metadata(path: Path) -> bytes:
-    """A wheel's METADATA or an sdist's PKG-INFO."""
-    if path.name.endswith(".whl"):
-        with zipfile.ZipFile(path) as wheel:
-            name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
-            return wheel.read(name)
-    with tarfile.open(path) as sdist:
-        member = next(m for m in sdist.getmembers() if m.name.count("/") == 1
-                      and m.name.endswith("/PKG-INFO"))  # fmt: skip
-        extracted = sdist.extractfile(member)
-        assert extracted is not None
-        return extracted.read()
+def _name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+            return name, version
+        return parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
 
 
-def _project(filename: str) -> str:
-    if filename.endswith(".whl"):
-        return str(parse_wheel_filename(filename)[0])
-    return str(parse_sdist_filename(filename)[0])
+def _requires_python(metadata: bytes) -> str | None:
+    match = re.search(rb"^Requires-Python:[ \t]*(.+?)\s*$", metadata, re.MULTILINE)
+    return match.group(1).decode() if match else None
 
 
 class StaticIndex:
-    """A standards-complete simple index over the files in `root`, on 127.0.0.1."""
+    """A standards-complete simple index over the distribution files at the top of `root`.
+
+    Routes: `/simple/` (project list), `/simple/<normalized>/` (a project page; other spellings
+    are redirected), `/files/<filename>`, `/files/<filename>.metadata` (PEP 658) and `/links/`
+    (a flat find-links page). `yanked` maps file names to their reasons ("" for none).
+    """
 
     def __init__(
         self,
@@ -132,42 +235,49 @@ class StaticIndex:
         self.metadata = metadata
         self.auth = auth
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        """Every request as it came: method, path (with query) and headers."""
         self.statuses: list[tuple[str, int]] = []
+        """Every answer: path and status."""
         self._failures: list[tuple[str, int]] = []
         self._delay = 0.0
         self._wrong_bytes: set[str] = set()
         self._drop: set[str] = set()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.port = self._server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.base}/simple/"
         self.find_links_url = f"{self.base}/links/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
-    # --- switches -------------------------------------------------------------------------------
+    # --- switches ---------------------------------------------------------------------------------
 
     def fail_next(self, path_prefix: str, status: int, count: int = 1) -> None:
+        """Answer `status` to the next `count` requests whose path starts with `path_prefix`."""
         with self._lock:
             self._failures.extend([(path_prefix, status)] * count)
 
     def delay(self, seconds: float) -> None:
+        """Stall every response by `seconds` (0 to stop)."""
         self._delay = seconds
 
     def serve_wrong_bytes(self, filename: str) -> None:
+        """Serve `filename` (a file or its `.metadata`) with other bytes of the same length."""
         self._wrong_bytes.add(filename)
 
     def drop_connection(self, filename: str) -> None:
-        """Send half of `filename` and close the connection."""
+        """Announce all of `filename`, send half of it and close the connection."""
         self._drop.add(filename)
 
     def paths(self, prefix: str = "") -> list[str]:
+        """The paths requested so far that start with `prefix`, in order."""
         return [path for _, path, _ in self.requests if path.startswith(prefix)]
 
-    # --- lifecycle ------------------------------------------------------------------------------
+    # --- lifecycle --------------------------------------------------------------------------------
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> StaticIndex:
         self._thread.start()
         return self
 
@@ -181,148 +291,194 @@ class StaticIndex:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    # --- content --------------------------------------------------------------------------------
+    # --- content ----------------------------------------------------------------------------------
 
-    def _files(self, project: str | None = None) -> list[Path]:
-        files = [
-            p for p in sorted(self.root.iterdir()) if p.name.endswith((".whl", ".tar.gz", ".zip"))
-        ]
-        if project is None:
-            return files
-        return [p for p in files if canonicalize_name(_project(p.name)) == project]
+    def _files(self, project: str | None = None) -> list[tuple[Path, NormalizedName, Version]]:
+        found = []
+        for path in sorted(self.root.iterdir()):
+            parsed = _name_and_version(path.name) if path.name.endswith(DIST_SUFFIXES) else None
+            if parsed and path.is_file() and project in (None, parsed[0]):
+                found.append((path, *parsed))
+        return found
+
+    def _core_metadata(self, path: Path) -> bytes | None:
+        """The file's core metadata, None when it cannot be read (a corrupted file, on purpose)."""
+        try:
+            return core_metadata(path)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, tarfile.TarError):
+            return None
 
     def _entry(self, path: Path) -> dict[str, object]:
+        """The PEP 691 file entry; the HTML anchors say the same."""
         data = path.read_bytes()
         entry: dict[str, object] = {
             "filename": path.name,
-            "url": f"/files/{path.name}",
+            "url": f"/files/{quote(path.name)}",
             "hashes": {"sha256": _sha256(data)},
+            "size": len(data),
         }
-        requires_python = _requires_python(core_metadata(path))
+        metadata = self._core_metadata(path)
+        requires_python = _requires_python(metadata) if metadata is not None else None
         if requires_python:
             entry["requires-python"] = requires_python
         if path.name in self.yanked:
             entry["yanked"] = self.yanked[path.name] or True
-        if self.metadata:
-            entry["core-metadata"] = {"sha256": _sha256(core_metadata(path))}
+        if self.metadata and metadata is not None:
+            entry["core-metadata"] = {"sha256": _sha256(metadata)}
+            entry["dist-info-metadata"] = entry["core-metadata"]
         return entry
 
-    def project_json(self, project: str) -> bytes:
-        files = [self._entry(p) for p in self._files(project)]
-        document = {"meta": {"api-version": "1.1"}, "name": project, "files": files}
-        return json.dumps(document).encode()
+    def project_json(self, project: NormalizedName) -> bytes:
+        files = self._files(project)
+        document = {
+            "meta": {"api-version": "1.1"},
+            "name": project,
+            "versions": [str(v) for v in sorted({version for _, _, version in files})],
+            "files": [self._entry(path) for path, _, _ in files],
+        }
+        return json.dumps(document, indent=1).encode()
 
-    def project_html(self, project: str | None, *, prefix: str = "/files/") -> bytes:
+    def project_html(self, project: NormalizedName | None) -> bytes:
+        """A project page, or with `project=None` the flat find-links page of every file."""
         anchors = []
-        for path in self._files(project):
+        for path, _, _ in self._files(project):
             entry = self._entry(path)
             hashes = entry["hashes"]
             assert isinstance(hashes, dict)
             attributes = ""
             if "requires-python" in entry:
-                escaped = html.escape(str(entry["requires-python"]))
-                attributes += f' data-requires-python="{escaped}"'
-            if "yanked" in entry:
-                reason = self.yanked[path.name]
-                attributes += f' data-yanked="{html.escape(reason)}"'
-            if "core-metadata" in entry:
-                digest = _sha256(core_metadata(path))
-                attributes += f' data-core-metadata="sha256={digest}"'
-                attributes += f' data-dist-info-metadata="sha256={digest}"'
-            href = f"{prefix}{path.name}#sha256={hashes['sha256']}"
+                requires_python = html.escape(str(entry["requires-python"]))
+                attributes += f' data-requires-python="{requires_python}"'
+            if path.name in self.yanked:
+                attributes += f' data-yanked="{html.escape(self.yanked[path.name])}"'
+            metadata = entry.get("core-metadata")
+            if isinstance(metadata, dict):
+                value = f"sha256={metadata['sha256']}"
+                attributes += f' data-core-metadata="{value}" data-dist-info-metadata="{value}"'
+            href = html.escape(f"{entry['url']}#sha256={hashes['sha256']}")
             anchors.append(f'<a href="{href}"{attributes}>{html.escape(path.name)}</a><br/>')
-        body = "\n".join(anchors)
-        return f"<!DOCTYPE html><html><body>\n{body}\n</body></html>\n".encode()
+        title = f"Links for {project}" if project else "Files"
+        return _html_page(title, anchors)
+
+    def project_list_json(self) -> bytes:
+        names = sorted({name for _, name, _ in self._files()})
+        document = {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
+        return json.dumps(document, indent=1).encode()
 
     def project_list(self) -> bytes:
-        names = sorted({canonicalize_name(_project(p.name)) for p in self._files()})
-        links = "\n".join(f'<a href="/simple/{n}/">{n}</a>' for n in names)
-        return f"<!DOCTYPE html><html><body>\n{links}\n</body></html>\n".encode()
+        names = sorted({name for _, name, _ in self._files()})
+        return _html_page("Simple index", [f'<a href="/simple/{n}/">{n}</a><br/>' for n in names])
 
-    # --- HTTP -----------------------------------------------------------------------------------
+    # --- HTTP -------------------------------------------------------------------------------------
+
+    def _take_failure(self, path: str) -> int | None:
+        with self._lock:
+            for position, (prefix, status) in enumerate(self._failures):
+                if path.startswith(prefix):
+                    del self._failures[position]
+                    return status
+        return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         index = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            head = False  # a HEAD request: headers only
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
             def do_GET(self) -> None:
-                index.requests.append(("GET", self.path, dict(self.headers.items())))
+                self._answer(head=False)
+
+            def do_HEAD(self) -> None:
+                self._answer(head=True)
+
+            def _answer(self, *, head: bool) -> None:
+                self.head = head
+                index.requests.append((self.command, self.path, dict(self.headers.items())))
                 if index._delay:
                     time.sleep(index._delay)
                 if index.auth is not None and not self._authorized():
-                    self._send(401, b"unauthorized", "text/plain",
-                               {"WWW-Authenticate": 'Basic realm="test"'})  # fmt: skip
+                    challenge = {"WWW-Authenticate": 'Basic realm="test index"'}
+                    self._send(401, b"unauthorized\n", "text/plain", challenge)
                     return
                 failure = index._take_failure(self.path)
                 if failure is not None:
-                    self._send(failure, b"failure on purpose", "text/plain")
+                    self._send(failure, b"failure on purpose\n", "text/plain")
                     return
-                self._route()
+                self._route(unquote(urlsplit(self.path).path))
 
             def _authorized(self) -> bool:
                 assert index.auth is not None
                 expected = base64.b64encode(":".join(index.auth).encode()).decode()
                 return self.headers.get("Authorization") == f"Basic {expected}"
 
-            def _route(self) -> None:
-                path = self.path.split("?")[0]
+            def _route(self, path: str) -> None:
                 if path == "/simple/":
-                    self._send(200, index.project_list(), "text/html")
-                elif match := re.fullmatch(r"/simple/([^/]+)/?", path):
-                    self._project(match.group(1), path)
+                    if _prefers_json(self.headers.get("Accept", "")):
+                        self._send_page(index.project_list_json(), JSON_TYPE)
+                    else:
+                        self._send_page(index.project_list(), HTML_TYPE)
+                elif match := re.fullmatch(r"/simple/([^/]+)(/?)", path):
+                    self._project(match.group(1), slash=bool(match.group(2)))
                 elif path == "/links/":
                     self._send(200, index.project_html(None), "text/html")
-                elif match := re.fullmatch(r"/files/(.+)", path):
+                elif (match := re.fullmatch(r"/files/([^/]+)", path)) and match.group(1) != "..":
                     self._file(match.group(1))
                 else:
-                    self._send(404, b"not found", "text/plain")
+                    self._send(404, b"not found\n", "text/plain")
 
-            def _project(self, name: str, path: str) -> None:
+            def _project(self, name: str, *, slash: bool) -> None:
                 normalized = canonicalize_name(name)
-                if name != normalized or not path.endswith("/"):
+                if name != normalized or not slash:
                     self._send(301, b"", "text/plain", {"Location": f"/simple/{normalized}/"})
-                    return
-                if not index._files(normalized):
-                    self._send(404, b"no such project", "text/plain")
-                    return
-                if _prefers_json(self.headers.get("Accept", "")):
-                    body, kind = index.project_json(normalized), JSON_TYPE
+                elif not index._files(normalized):
+                    self._send(404, b"no such project\n", "text/plain")
+                elif _prefers_json(self.headers.get("Accept", "")):
+                    self._send_page(index.project_json(normalized), JSON_TYPE)
                 else:
-                    body, kind = index.project_html(normalized), HTML_TYPE
+                    self._send_page(index.project_html(normalized), HTML_TYPE)
+
+            def _send_page(self, body: bytes, content_type: str) -> None:
                 etag = f'"{_sha256(body)[:32]}"'
+                headers = {"ETag": etag, "Vary": "Accept"}
                 if self.headers.get("If-None-Match") == etag:
-                    self._send(304, b"", kind, {"ETag": etag})
+                    self._send(304, b"", content_type, headers)
                 else:
-                    self._send(200, body, kind, {"ETag": etag})
+                    self._send(200, body, content_type, headers)
 
             def _file(self, name: str) -> None:
-                if name.endswith(".metadata") and index.metadata:
-                    target = index.root / name.removesuffix(".metadata")
-                    if target.exists():
-                        self._send(200, core_metadata(target), "text/plain")
-                        return
                 target = index.root / name
-                if not target.is_file():
-                    self._send(404, b"no such file", "text/plain")
+                if name.endswith(".metadata") and not target.is_file():
+                    distribution = index.root / name.removesuffix(".metadata")
+                    data = index._core_metadata(distribution) if index.metadata else None
+                    if data is None:
+                        self._send(404, b"no metadata file\n", "text/plain")
+                        return
+                    content_type = "text/plain"
+                elif target.is_file():
+                    data, content_type = target.read_bytes(), "application/octet-stream"
+                else:
+                    self._send(404, b"no such file\n", "text/plain")
                     return
-                data = target.read_bytes()
                 if name in index._wrong_bytes:
-                    data = data[::-1]
+                    data = bytes(byte ^ 0xFF for byte in data)
                 if name in index._drop:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/octet-stream")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data[: len(data) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self._send(200, data, "application/octet-stream")
+                    self._send_half(data)
+                else:
+                    self._send(200, data, content_type)
+
+            def _send_half(self, data: bytes) -> None:
+                index.statuses.append((self.path, 200))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
 
             def _send(
                 self,
@@ -338,35 +494,60 @@ class StaticIndex:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if not self.head:
+                    self.wfile.write(body)
 
         return Handler
 
-    def _take_failure(self, path: str) -> int | None:
-        with self._lock:
-            for position, (prefix, status) in enumerate(self._failures):
-                if path.startswith(prefix):
-                    del self._failures[position]
-                    return status
-        return None
+
+class _QuietServer(ThreadingHTTPServer):
+    """Threads per request; a client that hangs up (a timeout test) is no error here."""
+
+    daemon_threads = True
+
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def _html_page(title: str, lines: list[str]) -> bytes:
+    body = "\n".join(lines)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.1">'
+        f"<title>{html.escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
+    ).encode()
 
 
 def _prefers_json(accept: str) -> bool:
-    """Content negotiation by q-values between PEP 691 JSON and HTML."""
-    best_json, best_html = 0.0, 0.0
+    """PEP 691 content negotiation: JSON when the Accept header ranks it at least as high as HTML.
+
+    No Accept header, or one that names neither, gets HTML (PEP 503).
+    """
+    best = {"json": 0.0, "html": 0.0}
+    kinds = {
+        JSON_TYPE: "json",
+        "application/vnd.pypi.simple.latest+json": "json",
+        HTML_TYPE: "html",
+        "application/vnd.pypi.simple.latest+html": "html",
+        "text/html": "html",
+        "*/*": "html",
+    }
     for part in accept.split(","):
         media, *params = (item.strip() for item in part.split(";"))
         quality = 1.0
         for param in params:
-            if param.startswith("q="):
-                quality = float(param[2:])
-        if media == JSON_TYPE:
-            best_json = max(best_json, quality)
-        elif media in {HTML_TYPE, "text/html", "*/*"}:
-            best_html = max(best_html, quality)
-    return best_json > 0 and best_json >= best_html
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        kind = kinds.get(media.lower())
+        if kind:
+            best[kind] = max(best[kind], quality)
+    return best["json"] > 0 and best["json"] >= best["html"]
 
 
-def _requires_python(metadata: bytes) -> str | None:
-    match = re.search(rb"^Requires-Python: (.+)$", metadata, re.MULTILINE)
-    return match.group(1).decode().strip() if match else None
+__all__ = ["HTML_TYPE", "JSON_TYPE", "PypiServer", "StaticIndex", "core_metadata", "free_port"]
