@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.hooks import MARKER
@@ -25,12 +25,7 @@ def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path,
     make_wheel(dists, "helper", "1.0")
     make_wheel(dists, "extra", "1.0")
     index = static_index(dists)
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("webfw\n", encoding="utf-8")
-    (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
-    )
+    folder = make_app(tmp_path / "app", index.url, "webfw")
     built = vendorer("build", cwd=folder)
     assert built.returncode == 0, built.stderr
     return folder, index

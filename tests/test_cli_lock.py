@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.index import StaticIndex
 from tests.support.scenario import YANKED, build_scenario
 
@@ -15,12 +15,7 @@ from tests.support.scenario import YANKED, build_scenario
 @pytest.fixture
 def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path, StaticIndex]:
     index = static_index(build_scenario(tmp_path / "dists"), yanked=YANKED)
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("webfw[speed]\nyanky\n", encoding="utf-8")
-    (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
-    )
+    folder = make_app(tmp_path / "app", index.url, "webfw[speed]", "yanky")
     return folder, index
 
 

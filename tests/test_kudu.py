@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.kudu import KuduServer
@@ -39,12 +39,7 @@ def app(
     make_wheel(dists, "helper", "1.0")
     make_wheel(dists, "extra", "1.0")
     index = static_index(dists)
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("webfw==2.0\nextra\n", encoding="utf-8")
-    (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
-    )
+    folder = make_app(tmp_path / "app", index.url, "webfw==2.0", "extra")
     (folder / "site.PublishSettings").write_text(
         '<publishData><publishProfile profileName="site - Web Deploy" publishMethod="MSDeploy" '
         f'publishUrl="{kudu.url}" userName="$site" userPWD="{PASSWORD}" /></publishData>',

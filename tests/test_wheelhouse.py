@@ -12,7 +12,7 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_env
 from tests.support.index import StaticIndex
 from tests.support.scenario import LINUX312, WIN36
@@ -39,12 +39,7 @@ def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticInd
 
 @pytest.fixture
 def app(tmp_path: Path, index: StaticIndex) -> Path:
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("webfw\n", encoding="utf-8")
-    (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index.url}"\n', encoding="utf-8"
-    )
+    folder = make_app(tmp_path / "app", index.url, "webfw")
     return folder
 
 

@@ -12,3 +12,13 @@ def vendorer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
         [sys.executable, "-m", "vendorer", *args], capture_output=True, text=True, cwd=cwd,
         check=False,
     )  # fmt: skip
+
+
+def make_app(folder: Path, index_url: str, *requirements: str) -> Path:
+    """An app folder with its requirements, locking for python361x64 from `index_url`."""
+    folder.mkdir(parents=True)
+    (folder / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements), "utf-8")
+    (folder / "pyproject.toml").write_text(
+        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index_url}"\n', "utf-8"
+    )
+    return folder
