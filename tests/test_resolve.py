@@ -243,3 +243,16 @@ def test_requires_python_read_from_the_wheel_explains_itself(
     assert "fullver 1.1 needs Python >=3.6.2, the target has 3.6.1 (requirements.txt:1)" in str(
         caught.value
     )
+
+
+def test_offline_resolves_from_the_cache_alone(tmp_path: Path, index: StaticIndex) -> None:
+    requirements = _requirements(tmp_path, "webfw")
+    online = make_lock(WINDOWS, requirements, LockOptions(index_url=index.url)).lock
+    index.requests.clear()
+    again = make_lock(
+        WINDOWS, requirements, LockOptions(index_url=index.url, offline=True), force=True
+    ).lock
+    assert index.requests == [] and _versions(again) == _versions(online)
+    requirements.write_text("webfw\nfullver\n", encoding="utf-8")
+    with pytest.raises(IndexError_, match="offline"):
+        make_lock(WINDOWS, requirements, LockOptions(index_url=index.url, offline=True))

@@ -197,6 +197,11 @@ def _add_project_commands(
     )
     resolving.add_argument("--pre", action="store_true", help="allow pre-release versions")
     resolving.add_argument(
+        "--offline",
+        action="store_true",
+        help="no network: answer from vendorer's HTTP and file caches only",
+    )
+    resolving.add_argument(
         "--timeout",
         type=float,
         default=15.0,
@@ -600,6 +605,7 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
         prefer_newest=args.prefer_newest,
         pre=args.pre,
         timeout=args.timeout,
+        offline=args.offline,
     )
 
 

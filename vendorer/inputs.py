@@ -44,6 +44,7 @@ class LockOptions:
     pre: bool = False
     timeout: float = 15.0
     retries: int = 3
+    offline: bool = False  # answer from the HTTP cache only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

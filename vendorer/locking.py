@@ -105,6 +105,7 @@ def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
         cache_dir=cache_dir() / "http",
         timeout=options.timeout,
         retries=options.retries,
+        offline=options.offline,
     )
 
 
