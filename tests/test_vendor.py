@@ -218,3 +218,14 @@ def test_a_killed_run_leaves_the_old_tree_and_the_next_run_completes(tmp_path: P
     vendor(wheels, WINDOWS, lib, lock_hash="new")
     assert sorted(read_manifest(lib)["distributions"]) == sorted(wheels)  # type: ignore[index]
     assert not list(lib.parent.glob(".vendorer-new-*"))
+
+
+def test_pth_files_are_reported(tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path / "w", "pthpkg", "1.0",
+        files={"pthpkg/__init__.py": "", "pthpkg-init.pth": "import pthpkg\n"},
+    )  # fmt: skip
+    report = vendor({"pthpkg": wheel}, LINUX, tmp_path / "app" / "lib", lock_hash="h1")
+    assert report.pth_files == ["pthpkg-init.pth"]
+    again = vendor({"pthpkg": wheel}, LINUX, tmp_path / "app" / "lib", lock_hash="h1")
+    assert not again.changed and again.pth_files == ["pthpkg-init.pth"]

@@ -690,6 +690,13 @@ def _vendor(args: argparse.Namespace) -> int:
         err.print(f"up to date: {shown} ({len(wheels)} distributions)", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
+    if report.pth_files:
+        err.print(
+            f"note: {', '.join(report.pth_files)} will not run on the server: .pth files work "
+            f"only in site-packages, and {lib_dir} is a plain path entry; check that those "
+            "packages import without them",
+            markup=False,
+        )
     entry = pythonpath_entry(profile, lib_dir)
     if entry is None:
         err.print(f"on the server, {lib_dir} is on sys.path by itself", markup=False)

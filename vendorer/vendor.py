@@ -68,6 +68,7 @@ class VendorReport:
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    pth_files: list[str] = field(default_factory=list)  # never processed from a lib folder
     changed: bool = False
 
 
@@ -136,11 +137,24 @@ def vendor(
     )
     manifest_changed = old.get("lock_hash") != lock_hash or old.get("profile") != profile.name
     report.changed = bool(report.installed or report.removed or manifest_changed)
-    if dry_run or not report.changed:
+    if dry_run:
         return report
-    plan = _Plan(wanted=wanted, old=old, profile=profile, lock_hash=lock_hash, slim=slim)
-    _replace_tree(folder, lambda staging: _stage(staging, folder, plan, report))
+    if report.changed:
+        plan = _Plan(wanted=wanted, old=old, profile=profile, lock_hash=lock_hash, slim=slim)
+        _replace_tree(folder, lambda staging: _stage(staging, folder, plan, report))
+    report.pth_files = _pth_files(read_manifest(folder) or {})
     return report
+
+
+def _pth_files(manifest: Mapping[str, Any]) -> list[str]:
+    """Top-level `.pth` files: Python reads them only in site directories, and a lib folder on
+    PYTHONPATH or sys.path is not one, so what they set up does not happen on the server."""
+    return sorted(
+        relative
+        for entry in manifest.get("distributions", {}).values()
+        for relative in entry["files"]
+        if "/" not in relative and relative.endswith(".pth")
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
