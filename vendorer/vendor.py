@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -167,19 +168,33 @@ class _Plan:
 
 
 def _stage(staging: Path, folder: Path, plan: _Plan, report: VendorReport) -> None:
-    """Build the new tree in `staging`: foreign and unchanged files linked, the rest installed."""
-    distributions: dict[str, Any] = {}
+    """Build the new tree in `staging`: foreign and unchanged files linked, the rest installed.
+
+    Distributions are staged on several threads: creating files is what takes the time, and the
+    filesystem serves several at once. Two distributions writing the same path are refused.
+    """
     kept = {entry.split(" ")[0] for entry in report.kept}
+
+    def stage_one(name: str) -> dict[str, Any]:
+        path, sha = plan.wanted[name]
+        if name not in kept:
+            return _install(path, sha, staging, plan.profile, plan.slim)
+        entry: dict[str, Any] = plan.old["distributions"][name]
+        for relative in entry["files"]:
+            _link(folder / relative, staging / relative)
+        return entry
+
     for relative in report.foreign:
         _link(folder / relative, staging / relative)
-    for name, (path, sha) in plan.wanted.items():
-        if name in kept:
-            entry = plan.old["distributions"][name]
-            for relative in entry["files"]:
-                _link(folder / relative, staging / relative)
-        else:
-            entry = _install(path, sha, staging, plan.profile, plan.slim)
-        distributions[name] = entry
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        entries = list(pool.map(stage_one, plan.wanted))
+    distributions = dict(zip(plan.wanted, entries, strict=True))
+    owners: dict[str, str] = {}
+    for name, entry in distributions.items():
+        for relative in entry["files"]:
+            other = owners.setdefault(relative, name)
+            if other != name:
+                raise VendorError(f"{name} and {other} both write {relative}; nothing was changed")
     write_text_atomic(staging / GITATTRIBUTES, GITATTRIBUTES_TEXT)
     manifest = {
         "format": FORMAT,
