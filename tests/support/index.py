@@ -39,7 +39,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -55,6 +55,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import Version
+
+from tests.support.loopback import LoopbackServer
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -243,14 +245,11 @@ class StaticIndex:
         self._wrong_bytes: set[str] = set()
         self._drop: set[str] = set()
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self.port = self._server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self._http = LoopbackServer(self._handler())
+        self.port = self._http.port
+        self.base = self._http.base
         self.url = f"{self.base}/simple/"
         self.find_links_url = f"{self.base}/links/"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
 
     # --- switches ---------------------------------------------------------------------------------
 
@@ -278,7 +277,7 @@ class StaticIndex:
     # --- lifecycle --------------------------------------------------------------------------------
 
     def __enter__(self) -> StaticIndex:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(
@@ -287,9 +286,7 @@ class StaticIndex:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     # --- content ----------------------------------------------------------------------------------
 
@@ -498,18 +495,6 @@ class StaticIndex:
                     self.wfile.write(body)
 
         return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Threads per request; a client that hangs up (a timeout test) is no error here."""
-
-    daemon_threads = True
-
-    def handle_error(
-        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
-    ) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _html_page(title: str, lines: list[str]) -> bytes:

@@ -17,11 +17,13 @@ import shutil
 import threading
 import zipfile
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 
 class KuduServer:
@@ -37,14 +39,12 @@ class KuduServer:
         self.drops: set[int] = set()  # request numbers whose connection is cut
         self._count = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler())
+        self.url = self._http.base
 
     def __enter__(self) -> Self:
         self.home.mkdir(parents=True, exist_ok=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(
@@ -53,8 +53,7 @@ class KuduServer:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def next_number(self) -> int:
         with self._lock:
