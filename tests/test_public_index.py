@@ -48,7 +48,7 @@ def test_pip_9_reads_the_wheelhouse_export(tmp_path: Path) -> None:
     (app / "requirements.txt").write_text("flask\n", encoding="utf-8")
     profile = ProfileCatalog().load("python361x64")
     lock = make_lock(profile, app / "requirements.txt", LockOptions())
-    make_wheelhouse(profile, app / "requirements.txt", app / "wheelhouse", LockOptions(), lock=lock)
+    make_wheelhouse(profile, app / "wheelhouse", LockOptions(), lock=lock)
     venv = tmp_path / "pip9"
     subprocess.run([str(python36), "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip"]

@@ -716,7 +716,6 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     with _file_progress(err, len(lock.lock.packages)) as advance:
         result = make_wheelhouse(
             profile,
-            settings.requirements,
             root,
             _lock_options(args, settings),
             lock=lock,

@@ -50,6 +50,7 @@ class LockResult:
     lock: Lock
     path: Path
     changed: bool  # False: the existing lock was current and nothing was resolved
+    indexes: Indexes  # where its files came from (the next steps fetch and build from there)
 
 
 def make_lock(
@@ -68,7 +69,7 @@ def make_lock(
     if not force and path.exists():
         current = _read_if_valid(path)
         if current is not None and current.inputs_hash == digest:
-            return LockResult(lock=current, path=path, changed=False)
+            return LockResult(lock=current, path=path, changed=False, indexes=indexes)
     policy = FilePolicy(
         only_binary=requirements.only_binary,
         no_binary=requirements.no_binary,
@@ -94,7 +95,7 @@ def make_lock(
         pre=options.pre,
     )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
-    return LockResult(lock=lock, path=path, changed=True)
+    return LockResult(lock=lock, path=path, changed=True, indexes=indexes)
 
 
 def open_finder(indexes: Indexes, options: LockOptions) -> Finder:

@@ -16,12 +16,11 @@ from packaging.utils import canonicalize_name
 
 from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
-from vendorer.inputs import LockOptions, cache_dir, indexes_for
+from vendorer.inputs import LockOptions, cache_dir
 from vendorer.lock import Lock
 from vendorer.locking import LockResult, open_finder
 from vendorer.nativeplan import build_with_cibuildwheel
 from vendorer.profile import Profile
-from vendorer.reqfile import parse_requirements
 from vendorer.wheelhouse import (
     NativeRoute,
     WheelhouseContext,
@@ -56,7 +55,6 @@ class WheelhouseResult:
 
 def make_wheelhouse(
     profile: Profile,
-    requirements_path: Path,
     wheelhouse_root: Path,
     options: LockOptions,
     *,
@@ -65,8 +63,7 @@ def make_wheelhouse(
     native: Literal["report", "cibuildwheel"] = "report",
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
-    requirements = parse_requirements(requirements_path)
-    indexes = indexes_for(requirements, options)
+    indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
     with open_finder(indexes, options) as finder:
         context = WheelhouseContext(
