@@ -7,28 +7,16 @@ the profile (`CIBW_BUILD` such as `cp36-win_amd64`) as text, and the caller deci
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from vendorer.errors import UsageError, VendorerError
+from vendorer.errors import UsageError
 from vendorer.lock import LockedPackage
 from vendorer.profile import Profile
 
-__all__ = [
-    "NativePlan",
-    "build_with_cibuildwheel",
-    "cibuildwheel_identifier",
-    "container_engine",
-    "plan_for",
-]
+__all__ = ["NativePlan", "cibuildwheel_identifier", "manylinux_image", "plan_for"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,7 +49,7 @@ def _cibuildwheel_requirement(profile: Profile) -> str:
     return "cibuildwheel"
 
 
-def _manylinux_image(profile: Profile) -> str | None:
+def manylinux_image(profile: Profile) -> str | None:
     """The newest manylinux image whose glibc the target has (manylinux_2_28 or 2014)."""
     levels = [
         (int(match[1]), int(match[2]))
@@ -80,7 +68,7 @@ def plan_for(profile: Profile, packages: Sequence[LockedPackage]) -> NativePlan:
             f"the lock for {profile.name} has no sdist that needs a build: nothing to plan"
         )
     identifier = cibuildwheel_identifier(profile)
-    image = _manylinux_image(profile)
+    image = manylinux_image(profile)
     config_lines = [
         f"# cibuildwheel configuration for the target profile {profile.name}, written by",
         f"# `vendorer native-plan`: CPython {profile.python.version}, {identifier}.",
@@ -127,48 +115,3 @@ jobs:
         workflow_path=f".github/workflows/vendorer-native-{profile.name}.yml",
         workflow=workflow,
     )
-
-
-def container_engine() -> str | None:
-    """The first container engine that answers (`docker info` / `podman info`), if any."""
-    for engine in ("docker", "podman"):
-        if shutil.which(engine) is None:
-            continue
-        try:
-            answered = subprocess.run(
-                [engine, "info"], capture_output=True, timeout=30, check=False
-            ).returncode
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if answered == 0:
-            return engine
-    return None
-
-
-def build_with_cibuildwheel(profile: Profile, sdists: Sequence[Path], output: Path) -> None:
-    """Run cibuildwheel here for a Linux target: manylinux wheels for the target's CPython."""
-    if profile.markers["sys_platform"] != "linux":
-        raise UsageError(
-            f"{profile.name}: cibuildwheel builds {profile.tags[0].platform} wheels only on a "
-            f"machine of that kind; run `vendorer native-plan --profile {profile.name}` for CI"
-        )
-    if importlib.util.find_spec("cibuildwheel") is None:
-        raise UsageError("cibuildwheel is not installed: pip install 'vendorer[native]'")
-    engine = container_engine()
-    if engine is None:
-        raise VendorerError(
-            "--native cibuildwheel needs a running container engine (docker or podman) for the "
-            "manylinux images, and none answered; start one, or use `vendorer native-plan`"
-        )
-    environ = {**os.environ, "CIBW_BUILD": cibuildwheel_identifier(profile),
-               "CIBW_CONTAINER_ENGINE": engine, "CIBW_TEST_SKIP": "*"}  # fmt: skip
-    image = _manylinux_image(profile)
-    if image:
-        environ[f"CIBW_MANYLINUX_{profile.markers['platform_machine'].upper()}_IMAGE"] = image
-    for sdist in sdists:
-        command = [sys.executable, "-m", "cibuildwheel", "--platform", "linux",
-                   "--output-dir", str(output), str(sdist)]  # fmt: skip
-        result = subprocess.run(command, env=environ, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            tail = "\n".join(f"  | {line}" for line in result.stdout.splitlines()[-15:])
-            raise VendorerError(f"cibuildwheel failed for {sdist.name}:\n{tail}")

@@ -84,6 +84,7 @@ class WheelhouseContext:
     indexes: BuildIndexes  # for isolated builds of sdists
     cache: Path  # verified files by sha256
     find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
+    native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
     on_file: Callable[[str], None] | None = None
     max_workers: int = 8
 
@@ -131,14 +132,18 @@ def _fill(
             report.wheels[filename] = sha
             if downloaded:
                 report.downloaded.append(filename)
+    sources = [folder, *context.native_builds, *context.find_links]
     for package in (p for p in lock.packages if p.needs_build):
-        supplied = _supplied_wheel(package, tags, [folder, *context.find_links])
-        if supplied is not None:
-            target = folder / supplied.name
-            if supplied.parent != folder:
-                write_bytes_atomic(target, supplied.read_bytes())
+        found = _supplied_wheel(package, tags, sources)
+        if found is not None:
+            target = folder / found.name
+            if found.parent != folder:
+                write_bytes_atomic(target, found.read_bytes())
             report.wheels[target.name] = sha256_of(target)
-            report.accepted.append(target.name)
+            if found.parent in context.native_builds:
+                report.built.append(target.name)
+            elif found.parent != folder or target.name not in owned:  # not one vendorer built
+                report.accepted.append(target.name)
             continue
         built = _build(package, profile, folder, context, report)
         if built is not None:

@@ -6,6 +6,7 @@ not changed, so `vendorer build` on an unchanged app does no network I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,7 @@ from packaging.utils import canonicalize_name
 from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
 from vendorer.inputs import LockOptions, cache_dir
-from vendorer.lock import Lock
 from vendorer.locking import LockResult, open_finder
-from vendorer.nativeplan import build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.wheelhouse import (
     NativeRoute,
@@ -76,25 +75,34 @@ def make_wheelhouse(
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
-            _cibuildwheel(lock.lock, profile, report, context)
-            report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
+            with tempfile.TemporaryDirectory(prefix="vendorer-native-") as work:
+                built = _cibuildwheel(lock, profile, report, context, Path(work))
+                context = dataclasses.replace(context, native_builds=[built])
+                report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         advice = tuple(native_advice(route, profile, finder) for route in report.native)
     return WheelhouseResult(lock=lock, report=report, native=advice)
 
 
 def _cibuildwheel(
-    lock: Lock, profile: Profile, report: WheelhouseReport, context: WheelhouseContext
-) -> None:
-    """Build the native sdists' wheels here with cibuildwheel, into the wheelhouse folder."""
-    with tempfile.TemporaryDirectory(prefix="vendorer-native-") as folder:
-        sdists = []
-        for route in report.native:
-            package = lock.package(route.name)
-            assert package is not None
-            sdist = Path(folder) / package.file.filename
-            sdist.write_bytes(verified_bytes(package, context))
-            sdists.append(sdist)
-        build_with_cibuildwheel(profile, sdists, report.folder)
+    lock: LockResult,
+    profile: Profile,
+    report: WheelhouseReport,
+    context: WheelhouseContext,
+    work: Path,
+) -> Path:
+    """Build the native sdists' wheels with cibuildwheel; returns the folder that holds them."""
+    from vendorer.nativebuild import build_with_cibuildwheel  # cibuildwheel is an extra
+
+    sdists = []
+    for route in report.native:
+        package = lock.lock.package(route.name)
+        assert package is not None
+        sdist = work / "sdists" / package.file.filename
+        sdist.parent.mkdir(exist_ok=True)
+        sdist.write_bytes(verified_bytes(package, context))
+        sdists.append(sdist)
+    build_with_cibuildwheel(profile, sdists, work / "wheels", lock.indexes.build)
+    return work / "wheels"
 
 
 def native_advice(route: NativeRoute, profile: Profile, finder: Finder) -> NativeAdvice:

@@ -209,6 +209,7 @@ def _pyproject(
     requires_python: str | None,
     dynamic: Sequence[str],
     ext_modules: Mapping[str, str],
+    build_requires: Sequence[str],
 ) -> str:
     """The sdist's pyproject.toml: the in-tree backend, `[project]`, and its extension modules."""
     dynamic_keys = sorted({PROJECT_KEYS[f.lower()] for f in dynamic if f.lower() in PROJECT_KEYS})
@@ -222,7 +223,11 @@ def _pyproject(
     if dynamic_keys:
         project["dynamic"] = dynamic_keys
     document: dict[str, object] = {
-        "build-system": {"requires": [], "build-backend": "backend", "backend-path": ["_backend"]},
+        "build-system": {
+            "requires": list(build_requires),
+            "build-backend": "backend",
+            "backend-path": ["_backend"],
+        },
         "project": project,
     }
     if ext_modules:
@@ -242,13 +247,15 @@ def make_sdist(
     metadata_version: str = "2.1",
     dynamic: Sequence[str] = (),
     native: bool = False,
+    build_requires: Sequence[str] = (),
 ) -> Path:
     """An sdist `{name}-{version}.tar.gz` that builds offline with the in-tree backend.
 
     Pure, it builds a `py3-none-any` wheel with the same metadata. With `native=True` (see
     `make_native_sdist`) it holds `<import_name>/_native.c` and builds a wheel for the host.
     With `metadata_version="2.2"` the PKG-INFO is reliable (PEP 643) except for the `dynamic`
-    fields, which are marked so.
+    fields, which are marked so. `build_requires` go to `[build-system] requires` (an isolated
+    build installs them, though the in-tree backend needs none).
     """
     directory.mkdir(parents=True, exist_ok=True)
     module = import_name(name)
@@ -274,6 +281,7 @@ def make_sdist(
         requires_python=requires_python,
         dynamic=dynamic,
         ext_modules=ext_modules,
+        build_requires=build_requires,
     )
     config = {
         "escaped_name": escaped(name),
@@ -299,6 +307,7 @@ def make_native_sdist(
     *,
     requires_dist: Sequence[str] = (),
     requires_python: str | None = None,
+    build_requires: Sequence[str] = (),
 ) -> Path:
     """An sdist with a C extension (`<import_name>._native`, whose `answer()` returns 42).
 
@@ -313,13 +322,18 @@ def make_native_sdist(
         requires_dist=requires_dist,
         requires_python=requires_python,
         native=True,
+        build_requires=build_requires,
     )
 
 
 NATIVE_SOURCE = """\
 #include <Python.h>
+#include <stdlib.h>
 
-static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+/* strtol links the C library, as real extensions do (auditwheel reads the libc from that). */
+static PyObject *answer(PyObject *self, PyObject *args) {
+    return PyLong_FromLong(strtol("42", NULL, 10));
+}
 
 static PyMethodDef methods[] = {
     {"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}

@@ -1,0 +1,120 @@
+"""`--native cibuildwheel`: cibuildwheel run for real, in a container, from the loopback index.
+
+The image comes from `.ci/test-image` (a manylinux-style Debian 11 with CPython 3.9; quay.io's
+images cannot be pulled here) and is named by VENDORER_TEST_IMAGE; `.ci/run` makes it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import make_app, vendorer
+from tests.support.dists import make_native_sdist, make_wheel
+from tests.support.index import StaticIndex
+from vendorer.catalog import ProfileCatalog
+from vendorer.nativebuild import cibuildwheel_settings
+
+IMAGE = os.environ.get("VENDORER_TEST_IMAGE", "")
+needs_image = pytest.mark.skipif(
+    not IMAGE, reason="no container image: VENDORER_TEST_IMAGE=$(.ci/test-image) (root, ~1 min)"
+)
+HELPER = "vendorer-test-buildhelper"  # a build requirement only the loopback index has
+
+
+@pytest.fixture
+def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticIndex:
+    dists = tmp_path / "dists"
+    make_wheel(dists, HELPER, "1.0")
+    make_native_sdist(dists, "cext", "1.0", build_requires=[HELPER])
+    return static_index(dists)
+
+
+@pytest.fixture
+def app(tmp_path: Path, index: StaticIndex, monkeypatch: pytest.MonkeyPatch) -> Path:
+    if IMAGE:
+        monkeypatch.setenv("CIBW_MANYLINUX_X86_64_IMAGE", IMAGE)
+    return make_app(tmp_path / "app", index.url, "cext")
+
+
+@needs_image
+def test_cibuildwheel_builds_a_manylinux_wheel_the_target_python_loads(
+    app: Path, index: StaticIndex
+) -> None:
+    result = vendorer("build", "--profile", "linux-python39", "--native", "cibuildwheel", cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert "1 wheels (0 downloaded, 1 built, 0 supplied by you)" in result.stderr
+    folder = app / "wheelhouse" / "linux-python39"
+    [wheel] = folder.glob("*.whl")
+    assert wheel.name.startswith("cext-1.0-cp39-cp39-manylinux"), wheel.name  # auditwheel's tag
+    assert "--hash=sha256:" in (folder / "requirements.txt").read_text(encoding="utf-8")
+    # The container's pip took the build requirement from the lock's index, on loopback.
+    helper_agents = [
+        headers.get("User-Agent", "")
+        for _, path, headers in index.requests
+        if path.startswith("/files/vendorer_test_buildhelper-1.0")
+    ]
+    assert any('"python":"3.9.' in agent for agent in helper_agents), helper_agents
+    # The vendored extension loads in the target's CPython 3.9.
+    lib = app / "__oryx_packages__"
+    assert next(lib.glob("cext/_native.cpython-39-*.so"))
+    loaded = subprocess.run(
+        ["podman", "run", "--rm", f"--volume={lib}:/app:ro", "--env=PYTHONPATH=/app", IMAGE,
+         "/usr/bin/python3", "-c", "from cext import _native; print(_native.answer())"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert loaded.stdout == "42\n", loaded.stderr
+    again = vendorer("build", "--profile", "linux-python39", "--native", "cibuildwheel", cwd=app)
+    assert again.returncode == 0, again.stderr
+    assert "(0 downloaded, 0 built, 0 supplied by you)" in again.stderr  # kept, not rebuilt
+
+
+@needs_image
+def test_a_failing_cibuildwheel_run_shows_its_last_lines_and_how_to_reproduce(app: Path) -> None:
+    result = vendorer("wheelhouse", "--profile", "linux-python312", "--native", "cibuildwheel",
+                      cwd=app)  # fmt: skip
+    assert result.returncode == 1
+    assert "cibuildwheel failed to build cext-1.0.tar.gz for linux-python312:" in result.stderr
+    assert "/opt/python/cp312-cp312/bin/python' executable doesn't exist" in result.stderr
+    assert (
+        "reproduce it with: python -m pip download --no-deps --no-binary :all: cext==1.0 && "
+        "CIBW_BUILD=cp312-manylinux_x86_64 "
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((app / "wheelhouse" / "linux-python312").glob("*.whl")) == []
+
+
+def test_native_cibuildwheel_for_a_windows_target_points_to_ci(app: Path) -> None:
+    result = vendorer("wheelhouse", "--native", "cibuildwheel", cwd=app)
+    assert result.returncode == 2
+    assert "cibuildwheel builds win_amd64 wheels only on a machine of that kind" in result.stderr
+    assert "vendorer native-plan --profile python361x64" in result.stderr
+
+
+def test_native_cibuildwheel_without_a_container_engine_says_so(
+    app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIBW_CONTAINER_ENGINE", "no-such-engine; create_args: --network=host")
+    result = vendorer("wheelhouse", "--profile", "linux-python312", "--native", "cibuildwheel",
+                      cwd=app)  # fmt: skip
+    assert result.returncode == 1
+    assert "needs a running container engine (no-such-engine)" in result.stderr
+
+
+def test_the_users_engine_and_image_settings_win() -> None:
+    profile = ProfileCatalog().load("linux-python312")
+    ours = cibuildwheel_settings(profile, "podman", {})
+    assert ours["CIBW_BUILD"] == "cp312-manylinux_x86_64"
+    assert ours["CIBW_CONTAINER_ENGINE"] == "podman; create_args: --network=host"
+    assert ours["CIBW_MANYLINUX_X86_64_IMAGE"] == "manylinux_2_28"  # glibc 2.31 on the target
+    theirs = cibuildwheel_settings(
+        profile,
+        "podman",
+        {"CIBW_CONTAINER_ENGINE": "docker", "CIBW_MANYLINUX_X86_64_IMAGE": "my/image:1"},
+    )
+    assert theirs["CIBW_CONTAINER_ENGINE"] == "docker"
+    assert theirs["CIBW_MANYLINUX_X86_64_IMAGE"] == "my/image:1"
