@@ -24,13 +24,14 @@ needs_image = pytest.mark.skipif(
     not IMAGE, reason="no container image: VENDORER_TEST_IMAGE=$(.ci/test-image) (root, ~1 min)"
 )
 HELPER = "vendorer-test-buildhelper"  # a build requirement only the loopback index has
+LOCAL_HELPER = "vendorer-test-localhelper"  # one only a local --find-links folder has
 
 
 @pytest.fixture
 def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticIndex:
     dists = tmp_path / "dists"
     make_wheel(dists, HELPER, "1.0")
-    make_native_sdist(dists, "cext", "1.0", build_requires=[HELPER])
+    make_native_sdist(dists, "cext", "1.0", build_requires=[HELPER, LOCAL_HELPER])
     return static_index(dists)
 
 
@@ -38,7 +39,9 @@ def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticInd
 def app(tmp_path: Path, index: StaticIndex, monkeypatch: pytest.MonkeyPatch) -> Path:
     if IMAGE:
         monkeypatch.setenv("CIBW_MANYLINUX_X86_64_IMAGE", IMAGE)
-    return make_app(tmp_path / "app", index.url, "cext")
+    links = tmp_path / "local-links"
+    make_wheel(links, LOCAL_HELPER, "1.0")
+    return make_app(tmp_path / "app", index.url, f"--find-links {links}", "cext")
 
 
 @needs_image
@@ -47,12 +50,14 @@ def test_cibuildwheel_builds_a_manylinux_wheel_the_target_python_loads(
 ) -> None:
     result = vendorer("build", "--profile", "linux-python39", "--native", "cibuildwheel", cwd=app)
     assert result.returncode == 0, result.stderr
+    assert "  cext-1.0.tar.gz (cibuildwheel)\n" in result.stderr  # a line as it starts
     assert "1 wheels (0 downloaded, 1 built, 0 supplied by you)" in result.stderr
     folder = app / "wheelhouse" / "linux-python39"
     [wheel] = folder.glob("*.whl")
     assert wheel.name.startswith("cext-1.0-cp39-cp39-manylinux"), wheel.name  # auditwheel's tag
     assert "--hash=sha256:" in (folder / "requirements.txt").read_text(encoding="utf-8")
-    # The container's pip took the build requirement from the lock's index, on loopback.
+    # The container's pip took the build requirements from the lock's index, on loopback, and
+    # from its local find-links folder (through /host): the build would have failed otherwise.
     helper_agents = [
         headers.get("User-Agent", "")
         for _, path, headers in index.requests

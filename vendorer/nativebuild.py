@@ -17,7 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,9 +65,13 @@ def _chosen_engine() -> str:
 
 
 def build_with_cibuildwheel(
-    profile: Profile, sdists: Sequence[Path], output: Path, indexes: BuildIndexes
+    profile: Profile,
+    sdists: Sequence[Path],
+    output: Path,
+    indexes: BuildIndexes,
+    on_build: Callable[[str], None] | None = None,
 ) -> None:
-    """Build a wheel for `profile` from each sdist into `output`, with cibuildwheel."""
+    """Build a wheel for `profile` from each sdist into `output`; `on_build` hears each start."""
     if profile.markers["sys_platform"] != "linux":
         raise UsageError(
             f"{profile.name}: cibuildwheel builds {profile.tags[0].platform} wheels only on a "
@@ -89,6 +93,8 @@ def build_with_cibuildwheel(
         key for key in _PIP_INDEX_KEYS if key in environ
     )
     for sdist in sdists:
+        if on_build:
+            on_build(f"{sdist.name} (cibuildwheel)")
         command = [sys.executable, "-m", "cibuildwheel", "--platform", "linux",
                    "--output-dir", str(output), str(sdist)]  # fmt: skip
         result = subprocess.run(

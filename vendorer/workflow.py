@@ -101,7 +101,7 @@ def _cibuildwheel(
         sdist.parent.mkdir(exist_ok=True)
         sdist.write_bytes(verified_bytes(package, context))
         sdists.append(sdist)
-    build_with_cibuildwheel(profile, sdists, work / "wheels", lock.indexes.build)
+    build_with_cibuildwheel(profile, sdists, work / "wheels", lock.indexes.build, context.on_file)
     return work / "wheels"
 
 
