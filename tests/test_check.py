@@ -79,6 +79,16 @@ def test_hand_edits_to_the_vendored_tree_and_their_fix(app: tuple[Path, StaticIn
     assert "patched" not in (lib / "webfw" / "__init__.py").read_text(encoding="utf-8")
 
 
+def test_a_broken_manifest_is_a_drift_with_its_own_fix(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    (folder / "lib" / ".vendorer-manifest.json").write_text("{", encoding="utf-8")
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    assert "drift: lib/.vendorer-manifest.json: not JSON" in result.stderr
+    assert "fix: git checkout -- lib/.vendorer-manifest.json, or move lib/ away" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_without_a_wheelhouse_the_tree_is_checked_against_the_lock(
     app: tuple[Path, StaticIndex],
 ) -> None:

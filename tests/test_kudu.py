@@ -109,6 +109,19 @@ def test_an_upload_cut_off_is_redone_by_the_next_run(
     assert "3 sent" in output and _remote_manifest(kudu)["profile"] == "python361x64"
 
 
+@pytest.mark.parametrize("remote", [b"[1, 2]", b'{"format": 1, "distributions": []}', b"\xff"])
+def test_a_server_manifest_that_cannot_be_read_means_send_everything(
+    app: tuple[Path, StaticIndex], kudu: KuduServer, remote: bytes
+) -> None:
+    folder, _ = app
+    assert upload(folder)[0] == 0
+    (kudu.home / "site/wwwroot/lib/.vendorer-manifest.json").write_bytes(remote)
+    code, output = upload(folder)
+    assert code == 0, output
+    assert "3 sent, 0 deleted, 0 unchanged" in output
+    assert _remote_manifest(kudu)["profile"] == "python361x64"
+
+
 def test_retries_on_a_server_error(app: tuple[Path, StaticIndex], kudu: KuduServer) -> None:
     folder, _ = app
     kudu.failures = {1: 503}

@@ -144,6 +144,44 @@ def test_a_lib_folder_outside_the_app_is_refused(tmp_path: Path) -> None:
     assert lib_folder(tmp_path / "app", "lib") == (tmp_path / "app" / "lib").resolve()
 
 
+def test_a_lib_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "lib").write_text("my notes\n")
+    with pytest.raises(VendorError, match="'lib' is a file, not a folder"):
+        lib_folder(tmp_path / "app", "lib")
+    assert (tmp_path / "app" / "lib").read_text() == "my notes\n"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        ("{", "not JSON"),
+        ('{"format": 1, "distributions": {"hello": {"files": []}}}', "distributions are malformed"),
+        ('{"format": 7, "distributions": {}}', "written by a newer vendorer, format 7"),
+    ],
+)
+def test_a_broken_manifest_stops_vendoring_and_changes_nothing(
+    tmp_path: Path, manifest: str, reason: str
+) -> None:
+    lib = tmp_path / "app" / "lib"
+    vendor(_wheels(tmp_path / "w"), WINDOWS, lib, lock_hash="h1")
+    (lib / MANIFEST).write_text(manifest)
+    before = _tree(lib)
+    with pytest.raises(VendorError, match=reason) as raised:
+        vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2")
+    assert f"git checkout -- lib/{MANIFEST}" in str(raised.value)
+    assert _tree(lib) == before
+
+
+def test_a_file_of_yours_in_a_wheels_way_is_named(tmp_path: Path) -> None:
+    lib = tmp_path / "app" / "lib"
+    (lib / "hello").mkdir(parents=True)
+    (lib / "hello" / "__init__.py").write_text("# mine\n")
+    with pytest.raises(VendorError, match=r"writes hello/__init__.py, which another distribution"):
+        vendor(_wheels(tmp_path / "w"), WINDOWS, lib, lock_hash="h1")
+    assert (lib / "hello" / "__init__.py").read_text() == "# mine\n"
+
+
 def _evil_wheel(folder: Path, member: str) -> Path:
     members = wheel_files(
         "evil", "1.0", tag="py3-none-any",

@@ -19,7 +19,13 @@ from vendorer.fileio import HashCache, sha256_of
 from vendorer.inputs import LockOptions, current_inputs_hash
 from vendorer.lock import Lock, lock_path, read_lock
 from vendorer.profile import Profile
-from vendorer.vendor import GITATTRIBUTES, MANIFEST, hash_cache_path, read_manifest
+from vendorer.vendor import (
+    GITATTRIBUTES,
+    MANIFEST,
+    ManifestError,
+    hash_cache_path,
+    read_manifest,
+)
 from vendorer.wheelhouse import EXPORT_FILE, export_text
 
 __all__ = ["CheckResult", "Drift", "check_app"]
@@ -99,8 +105,13 @@ def _check_lib(
     lock: Lock, profile: Profile, lib: Path, wheel_hashes: dict[str, str]
 ) -> Iterator[Drift]:
     fix = f"vendorer vendor --profile {profile.name}"
-    manifest = read_manifest(lib)
     shown = lib.name
+    try:
+        manifest = read_manifest(lib)
+    except ManifestError as error:
+        restore = f"git checkout -- {shown}/{MANIFEST}, or move {shown}/ away and run {fix}"
+        yield Drift(f"{shown}/{MANIFEST}: {error.reason}", restore)
+        return
     if manifest is None:
         yield Drift(f"{shown}: nothing vendored yet (no {MANIFEST})", fix)
         return

@@ -8,7 +8,6 @@ off half-way leaves the old manifest there, so the next run sends the difference
 from __future__ import annotations
 
 import io
-import json
 import ntpath
 import posixpath
 import zipfile
@@ -20,7 +19,7 @@ from typing import Any
 from vendorer.errors import VendorerError
 from vendorer.kudu import KuduClient, KuduError
 from vendorer.profile import Profile
-from vendorer.vendor import GITATTRIBUTES, MANIFEST, read_manifest
+from vendorer.vendor import GITATTRIBUTES, MANIFEST, parse_manifest, read_manifest
 
 __all__ = [
     "UploadReport",
@@ -173,10 +172,9 @@ def _remote_manifest(data: bytes | None) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        manifest: dict[str, Any] = json.loads(data)
-    except ValueError:
-        return {}  # unreadable: treat the server as empty and send everything
-    return manifest
+        return parse_manifest(data.decode("utf-8"))
+    except ValueError:  # unreadable (UnicodeDecodeError included): send everything
+        return {}
 
 
 def _zip(folder: Path, files: Iterable[str]) -> bytes:

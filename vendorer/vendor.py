@@ -39,9 +39,11 @@ from vendorer.profile import Profile
 
 __all__ = [
     "MANIFEST",
+    "ManifestError",
     "VendorError",
     "VendorReport",
     "lib_folder",
+    "parse_manifest",
     "pythonpath_entry",
     "read_manifest",
     "vendor",
@@ -62,6 +64,17 @@ class VendorError(VendorerError):
     """A wheel cannot be vendored safely."""
 
 
+class ManifestError(VendorError):
+    """The manifest of a vendored tree is there but cannot be used."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"{path} cannot be used ({reason}); nothing was changed. Restore it (`git checkout "
+            f"-- {path.parent.name}/{MANIFEST}`), or move the folder away and run `vendorer vendor`"
+        )
+        self.reason = reason
+
+
 @dataclass(slots=True)
 class VendorReport:
     folder: Path
@@ -74,22 +87,55 @@ class VendorReport:
 
 
 def lib_folder(app: Path, lib_dir: str) -> Path:
-    """The lib folder inside the app; one that points outside it is refused."""
+    """The lib folder inside the app; one that points outside it, or a file, is refused."""
     folder = (app / lib_dir).resolve()
     root = app.resolve()
     if folder == root or root not in folder.parents:
         raise VendorError(
             f"lib folder {lib_dir!r} is not inside the app ({root}); choose a folder such as lib"
         )
+    if folder.exists() and not folder.is_dir():
+        raise VendorError(
+            f"lib folder {lib_dir!r} is a file, not a folder; move it away or choose another "
+            "--lib-dir"
+        )
     return folder
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The vendored tree's manifest; None when nothing was vendored there yet."""
+    path = folder / MANIFEST
     try:
-        data: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return parse_manifest(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
-    return data if data.get("format") == FORMAT else None
+    except OSError as error:
+        raise ManifestError(path, error.strerror or str(error)) from None
+    except ValueError as error:
+        raise ManifestError(path, str(error)) from None
+
+
+def parse_manifest(text: str) -> dict[str, Any]:
+    """A manifest's data; ValueError says what is wrong with it."""
+    try:
+        data: object = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"not JSON: {error}") from None
+    found = data.get("format") if isinstance(data, dict) else None
+    if isinstance(found, int) and found > FORMAT:
+        raise ValueError(f"written by a newer vendorer, format {found}: upgrade")
+    if not isinstance(data, dict) or found != FORMAT:
+        raise ValueError(f"not a vendorer manifest of format {FORMAT}")
+    fields = {"version": str, "wheel": str, "wheel_sha256": str, "files": dict}
+    distributions = data.get("distributions")
+    if not isinstance(distributions, dict) or not all(
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(key), kind) for key, kind in fields.items())
+        and all(isinstance(sha, str) for sha in entry["files"].values())
+        for entry in distributions.values()
+    ):
+        raise ValueError("its distributions are malformed")
+    return data
 
 
 def vendor(
@@ -223,9 +269,11 @@ def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) 
         with WheelFile.open(wheel) as source:
             source.validate_record(validate_contents=True)
             install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
-    except FileExistsError as error:
+    except FileExistsError as error:  # installer's message: "File already exists: <path>"
+        path = Path(str(error).rpartition(": ")[2])
+        shown = path.relative_to(target) if path.is_relative_to(target) else path
         raise VendorError(
-            f"{wheel.name} writes {error.filename}, which another distribution or a file of yours "
+            f"{wheel.name} writes {shown}, which another distribution or a file of yours "
             "already has; nothing was changed"
         ) from None
     except (InstallerError, ValueError, KeyError, OSError) as error:
