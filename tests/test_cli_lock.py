@@ -59,10 +59,16 @@ def test_lock_failures_are_one_clear_block(app: tuple[Path, StaticIndex]) -> Non
     assert "requirements.txt:1: 'webfw >= = 1' is not a valid requirement" in malformed.stderr
     unknown = vendorer("lock", "--profile", "pyhton361x64", cwd=folder)
     assert unknown.returncode == 2 and "did you mean python361x64" in unknown.stderr
+    (folder / "requirements.txt").write_text("webfw\n", encoding="utf-8")
+    no_url = vendorer("lock", "--index-url", "pypi.example.com/simple", cwd=folder)
+    assert no_url.returncode == 2
+    assert "index URL 'pypi.example.com/simple' is not an http://, https:// or file:// URL" in (
+        no_url.stderr
+    )
     (folder / "pyproject.toml").write_text("[tool.vendorer]\n", encoding="utf-8")
     no_profile = vendorer("lock", cwd=folder)
     assert no_profile.returncode == 2 and "no target profile" in no_profile.stderr
-    for result in (malformed, unknown, no_profile):
+    for result in (malformed, unknown, no_url, no_profile):
         assert "Traceback" not in result.stderr
 
 

@@ -172,6 +172,9 @@ def test_kudu_run_and_print_commands(app: tuple[Path, StaticIndex], kudu: KuduSe
     steps = vendorer("upload", "--mode", "wheelhouse", "--print-commands", cwd=folder)
     assert steps.returncode == 0 and "-m pip install --no-index" in steps.stdout
     assert kudu.count == 1  # --print-commands sent nothing
+    vendorer("kudu", "run", "--publish-profile", "site.PublishSettings", "--", "pip", "install",
+             "--", "flask", cwd=folder)  # fmt: skip
+    assert kudu.commands[-1]["command"] == "pip install -- flask"  # its own `--` stays
 
 
 def test_credentials_go_over_https_only(tmp_path: Path) -> None:

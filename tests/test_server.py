@@ -6,6 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import vendorer
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -93,6 +95,18 @@ def test_an_existing_web_config_keeps_everything_vendorer_does_not_own(tmp_path:
     assert vendorer(*args, "--check", "--app", str(tmp_path)).returncode == 0
     stale = vendorer(*args, "--lib-dir", "vendor", "--check", "--app", str(tmp_path))
     assert stale.returncode == 1 and "out of date" in stale.stderr
+    again = vendorer("webconfig", "-p", "python361x64", "--app", str(tmp_path))
+    assert again.returncode == 0, again.stderr  # the WSGI_HANDLER already there is kept
+    assert _settings(ET.fromstring(path.read_text(encoding="utf-8")))["WSGI_HANDLER"] == (
+        "app.wsgi_app"
+    )
+
+
+def test_fastcgi_without_a_wsgi_handler_asks_for_one(tmp_path: Path) -> None:
+    result = vendorer("webconfig", "-p", "python361x64", "--app", str(tmp_path))
+    assert result.returncode == 2
+    assert "FastCGI needs the WSGI app: pass --wsgi-handler MODULE.ATTR" in result.stderr
+    assert not (tmp_path / "web.config").exists()
 
 
 def test_values_are_escaped_and_bad_handlers_refused(tmp_path: Path) -> None:
@@ -174,3 +188,26 @@ def test_arm_resource_and_template_update(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "pass the --site-param" in wrong.stderr
     linux = vendorer("arm", "-p", "linux-python312")
     assert linux.returncode == 2 and "has no site extension" in linux.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ('{"resources": 5}', "not an ARM template (no list of resources)"),
+        ("[1]", "not an ARM template (no list of resources)"),
+        (
+            '{"resources": [{"type": "Microsoft.Web/sites", "name": "[parameters(\'siteName\')]",'
+            ' "resources": {}}]}',
+            "the site's resources are not a list",
+        ),
+    ],
+)
+def test_a_template_of_the_wrong_shape_is_refused_unchanged(
+    tmp_path: Path, template: str, message: str
+) -> None:
+    path = tmp_path / "azuredeploy.json"
+    path.write_text(template, encoding="utf-8")
+    result = vendorer("arm", "-p", "python361x64", "--template", str(path))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert path.read_text(encoding="utf-8") == template

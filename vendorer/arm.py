@@ -38,9 +38,12 @@ def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str
         template = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"{origin}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from None
+    resources = template.get("resources", []) if isinstance(template, dict) else None
+    if not isinstance(resources, list):
+        raise ConfigError(f"{origin}: not an ARM template (no list of resources)")
     sites = [
         resource
-        for resource in template.get("resources", [])
+        for resource in resources
         if isinstance(resource, MutableMapping)
         and resource.get("type") == SITES
         and f"parameters('{site_param}')" in str(resource.get("name", ""))
@@ -50,7 +53,9 @@ def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str
             f"{origin}: found {len(sites)} {SITES} resources named by parameters('{site_param}'); "
             "pass the --site-param that names your site"
         )
-    nested: list[Any] = sites[0].setdefault("resources", [])
+    nested = sites[0].setdefault("resources", [])
+    if not isinstance(nested, list):
+        raise ConfigError(f"{origin}: the site's resources are not a list")
     resource = site_extension_resource(profile, site_param)
     for index, existing in enumerate(nested):
         if (

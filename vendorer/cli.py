@@ -911,7 +911,7 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def _kudu_run(args: argparse.Namespace) -> int:
-    words = [word for word in args.words if word != "--"]
+    words = args.words[1:] if args.words[:1] == ["--"] else args.words  # the command's own stay
     if not words:
         raise UsageError("kudu run needs a command: vendorer kudu run -- python --version")
     with _kudu_client(args) as client:

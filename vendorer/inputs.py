@@ -12,9 +12,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_cache_dir
 
+from vendorer.errors import UsageError
 from vendorer.lock import FORMAT, Lock
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.reqfile import RequirementsFile, parse_requirements
@@ -80,6 +82,12 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes
     index_url = options.index_url or requirements.index_url or PYPI
     extra = tuple(dict.fromkeys(options.extra_index_urls + requirements.extra_index_urls))
     index_urls = () if requirements.no_index and not options.index_url else (index_url, *extra)
+    for url in index_urls:
+        if urlsplit(url).scheme not in {"http", "https", "file"}:
+            raise UsageError(
+                f"index URL {redact(url)!r} is not an http://, https:// or file:// URL; "
+                "check --index-url / --extra-index-url and index-url in the config"
+            )
     find_links = tuple(dict.fromkeys(options.find_links + requirements.find_links))
     build = BuildIndexes(
         index_url=index_urls[0] if index_urls else None,

@@ -134,7 +134,13 @@ def _fastcgi(
     settings: ET.Element,
     handlers: ET.Element,
 ) -> None:
-    handler = config.wsgi_handler or ""
+    existing = settings.find("add[@key='WSGI_HANDLER']")
+    handler = config.wsgi_handler or (existing.get("value", "") if existing is not None else "")
+    if not handler:
+        raise UsageError(
+            "FastCGI needs the WSGI app: pass --wsgi-handler MODULE.ATTR (for example "
+            "app.wsgi_app); an existing web.config's WSGI_HANDLER is kept when you do not"
+        )
     if not _WSGI_HANDLER.match(handler):
         raise UsageError(
             f"--wsgi-handler {handler!r} is not module.attribute or module.function() "
