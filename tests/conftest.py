@@ -7,6 +7,9 @@ a module whose tests only add files can share one pypiserver through `module_pyp
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -70,3 +73,19 @@ def static_index() -> Iterator[Callable[..., StaticIndex]]:
             )
 
         yield start
+
+
+@pytest.fixture
+def keyring_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, str, str], None]:
+    """The real `keyring` command on PATH, over a plain-file backend in the test's folder."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "keyring-data"))
+
+    def store(service: str, user: str, password: str) -> None:
+        subprocess.run(["keyring", "set", service, user], input=f"{password}\n", text=True,
+                       check=True, capture_output=True)  # fmt: skip
+
+    return store

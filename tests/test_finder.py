@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.dists import make_sdist, make_wheel, metadata_text, write_zip
 from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
-from vendorer.errors import IndexError_
+from vendorer.errors import IndexError_, UsageError
 from vendorer.finder import (
     ACCEPT,
     BrokenDownloadError,
@@ -597,6 +597,47 @@ def test_netrc_credentials(
         with pytest.raises(IndexAuthError):
             finder.project_files("beta")
         assert any(str(netrc) in w for w in finder.warnings)
+
+
+def test_keyring_passwords_for_a_url_that_names_only_a_user(
+    dists: Path,
+    static_index: Callable[..., StaticIndex],
+    keyring_store: Callable[[str, str, str], None],
+) -> None:
+    index = static_index(dists, auth=("VssSessionToken", "from-keyring"))
+    url = index.url.replace("//", "//VssSessionToken@")
+    with Finder(index_urls=[url]) as finder, pytest.raises(IndexAuthError, match="keyring"):
+        finder.project_files("beta")  # the keyring is asked only when told to
+    with Finder(index_urls=[url], keyring=True) as finder:
+        with pytest.raises(IndexAuthError):
+            finder.project_files("beta")  # nothing stored yet
+        assert f"keyring has no password for VssSessionToken at {index.url}" in finder.warnings
+    keyring_store("127.0.0.1", "VssSessionToken", "from-keyring")  # by host: the fallback
+    with Finder(index_urls=[url], keyring=True) as finder:
+        assert [f.filename for f in finder.project_files("beta")] == ["beta-2.0-py3-none-any.whl"]
+    keyring_store(index.url, "VssSessionToken", "Wr0ngPa55")  # the index URL is asked first
+    with (
+        Finder(index_urls=[url], keyring=True) as finder,
+        pytest.raises(IndexAuthError) as refused,
+    ):
+        finder.project_files("beta")
+    assert "Wr0ngPa55" not in str(refused.value)
+
+
+def test_keyring_provider_without_the_keyring_command(
+    dists: Path,
+    static_index: Callable[..., StaticIndex],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    index = static_index(dists, auth=("deploy", "secret"))
+    url = index.url.replace("//", "//deploy@")
+    with (
+        Finder(index_urls=[url], keyring=True) as finder,
+        pytest.raises(UsageError, match="needs the `keyring` command on PATH"),
+    ):
+        finder.project_files("beta")
 
 
 # --- the disk cache and offline mode --------------------------------------------------------------

@@ -116,6 +116,31 @@ def test_a_find_links_folder_with_a_target_wheel_is_locked_as_such(
     assert _wheels(app / "wheelhouse" / "python361x64") == ["cext-1.0-cp36-cp36m-win_amd64.whl"]
 
 
+def test_a_private_index_with_keyring_credentials_serves_lock_wheels_and_builds(
+    tmp_path: Path,
+    static_index: Callable[..., StaticIndex],
+    keyring_store: Callable[[str, str, str], None],
+) -> None:
+    dists = tmp_path / "private"
+    make_wheel(dists, "buildhelper", "1.0")
+    make_sdist(dists, "privsdist", "1.0", build_requires=["buildhelper"])
+    index = static_index(dists, auth=("VssSessionToken", "t0ken"))
+    keyring_store(index.url, "VssSessionToken", "t0ken")
+    app = make_app(tmp_path / "app", index.url.replace("//", "//VssSessionToken@"), "privsdist")
+    refused = vendorer("build", cwd=app)
+    assert refused.returncode == 1 and "--keyring-provider subprocess" in refused.stderr
+    result = vendorer("build", "--keyring-provider", "subprocess", cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert _wheels(app / "wheelhouse" / "python361x64") == ["privsdist-1.0-py3-none-any.whl"]
+    # The isolated build's pip got the build requirement from the private index through keyring
+    # (vendorer sets PIP_KEYRING_PROVIDER=subprocess; pip's own "auto" finds keyring here too).
+    assert any(
+        path.startswith("/files/buildhelper-1.0") and status == 200
+        for path, status in index.statuses
+    )
+    assert "t0ken" not in result.stderr + (app / "pylock.python361x64.toml").read_text("utf-8")
+
+
 def test_a_wheel_with_the_wrong_hash_is_never_used(app: Path, index: StaticIndex) -> None:
     assert vendorer("lock", cwd=app).returncode == 0
     index.serve_wrong_bytes("webfw-2.0-py3-none-any.whl")

@@ -27,7 +27,7 @@ from rich.table import Table
 from vendorer import __version__
 from vendorer.capture import capture_script, profile_from_capture
 from vendorer.catalog import ProfileCatalog
-from vendorer.config import Settings, load_settings
+from vendorer.config import KEYRING_PROVIDERS, Settings, load_settings
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
 from vendorer.hooks import install_pre_push_hook
@@ -200,6 +200,12 @@ def _add_project_commands(
         "--offline",
         action="store_true",
         help="no network: answer from vendorer's HTTP and file caches only",
+    )
+    resolving.add_argument(
+        "--keyring-provider",
+        choices=KEYRING_PROVIDERS,
+        help="subprocess: ask the `keyring` command for the password of an index URL that names "
+        "only a user (https://user@host/simple/), as pip and uv do (default: disabled)",
     )
     resolving.add_argument(
         "--timeout",
@@ -584,6 +590,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "index_url": getattr(args, "index_url", None),
             "extra_index_urls": tuple(getattr(args, "extra_index_urls", ())),
             "find_links": tuple(getattr(args, "find_links", ())),
+            "keyring_provider": getattr(args, "keyring_provider", None),
         },
     )
 
@@ -606,6 +613,7 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
         pre=args.pre,
         timeout=args.timeout,
         offline=args.offline,
+        keyring=settings.keyring_provider == "subprocess",
     )
 
 

@@ -10,9 +10,10 @@ from typing import Any
 from vendorer.errors import ConfigError
 from vendorer.tomlfile import read_toml
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
 
-_STRING_KEYS = ("profile", "requirements", "lib-dir", "wheelhouse", "index-url")
+_STRING_KEYS = ("profile", "requirements", "lib-dir", "wheelhouse", "index-url", "keyring-provider")
+KEYRING_PROVIDERS = ("disabled", "subprocess")
 _LIST_KEYS = ("extra-index-urls", "find-links")
 
 
@@ -26,6 +27,7 @@ class Settings:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    keyring_provider: str = "disabled"
 
 
 def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -47,6 +49,7 @@ def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> 
         find_links=tuple(
             link if "://" in link else str(app_dir / link) for link in values.get("find_links", ())
         ),
+        keyring_provider=values.get("keyring_provider", "disabled"),
     )
 
 
@@ -79,6 +82,8 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
         if key in table
         and not (isinstance(table[key], list) and all(isinstance(v, str) for v in table[key]))
     ]
+    if table.get("keyring-provider", "disabled") not in KEYRING_PROVIDERS:
+        problems.append(f"  keyring-provider: one of {', '.join(KEYRING_PROVIDERS)}")
     if problems:
         raise ConfigError(f"{where}:\n" + "\n".join(problems))
     return table

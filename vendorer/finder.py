@@ -138,6 +138,7 @@ class Finder:
         backoff: float = 0.5,
         max_workers: int = 8,
         offline: bool = False,
+        keyring: bool = False,
         accept: str = ACCEPT,
     ) -> None:
         self.warnings: list[str] = []  # files skipped, specifiers ignored, netrc unreadable...
@@ -149,6 +150,7 @@ class Finder:
             retries=retries,
             backoff=backoff,
             offline=offline,
+            keyring=keyring,
             warn=self._warn,
         )
         self.index_urls = [self._http.remember_credentials(url) for url in index_urls]

@@ -2,9 +2,10 @@
 
 One `httpx.Client` (thread-safe) serves every request; proxies come from the environment
 (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY). Credentials come from the URL
-(`https://user:pass@host/...`) or from netrc ($NETRC, else ~/.netrc) and are applied per host; they
-never appear in a message. Project pages are cached on disk with their ETag / Last-Modified and
-revalidated; `offline=True` answers from that cache only. Every httpx exception is translated here
+(`https://user:pass@host/...`), from netrc ($NETRC, else ~/.netrc) or, for a URL that names only
+a user, from the `keyring` command; they are applied per host and never appear in a message.
+Project pages are cached on disk with their ETag / Last-Modified and revalidated; `offline=True`
+answers from that cache only. Every httpx exception is translated here
 into a `vendorer.errors.IndexError_` subclass.
 """
 
@@ -29,6 +30,7 @@ import httpx
 
 from vendorer.errors import IndexError_
 from vendorer.fileio import write_bytes_atomic
+from vendorer.keyringcli import keyring_password
 from vendorer.urls import file_url_path, redact
 
 __all__ = [
@@ -93,15 +95,19 @@ class HttpClient:
         retries: int = 3,
         backoff: float = 0.5,
         offline: bool = False,
+        keyring: bool = False,
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.timeout = timeout
+        self.keyring = keyring  # ask `keyring` for the password of a URL that names only a user
         self.retries = max(1, retries)
         self.backoff = backoff
         self.offline = offline
         self._pages = _PageCache(cache_dir / "pages") if cache_dir is not None else None
         self._warn = warn or (lambda message: None)
         self._credentials: dict[str, tuple[str, str]] = {}
+        self._keyring_asks: dict[str, str] = {}  # origin -> the URL to ask keyring about
+        self._keyring_lock = threading.Lock()
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
         self._netrc_lock = threading.Lock()
@@ -116,10 +122,10 @@ class HttpClient:
         """Keep `url`'s user:password for its host; return the URL without them."""
         parts = urlsplit(url)
         if parts.username is not None:
-            self._credentials[_origin(url)] = (
-                unquote(parts.username),
-                unquote(parts.password or ""),
-            )
+            origin = _origin(url)
+            self._credentials[origin] = (unquote(parts.username), unquote(parts.password or ""))
+            if self.keyring and not parts.password:
+                self._keyring_asks.setdefault(origin, redact(url))
         return redact(url)
 
     # --- pages: cached and revalidated ----------------------------------------------------------
@@ -235,8 +241,9 @@ class HttpClient:
         if status in {401, 403}:
             raise IndexAuthError(
                 f"{shown}: HTTP {status}: the server refused access (no credentials or wrong ones "
-                "were sent); put them in the index URL (https://user:password@host/simple/) or in "
-                "~/.netrc (or the file $NETRC names)",
+                "were sent); put them in the index URL (https://user:password@host/simple/), in "
+                "~/.netrc (or the file $NETRC names), or in a keyring (the user in the URL, "
+                "https://user@host/simple/, with --keyring-provider subprocess)",
                 status,
             )
         if status in {404, 410}:
@@ -253,10 +260,26 @@ class HttpClient:
         raise HttpStatusError(f"{shown}: unexpected HTTP {status} from the server", status)
 
     def _auth_for(self, url: str) -> httpx.Auth | None:
-        credentials = self._credentials.get(_origin(url))
+        origin = _origin(url)
+        if origin in self._keyring_asks:
+            self._ask_keyring(origin)
+        credentials = self._credentials.get(origin)
         if credentials is None and _may_send_implicit_credentials(url):
             credentials = self._netrc_credentials(urlsplit(url).hostname or "")
         return httpx.BasicAuth(*credentials) if credentials else None
+
+    def _ask_keyring(self, origin: str) -> None:
+        """Once per origin: the password `keyring` holds for the user its URL names."""
+        with self._keyring_lock:
+            service = self._keyring_asks.pop(origin, None)
+            if service is None:  # another thread asked already
+                return
+            user = self._credentials[origin][0]
+            password = keyring_password(service, user)
+            if password is None:
+                self._warn(f"keyring has no password for {user} at {service}")
+            else:
+                self._credentials[origin] = (user, password)
 
     def _netrc_credentials(self, host: str) -> tuple[str, str] | None:
         with self._netrc_lock:

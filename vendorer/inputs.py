@@ -47,6 +47,7 @@ class LockOptions:
     timeout: float = 15.0
     retries: int = 3
     offline: bool = False  # answer from the HTTP cache only
+    keyring: bool = False  # --keyring-provider subprocess: passwords from the `keyring` command
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,9 +58,12 @@ class BuildIndexes:
     extra_index_urls: Sequence[str] = ()
     find_links: Sequence[str] = ()
     no_index: bool = False
+    keyring: bool = False  # pip asks the `keyring` command too
 
     def environ(self) -> dict[str, str]:
         environ = {}
+        if self.keyring:
+            environ["PIP_KEYRING_PROVIDER"] = "subprocess"
         if self.index_url:
             environ["PIP_INDEX_URL"] = self.index_url
         if self.extra_index_urls:
@@ -94,6 +98,7 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes
         extra_index_urls=index_urls[1:],
         find_links=find_links,
         no_index=not index_urls,
+        keyring=options.keyring,
     )
     return Indexes(index_urls=index_urls, find_links=find_links, build=build)
 

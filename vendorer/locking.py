@@ -107,6 +107,7 @@ def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
         timeout=options.timeout,
         retries=options.retries,
         offline=options.offline,
+        keyring=options.keyring,
     )
 
 
