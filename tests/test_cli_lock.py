@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import make_app, vendorer
+from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.scenario import YANKED, build_scenario
+from vendorer.tomlfile import parse_toml
 
 
 @pytest.fixture
@@ -36,6 +38,35 @@ def test_lock_then_export_then_why(app: tuple[Path, StaticIndex]) -> None:
     assert why.stdout.splitlines()[0] == "clicky 7.0 (wheel: clicky-7.0-py3-none-any.whl)"
     assert "  webfw 2.0 (clicky>=7) <- requirements.txt:1 (webfw[speed])" in why.stdout
     assert "8.0: Requires-Python !=3.6.*,>=3.6" in why.stdout
+
+
+def _versions(folder: Path) -> dict[str, str]:
+    lock = parse_toml((folder / "pylock.python361x64.toml").read_text("utf-8"), origin="lock")
+    return {package["name"]: package["version"] for package in lock["packages"]}
+
+
+def test_a_changed_requirement_moves_only_what_it_must(app: tuple[Path, StaticIndex]) -> None:
+    folder, index = app
+    assert vendorer("lock", cwd=folder).returncode == 0
+    make_wheel(index.root, "clicky", "7.5", requires_python=">=3.6")
+    make_wheel(index.root, "fastpath", "1.1")
+    (folder / "requirements.txt").write_text("webfw[speed]\nyanky\nfullver\n", "utf-8")
+    added = vendorer("lock", cwd=folder)
+    assert added.returncode == 0, added.stderr
+    versions = _versions(folder)
+    assert (versions["clicky"], versions["fastpath"], versions["fullver"]) == ("7.0", "1.0", "1.0")
+    why = vendorer("why", "clicky", cwd=folder)
+    assert "7.5: the lock keeps 7.0 (`vendorer lock --upgrade-package clicky` moves it)" in (
+        why.stdout
+    )
+    assert vendorer("lock", "-P", "Clicky", cwd=folder).returncode == 0
+    assert (_versions(folder)["clicky"], _versions(folder)["fastpath"]) == ("7.5", "1.0")
+    (folder / "requirements.txt").write_text("webfw[speed]\nyanky\nfullver\nfastpath>=1.1\n")
+    assert vendorer("lock", cwd=folder).returncode == 0  # a requirement the kept pin fails
+    assert _versions(folder)["fastpath"] == "1.1"
+    make_wheel(index.root, "clicky", "7.6", requires_python=">=3.6")
+    assert vendorer("lock", "--upgrade", cwd=folder).returncode == 0
+    assert _versions(folder)["clicky"] == "7.6"
 
 
 def test_lock_for_another_profile_from_the_command_line(app: tuple[Path, StaticIndex]) -> None:

@@ -202,6 +202,22 @@ def _add_project_commands(
         help="no network: answer from vendorer's HTTP and file caches only",
     )
     resolving.add_argument(
+        "-U",
+        "--upgrade",
+        action="store_true",
+        help="resolve again to the newest versions that fit, keeping none of the lock's",
+    )
+    resolving.add_argument(
+        "-P",
+        "--upgrade-package",
+        dest="upgrade_packages",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="resolve again, moving NAME to its newest fitting version (repeatable); the "
+        "lock's other versions are kept where they still fit",
+    )
+    resolving.add_argument(
         "--keyring-provider",
         choices=KEYRING_PROVIDERS,
         help="subprocess: ask the `keyring` command for the password of an index URL that names "
@@ -252,7 +268,9 @@ def _add_project_commands(
         "not changed is kept as it is.",
     )
     lock.add_argument(
-        "--force", action="store_true", help="resolve again even if the lock is current"
+        "--force",
+        action="store_true",
+        help="resolve again even if the lock is current (its versions are kept where they fit)",
     )
     lock.add_argument(
         "--export",
@@ -634,6 +652,8 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
             settings.requirements,
             _lock_options(args, settings),
             force=getattr(args, "force", False),
+            upgrade=args.upgrade,
+            upgrade_packages=args.upgrade_packages,
             on_pin=on_pin,
         )
     verb = "wrote" if result.changed else "up to date:"

@@ -8,7 +8,7 @@ new one is complete.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,17 +59,31 @@ def make_lock(
     options: LockOptions,
     *,
     force: bool = False,
+    upgrade: bool = False,
+    upgrade_packages: Collection[str] = (),
     on_pin: Callable[[str, Version], None] | None = None,
 ) -> LockResult:
-    """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current."""
+    """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
+
+    The previous lock's versions are kept where they still fit (as pip-tools and uv do), except
+    with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again.
+    """
     requirements = parse_requirements(requirements_path)
     indexes = indexes_for(requirements, options)
     digest = inputs_hash(profile, requirements, indexes, options)
     path = lock_path(requirements_path, profile.name)
-    if not force and path.exists():
-        current = _read_if_valid(path)
-        if current is not None and current.inputs_hash == digest:
-            return LockResult(lock=current, path=path, changed=False, indexes=indexes)
+    previous = _read_if_valid(path) if path.exists() else None
+    again = force or upgrade or bool(upgrade_packages)
+    if not again and previous is not None and previous.inputs_hash == digest:
+        return LockResult(lock=previous, path=path, changed=False, indexes=indexes)
+    moving = {canonicalize_name(name) for name in upgrade_packages}
+    kept = (
+        {p.name: p.version for p in previous.packages if p.name not in moving}
+        if previous is not None
+        and not upgrade
+        and (previous.prefer_newest, previous.pre) == (options.prefer_newest, options.pre)
+        else {}
+    )
     policy = FilePolicy(
         only_binary=requirements.only_binary,
         no_binary=requirements.no_binary,
@@ -85,6 +99,7 @@ def make_lock(
             policy=policy,
             build_metadata=_metadata_builder(finder, indexes.build),
             on_pin=on_pin,
+            preferred=kept,
         )
         packages = tuple(_locked(package, finder, path.parent) for package in resolution.packages)
     lock = Lock(

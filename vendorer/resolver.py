@@ -150,8 +150,11 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
         policy: FilePolicy,
         constraints: Mapping[NormalizedName, SpecifierSet],
         build_metadata: MetadataBuilder | None,
+        *,
+        preferred: Mapping[NormalizedName, Version],
     ) -> None:
         self.profile = profile
+        self.preferred = preferred  # the previous lock's versions: tried first, kept if they fit
         self.source = source
         self.policy = policy
         self.constraints = constraints
@@ -210,6 +213,8 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             ) and constraint.contains(choice.version, prereleases=True)
             if allowed and (self._pre(*reqs) or not choice.version.is_prerelease):
                 matches.append(_Candidate(name, choice.version, extras, choice))
+        kept = self.preferred.get(name)
+        matches.sort(key=lambda candidate: candidate.version != kept)  # stable: the rest in order
         if matches:
             self.prefetch_metadata(matches[0])
         return matches
@@ -331,8 +336,13 @@ def resolve_for(
     policy: FilePolicy = DEFAULT_POLICY,
     build_metadata: MetadataBuilder | None = None,
     on_pin: Callable[[str, Version], None] | None = None,
+    preferred: Mapping[NormalizedName, Version] | None = None,
 ) -> Resolution:
-    """The exact set of versions and files that satisfies `requirements` on `profile`'s target."""
+    """The exact set of versions and files that satisfies `requirements` on `profile`'s target.
+
+    `preferred` versions (the previous lock's) are tried first, so a changed requirement moves
+    only what it must, as pip-tools and uv do.
+    """
     environment = {**profile.marker_environment(), "extra": ""}
     roots = [
         _requirement(root.requirement, root.source, None, root.hashes, root.file)
@@ -347,7 +357,9 @@ def resolve_for(
             constraint_specs[name] = constraint_specs.get(name, SpecifierSet()) & (
                 constraint.requirement.specifier
             )
-    provider = _Provider(profile, source, policy, constraint_specs, build_metadata)
+    provider = _Provider(
+        profile, source, policy, constraint_specs, build_metadata, preferred=preferred or {}
+    )
     for root in roots:
         provider.asked_by.setdefault(root.name, root)
     provider.prefetch_projects(root.name for root in roots)
@@ -404,13 +416,20 @@ def _newer_versions(candidate: _Candidate, provider: _Provider) -> tuple[Rejecti
         r for r in provider.rejections.get(candidate.name, []) if r.version > candidate.version
     ]
     chose_wheel = candidate.choice is not None and not candidate.choice.needs_build
+    kept = provider.preferred.get(candidate.name) == candidate.version
+
+    def reason(choice: VersionChoice) -> str:
+        if choice.needs_build and chose_wheel:
+            return "only an sdist fits the target (wheel-first: the chosen version has a wheel)"
+        if kept:
+            return (
+                f"the lock keeps {candidate.version} (`vendorer lock --upgrade-package "
+                f"{candidate.name}` moves it)"
+            )
+        return "excluded by the other requirements"
+
     passed_over = [
-        Rejection(
-            version=choice.version,
-            reason="only an sdist fits the target (wheel-first: the chosen version has a wheel)"
-            if choice.needs_build and chose_wheel
-            else "excluded by the other requirements",
-        )
+        Rejection(version=choice.version, reason=reason(choice))
         for choice in provider.usable.get(candidate.name, [])
         if choice.version > candidate.version
     ]
