@@ -669,6 +669,35 @@ def test_pages_are_revalidated_from_the_disk_cache_and_offline_works(
     assert index.requests == []
 
 
+def test_a_page_is_not_asked_for_again_while_its_max_age_lasts(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    index.page_headers = {"Cache-Control": "max-age=600, public"}
+    cache = tmp_path / "cache"
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+        first = _summary(finder, "beta")
+    index.requests.clear()
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+        assert _summary(finder, "beta") == first
+    assert index.paths("/simple/") == []  # fresh: no request at all
+    with Finder(index_urls=[index.url], cache_dir=cache, refresh=True) as finder:
+        assert _summary(finder, "beta") == first
+    assert index.statuses[-1] == ("/simple/beta/", 304)  # --refresh revalidates
+    stale_answers = [
+        {"Cache-Control": "max-age=600, no-cache"},  # revalidate every time
+        {"Cache-Control": "max-age=600", "Age": "600"},  # as old as its max-age already
+    ]
+    for stale in stale_answers:
+        index.page_headers = stale
+        with Finder(index_urls=[index.url], cache_dir=cache, refresh=True) as finder:
+            _summary(finder, "beta")
+        index.requests.clear()
+        with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+            _summary(finder, "beta")
+        assert index.paths("/simple/") == ["/simple/beta/"], stale
+
+
 def test_offline_without_the_file_in_the_cache_says_so(
     dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
 ) -> None:

@@ -218,6 +218,11 @@ def _add_project_commands(
         "lock's other versions are kept where they still fit",
     )
     resolving.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the index again for every page, even one whose Cache-Control max-age lasts",
+    )
+    resolving.add_argument(
         "--keyring-provider",
         choices=KEYRING_PROVIDERS,
         help="subprocess: ask the `keyring` command for the password of an index URL that names "
@@ -631,6 +636,7 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
         pre=args.pre,
         timeout=args.timeout,
         offline=args.offline,
+        refresh=args.refresh,
         keyring=settings.keyring_provider == "subprocess",
     )
 

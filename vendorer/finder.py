@@ -138,6 +138,7 @@ class Finder:
         backoff: float = 0.5,
         max_workers: int = 8,
         offline: bool = False,
+        refresh: bool = False,
         keyring: bool = False,
         accept: str = ACCEPT,
     ) -> None:
@@ -150,6 +151,7 @@ class Finder:
             retries=retries,
             backoff=backoff,
             offline=offline,
+            refresh=refresh,
             keyring=keyring,
             warn=self._warn,
         )

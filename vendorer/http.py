@@ -4,9 +4,10 @@ One `httpx.Client` (thread-safe) serves every request; proxies come from the env
 (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY). Credentials come from the URL
 (`https://user:pass@host/...`), from netrc ($NETRC, else ~/.netrc) or, for a URL that names only
 a user, from the `keyring` command; they are applied per host and never appear in a message.
-Project pages are cached on disk with their ETag / Last-Modified and revalidated; `offline=True`
-answers from that cache only. Every httpx exception is translated here
-into a `vendorer.errors.IndexError_` subclass.
+Project pages are cached on disk with their ETag / Last-Modified and used without a request while
+their `Cache-Control: max-age` lasts (when the index sends one), revalidated after that or with
+`refresh=True`; `offline=True` answers from that cache only. Every httpx exception is translated
+here into a `vendorer.errors.IndexError_` subclass.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class HttpClient:
         retries: int = 3,
         backoff: float = 0.5,
         offline: bool = False,
+        refresh: bool = False,
         keyring: bool = False,
         warn: Callable[[str], None] | None = None,
     ) -> None:
@@ -103,6 +105,7 @@ class HttpClient:
         self.retries = max(1, retries)
         self.backoff = backoff
         self.offline = offline
+        self.refresh = refresh  # revalidate every cached page, fresh or not
         self._pages = _PageCache(cache_dir / "pages") if cache_dir is not None else None
         self._warn = warn or (lambda message: None)
         self._credentials: dict[str, tuple[str, str]] = {}
@@ -131,22 +134,26 @@ class HttpClient:
     # --- pages: cached and revalidated ----------------------------------------------------------
 
     def get_page(self, url: str, *, accept: str) -> Page | None:
-        """GET a page; None for 404/410 (not there). Revalidated against the disk cache."""
+        """GET a page; None for 404/410 (not there). From the disk cache while its max-age
+        lasts (unless `refresh`), revalidated after that."""
         cached = self._pages.read(url, accept) if self._pages is not None else None
         if self.offline:
             if cached is None:
                 raise OfflineError(_offline_message(url))
-            return cached[0]
-        headers = {"Accept": accept, **(cached[1] if cached else {})}
+            return cached.page
+        if cached is not None and not self.refresh and time.time() < cached.fresh_until:
+            return cached.page
+        headers = {"Accept": accept, **(cached.validators if cached else {})}
         buffer = io.BytesIO()
         response = self._get(url, buffer, headers=headers)
         if response.status_code == 304 and cached is not None:
-            return cached[0]
-        if response.status_code in {404, 410}:
+            page = cached.page
+        elif response.status_code in {404, 410}:
             return None
-        self._check_status(response, url)
-        final_url = redact(str(response.url))
-        page = Page(final_url, response.headers.get("content-type", ""), buffer.getvalue())
+        else:
+            self._check_status(response, url)
+            final_url = redact(str(response.url))
+            page = Page(final_url, response.headers.get("content-type", ""), buffer.getvalue())
         if self._pages is not None and "no-store" not in response.headers.get("cache-control", ""):
             self._pages.write(url, accept, page, response.headers)
         return page
@@ -303,8 +310,15 @@ class HttpClient:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class _CachedPage:
+    page: Page
+    validators: dict[str, str]  # If-None-Match / If-Modified-Since
+    fresh_until: float  # a Unix time; 0: revalidate before use
+
+
 class _PageCache:
-    """Project pages on disk, each with the validators to revalidate it; written atomically."""
+    """Project pages on disk, each with its validators and freshness; written atomically."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -313,12 +327,13 @@ class _PageCache:
         key = hashlib.sha256(f"{redact(url)}\n{accept}".encode()).hexdigest()
         return self.root / key[:2] / key
 
-    def read(self, url: str, accept: str) -> tuple[Page, dict[str, str]] | None:
+    def read(self, url: str, accept: str) -> _CachedPage | None:
         try:
             raw = self._path(url, accept).read_bytes()
             length = int.from_bytes(raw[:4], "big")
             meta = json.loads(raw[4 : 4 + length])
             page = Page(str(meta["url"]), str(meta["content_type"]), raw[4 + length :])
+            fresh_until = float(meta.get("fresh_until", 0))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or unreadable: fetched again
         validators = {}
@@ -326,7 +341,7 @@ class _PageCache:
             validators["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
             validators["If-Modified-Since"] = str(meta["last_modified"])
-        return page, validators
+        return _CachedPage(page, validators, fresh_until)
 
     def write(self, url: str, accept: str, page: Page, headers: httpx.Headers) -> None:
         meta = json.dumps(
@@ -335,9 +350,23 @@ class _PageCache:
                 "content_type": page.content_type,
                 "etag": headers.get("etag"),
                 "last_modified": headers.get("last-modified"),
+                "fresh_until": time.time() + _lifetime(headers),
             }
         ).encode()
         write_bytes_atomic(self._path(url, accept), len(meta).to_bytes(4, "big") + meta + page.body)
+
+
+def _lifetime(headers: httpx.Headers) -> float:
+    """How long a response stays fresh (RFC 9111: max-age minus Age); 0 with no-cache."""
+    directives = [part.strip().lower() for part in headers.get("cache-control", "").split(",")]
+    if "no-cache" in directives:
+        return 0.0
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name == "max-age" and value.strip().isdigit():
+            age = headers.get("age", "0").strip()
+            return max(0.0, int(value) - (int(age) if age.isdigit() else 0))
+    return 0.0
 
 
 def _offline_message(url: str) -> str:

@@ -47,6 +47,7 @@ class LockOptions:
     timeout: float = 15.0
     retries: int = 3
     offline: bool = False  # answer from the HTTP cache only
+    refresh: bool = False  # revalidate cached pages even while their max-age lasts
     keyring: bool = False  # --keyring-provider subprocess: passwords from the `keyring` command
 
 

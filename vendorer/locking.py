@@ -122,6 +122,7 @@ def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
         timeout=options.timeout,
         retries=options.retries,
         offline=options.offline,
+        refresh=options.refresh,
         keyring=options.keyring,
     )
 

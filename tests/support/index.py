@@ -242,6 +242,8 @@ class StaticIndex:
         """Every answer: path and status."""
         self._failures: list[tuple[str, int]] = []
         self._delay = 0.0
+        self.page_headers: dict[str, str] = {}
+        """Headers added to project pages (Cache-Control, Age...)."""
         self._wrong_bytes: set[str] = set()
         self._drop: set[str] = set()
         self._lock = threading.Lock()
@@ -441,6 +443,7 @@ class StaticIndex:
             def _send_page(self, body: bytes, content_type: str) -> None:
                 etag = f'"{_sha256(body)[:32]}"'
                 headers = {"ETag": etag, "Vary": "Accept"}
+                headers.update(index.page_headers)
                 if self.headers.get("If-None-Match") == etag:
                     self._send(304, b"", content_type, headers)
                 else:
