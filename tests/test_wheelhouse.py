@@ -163,6 +163,39 @@ def test_a_dropped_download_leaves_no_partial_wheel(app: Path, index: StaticInde
     assert not [p for p in folder.iterdir() if p.name.endswith((".tmp", ".part"))]
 
 
+def _contents(folder: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_vendor_takes_the_locked_wheel_and_refuses_any_other(app: Path) -> None:
+    assert vendorer("build", cwd=app).returncode == 0
+    folder, lib = app / "wheelhouse" / "python361x64", app / "lib"
+    locked = folder / "webfw-2.0-py3-none-any.whl"
+    (folder / "WebFW-2.0-py3-none-any.whl").write_bytes(b"")  # same release, not the locked file
+    (lib / "webfw" / "__init__.py").unlink()  # so that vendor installs webfw again
+    taken = vendorer("vendor", cwd=app)
+    assert taken.returncode == 0, taken.stderr  # from the locked file, not the empty one
+    assert (lib / "webfw" / "__init__.py").exists()
+    before = _contents(lib)
+    locked.write_bytes(locked.read_bytes()[:-10] + b"0123456789")  # the locked name, other bytes
+    refused = vendorer("vendor", cwd=app)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "webfw-2.0-py3-none-any.whl: not the file the lock names" in refused.stderr
+    locked.unlink()  # only the empty wheel is left for webfw 2.0
+    other = vendorer("vendor", cwd=app)
+    assert other.returncode == 1 and "Traceback" not in other.stderr
+    assert "WebFW-2.0-py3-none-any.whl: not the file the lock names" in other.stderr
+    built = folder / "puresdist-1.0-py3-none-any.whl"  # no sha256 in the lock: built here
+    built.write_bytes(b"not a zip")
+    assert vendorer("wheelhouse", cwd=app).returncode == 0  # fetches webfw again
+    broken = vendorer("vendor", cwd=app)
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert "puresdist-1.0-py3-none-any.whl cannot be vendored: File is not a zip file" in (
+        broken.stderr
+    )
+    assert _contents(lib) == before  # nothing changed
+
+
 def test_pruning_removes_only_what_vendorer_put_there(app: Path) -> None:
     assert vendorer("build", cwd=app).returncode == 0
     assert vendorer("build", cwd=app).returncode == 0  # the built wheel stays vendorer's

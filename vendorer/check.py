@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from vendorer.errors import VendorerError
 from vendorer.fileio import HashCache, sha256_of
 from vendorer.inputs import LockOptions, current_inputs_hash
@@ -26,7 +24,7 @@ from vendorer.vendor import (
     hash_cache_path,
     read_manifest,
 )
-from vendorer.wheelhouse import EXPORT_FILE, export_text
+from vendorer.wheelhouse import EXPORT_FILE, export_text, locked_wheels
 
 __all__ = ["CheckResult", "Drift", "check_app"]
 
@@ -79,15 +77,9 @@ def _check_wheelhouse(
         notes.append(f"no wheelhouse at {folder}: checked the lib folder against the lock alone")
         return from_lock
     fix = f"vendorer wheelhouse --profile {profile.name}"
-    found: dict[str, tuple[str, str]] = {}  # name -> (file name, sha256)
-    for wheel in sorted(folder.glob("*.whl")):
-        try:
-            name, version, _, _ = parse_wheel_filename(wheel.name)
-        except InvalidWheelFilename:
-            continue
-        package = lock.package(name)
-        if package is not None and package.version == version:
-            found[package.name] = (wheel.name, sha256_of(wheel))
+    found = {  # name -> (file name, sha256)
+        name: (wheel.name, sha256_of(wheel)) for name, wheel in locked_wheels(lock, folder).items()
+    }
     for package in lock.packages:
         entry = found.get(package.name)
         if entry is None:

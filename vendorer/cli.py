@@ -708,7 +708,13 @@ def _vendor(args: argparse.Namespace) -> int:
     folder = lib_folder(args.app, lib_dir)
     wheels = wheels_for(lock, _wheelhouse_root(args, settings) / profile.name)
     report = vendor(
-        wheels, profile, folder, lock_hash=lock.inputs_hash, slim=args.slim, dry_run=args.dry_run
+        wheels,
+        profile,
+        folder,
+        lock_hash=lock.inputs_hash,
+        slim=args.slim,
+        dry_run=args.dry_run,
+        locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
     )
     err = _stderr()
     prefix = "would " if args.dry_run else ""

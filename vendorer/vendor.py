@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from vendorer.fileio import HashCache, sha256_of, write_text_atomic
 from vendorer.inputs import cache_dir
 from vendorer.lock import Lock
 from vendorer.profile import Profile
+from vendorer.wheelhouse import locked_wheels
 
 __all__ = [
     "MANIFEST",
@@ -146,12 +148,26 @@ def vendor(
     lock_hash: str,
     slim: bool = False,
     dry_run: bool = False,
+    locked_sha256: Mapping[str, str] | None = None,
 ) -> VendorReport:
-    """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally."""
+    """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally.
+
+    A wheel whose sha256 differs from `locked_sha256[name]` (the lock's) is refused.
+    """
     report = VendorReport(folder=folder)
     old = read_manifest(folder) or {"distributions": {}}
     old_dists: dict[str, Any] = old["distributions"]
     wanted = {name: (path, sha256_of(path)) for name, path in sorted(wheels.items())}
+    unlocked = [
+        path.name
+        for name, (path, sha) in wanted.items()
+        if (locked_sha256 or {}).get(name, sha) != sha
+    ]
+    if unlocked:
+        raise VendorError(
+            f"{', '.join(unlocked)}: not the file the lock names (its sha256 differs); nothing "
+            "was changed. Run `vendorer wheelhouse` to fetch the locked files again"
+        )
 
     hashes = HashCache(hash_cache_path(folder))
     actual = {
@@ -276,7 +292,7 @@ def _install(wheel: Path, sha: str, target: Path, profile: Profile, slim: bool) 
             f"{wheel.name} writes {shown}, which another distribution or a file of yours "
             "already has; nothing was changed"
         ) from None
-    except (InstallerError, ValueError, KeyError, OSError) as error:
+    except (InstallerError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
         raise VendorError(
             f"{wheel.name} cannot be vendored: {error}. Nothing was changed in the lib folder; "
             "the wheel is broken or unsafe (its RECORD does not match its files, or it writes "
@@ -407,12 +423,7 @@ def _exchange(first: Path, second: Path) -> None:
 
 def wheels_for(lock: Lock, folder: Path) -> dict[str, Path]:
     """The wheelhouse's wheel for every locked package (canonical name -> path)."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.whl")):
-        name, version, _, _ = parse_wheel_filename(path.name)
-        package = lock.package(name)
-        if package is not None and package.version == version:
-            found[package.name] = path
+    found = locked_wheels(lock, folder)
     missing = [f"{p.name} {p.version}" for p in lock.packages if p.name not in found]
     if missing:
         raise VendorError(

@@ -36,6 +36,7 @@ __all__ = [
     "WheelhouseReport",
     "build_wheelhouse",
     "export_text",
+    "locked_wheels",
     "verified_bytes",
 ]
 
@@ -266,6 +267,29 @@ def _prune(folder: Path, owned: set[str], report: WheelhouseReport) -> None:
             report.removed.append(name)
         else:
             report.foreign.append(name)
+
+
+def locked_wheels(lock: Lock, folder: Path) -> dict[str, Path]:
+    """The wheel in `folder` for each locked package that has one (canonical name -> path).
+
+    A package whose lock names a wheel gets that very file; one built from its sdist, or supplied
+    by the user, gets the wheel with its name and version (the first, sorted, if several).
+    """
+    by_release: dict[tuple[str, str], Path] = {}
+    for path in sorted(folder.glob("*.whl")):
+        try:
+            name, version, _, _ = parse_wheel_filename(path.name)
+        except InvalidWheelFilename:
+            continue
+        by_release.setdefault((name, str(version)), path)
+    found: dict[str, Path] = {}
+    for package in lock.packages:
+        named = folder / package.file.filename
+        if package.file.is_wheel and named.is_file():
+            found[package.name] = named
+        elif (wheel := by_release.get((package.name, str(package.version)))) is not None:
+            found[package.name] = wheel
+    return found
 
 
 def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
