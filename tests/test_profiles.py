@@ -289,3 +289,14 @@ def test_capture_of_a_windows_site_extension(tmp_path: Path) -> None:
 def test_capture_refuses_other_json(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not the output of vendorer's capture script"):
         profile_from_capture({"hello": 1}, "x", origin="x.json")
+
+
+@pytest.mark.parametrize(("fact", "value"), [("config_vars", 5), ("maxsize", None)])
+def test_capture_output_with_a_fact_of_the_wrong_shape_is_refused(
+    tmp_path: Path, fact: str, value: object
+) -> None:
+    facts = {**_run_capture_script(sys.executable, tmp_path), fact: value}
+    with pytest.raises(
+        ConfigError, match=r"capture\.json: the capture script's output is malformed"
+    ):
+        profile_from_capture(facts, "x", origin="capture.json")

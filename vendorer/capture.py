@@ -43,6 +43,31 @@ def profile_from_capture(
     site_extension: str | None = None,
 ) -> Profile:
     """A profile with the exact tags of the captured interpreter, computed with packaging.tags."""
+    try:
+        return _profile(
+            facts,
+            name,
+            origin=origin,
+            site_root=site_root,
+            lib_dir=lib_dir,
+            site_extension=site_extension,
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as error:  # a fact of the wrong shape
+        raise ConfigError(
+            f"{origin}: the capture script's output is malformed ({type(error).__name__}: "
+            f"{error}); run the script on the target again and pass its whole output"
+        ) from None
+
+
+def _profile(
+    facts: Mapping[str, Any],
+    name: str,
+    *,
+    origin: str,
+    site_root: str | None,
+    lib_dir: str | None,
+    site_extension: str | None,
+) -> Profile:
     if facts.get("vendorer_capture") != 1 or not isinstance(facts.get("markers"), Mapping):
         raise ConfigError(
             f"{origin}: not the output of vendorer's capture script "
