@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomli_w
 from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -88,6 +91,25 @@ def test_a_broken_lock_is_a_clear_error(tmp_path: Path) -> None:
         read_lock(path)
     path.write_text("lock-version = ", encoding="utf-8")
     with pytest.raises(LockError, match="unreadable lock"):
+        read_lock(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["packages"][1]["dependencies"][0].update(name=5), "malformed vendorer lock"),
+        (lambda d: d["packages"][0]["tool"].update(vendorer=5), "malformed vendorer lock"),
+        (lambda d: d["tool"]["vendorer"].pop("profile"), "malformed vendorer lock"),
+    ],
+)
+def test_a_lock_with_a_field_of_the_wrong_shape_is_a_clear_error(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    data = parse_toml(render_lock(_lock(), ProfileCatalog().load("python361x64")), origin="x")
+    edit(data)
+    path = tmp_path / "pylock.python361x64.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    with pytest.raises(LockError, match=message):
         read_lock(path)
 
 

@@ -139,16 +139,18 @@ def read_lock(path: Path) -> Lock:
     if not isinstance(tool, Mapping) or tool.get("format") != FORMAT:
         raise LockError(f"{path}: not a lock written by this vendorer; run `vendorer lock` again")
     try:
-        packages = tuple(_from_package(package) for package in pylock.packages)
-    except (KeyError, TypeError, ValueError) as error:
-        raise LockError(f"{path}: malformed package entry ({error})") from None
-    return Lock(
-        profile=str(tool["profile"]),
-        inputs_hash=str(tool["inputs-hash"]),
-        packages=packages,
-        prefer_newest=bool(tool.get("prefer-newest", False)),
-        pre=bool(tool.get("pre", False)),
-    )
+        return Lock(
+            profile=str(tool["profile"]),
+            inputs_hash=str(tool["inputs-hash"]),
+            packages=tuple(_from_package(package) for package in pylock.packages),
+            prefer_newest=bool(tool.get("prefer-newest", False)),
+            pre=bool(tool.get("pre", False)),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise LockError(
+            f"{path}: malformed vendorer lock ({type(error).__name__}: {error}); "
+            "run `vendorer lock --force` to write it again"
+        ) from None
 
 
 def export_requirements(lock: Lock, *, source: str) -> str:
