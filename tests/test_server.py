@@ -211,3 +211,22 @@ def test_a_template_of_the_wrong_shape_is_refused_unchanged(
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert path.read_text(encoding="utf-8") == template
+
+
+def test_a_utf16_web_config_and_a_bom_arm_template_are_read(tmp_path: Path) -> None:
+    config = tmp_path / "web.config"
+    config.write_bytes(
+        '<?xml version="1.0" encoding="utf-16"?>\n<configuration><appSettings>'
+        '<add key="GREETING" value="héllo" /></appSettings></configuration>'.encode("utf-16")
+    )
+    result = vendorer("webconfig", "-p", "python361x64", "--wsgi-handler", "app.app",
+                      "--app", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    settings = _settings(ET.fromstring(config.read_bytes()))
+    assert settings["GREETING"] == "héllo" and settings["WSGI_HANDLER"] == "app.app"
+    template = tmp_path / "azuredeploy.json"
+    template.write_bytes(b"\xef\xbb\xbf" + json.dumps(TEMPLATE).encode())
+    arm = vendorer("arm", "-p", "python361x64", "--template", str(template), "--site-param",
+                   "appName")  # fmt: skip
+    assert arm.returncode == 0, arm.stderr
+    assert "siteextensions" in template.read_text(encoding="utf-8")

@@ -875,10 +875,10 @@ def _webconfig(args: argparse.Namespace) -> int:
         processes=args.processes,
     )
     path: Path = args.output or args.app / "web.config"
-    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    existing = path.read_bytes() if path.exists() else None  # XML says its own encoding
     text = render_webconfig(profile, config, existing)
     if args.check:
-        current = existing == text
+        current = existing == text.encode("utf-8")
         _stderr().print(f"{path}: {'current' if current else 'out of date'}", markup=False)
         return 0 if current else 1
     write_text_atomic(path, text)
@@ -902,8 +902,8 @@ def _arm(args: argparse.Namespace) -> int:
         print(json.dumps(site_extension_resource(profile, args.site_param), indent=2))
         return 0
     try:
-        text = args.template.read_text(encoding="utf-8")
-    except OSError as error:
+        text = args.template.read_text(encoding="utf-8-sig")  # the portal's exports have a BOM
+    except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{args.template}: cannot read: {error}") from None
     updated = add_to_template(text, profile, args.site_param, origin=str(args.template))
     write_text_atomic(args.template, updated)

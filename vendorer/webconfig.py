@@ -41,7 +41,7 @@ class WebConfig:
     stdout_log: str = "D:\\home\\LogFiles\\python.log"
 
 
-def render_webconfig(profile: Profile, config: WebConfig, existing: str | None = None) -> str:
+def render_webconfig(profile: Profile, config: WebConfig, existing: bytes | None = None) -> str:
     """The web.config text: `existing` updated in the elements vendorer owns, or a new file."""
     if not profile.is_windows or not profile.server.wfastcgi:
         raise UsageError(
@@ -87,7 +87,7 @@ def linux_instructions(profile: Profile, lib_dir: str, wsgi_handler: str | None)
     ]
 
 
-def _parse(text: str) -> ET.Element:
+def _parse(text: bytes) -> ET.Element:
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
     try:
         root = ET.fromstring(text, parser=parser)
