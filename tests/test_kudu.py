@@ -177,6 +177,18 @@ def test_kudu_run_and_print_commands(app: tuple[Path, StaticIndex], kudu: KuduSe
     assert kudu.commands[-1]["command"] == "pip install -- flask"  # its own `--` stays
 
 
+@pytest.mark.parametrize("answer", [["not", "an", "object"], {"ExitCode": "x"}])
+def test_a_command_answer_that_is_not_kudus_json_is_an_error(
+    app: tuple[Path, StaticIndex], kudu: KuduServer, answer: object
+) -> None:
+    folder, _ = app
+    kudu.command_result = answer
+    result = vendorer("kudu", "run", "--publish-profile", "site.PublishSettings", "--", "dir",
+                      cwd=folder)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "the Kudu command API answered something that is not its JSON" in result.stderr
+
+
 def test_credentials_go_over_https_only(tmp_path: Path) -> None:
     profile = tmp_path / "x.PublishSettings"
     profile.write_text(

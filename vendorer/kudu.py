@@ -152,7 +152,7 @@ class KuduClient:
                 error=str(data.get("Error") or ""),
                 exit_code=int(data.get("ExitCode", 0)),
             )
-        except (ValueError, TypeError):
+        except (AttributeError, TypeError, ValueError):  # not an object, or not numbers
             raise KuduError(
                 "the Kudu command API answered something that is not its JSON"
             ) from None

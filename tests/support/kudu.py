@@ -34,7 +34,7 @@ class KuduServer:
         self.requests: list[tuple[str, str]] = []
         self.zips: list[tuple[str, list[str]]] = []  # (folder, member names) of each zip PUT
         self.commands: list[dict[str, str]] = []
-        self.command_result: dict[str, Any] = {"Output": "ok\n", "Error": "", "ExitCode": 0}
+        self.command_result: object = {"Output": "ok\n", "Error": "", "ExitCode": 0}
         self.failures: dict[int, int] = {}  # request number (1-based) -> HTTP status
         self.drops: set[int] = set()  # request numbers whose connection is cut
         self._count = 0
