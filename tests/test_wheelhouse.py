@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,15 +186,37 @@ def test_vendor_takes_the_locked_wheel_and_refuses_any_other(app: Path) -> None:
     other = vendorer("vendor", cwd=app)
     assert other.returncode == 1 and "Traceback" not in other.stderr
     assert "WebFW-2.0-py3-none-any.whl: not the file the lock names" in other.stderr
+    assert vendorer("wheelhouse", cwd=app).returncode == 0  # fetches webfw again
+    (folder / "WebFW-2.0-py3-none-any.whl").unlink()
     built = folder / "puresdist-1.0-py3-none-any.whl"  # no sha256 in the lock: built here
     built.write_bytes(b"not a zip")
-    assert vendorer("wheelhouse", cwd=app).returncode == 0  # fetches webfw again
     broken = vendorer("vendor", cwd=app)
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert "puresdist-1.0-py3-none-any.whl cannot be vendored: File is not a zip file" in (
         broken.stderr
     )
     assert _contents(lib) == before  # nothing changed
+
+
+def test_a_built_wheel_that_changed_is_built_again_and_a_broken_supplied_one_refused(
+    app: Path,
+) -> None:
+    assert vendorer("wheelhouse", cwd=app).returncode == 0
+    folder = app / "wheelhouse" / "python361x64"
+    built = folder / "puresdist-1.0-py3-none-any.whl"
+    built.write_bytes(b"not a zip")
+    again = vendorer("wheelhouse", cwd=app)
+    assert again.returncode == 0, again.stderr
+    assert "(0 downloaded, 1 built, 0 supplied by you, 1 removed)" in again.stderr
+    with zipfile.ZipFile(built) as rebuilt:
+        assert rebuilt.testzip() is None
+    (app / "requirements.txt").write_text("cext\n", encoding="utf-8")
+    supplied = folder / "cext-1.0-cp36-cp36m-win_amd64.whl"
+    supplied.write_bytes(b"PK\x03\x04 truncated")  # the right name and tags, broken inside
+    refused = vendorer("wheelhouse", cwd=app)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"{supplied.name} is a broken wheel" in refused.stderr
+    assert supplied.exists()  # the user's file: reported, not deleted
 
 
 def test_pruning_removes_only_what_vendorer_put_there(app: Path) -> None:

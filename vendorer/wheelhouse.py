@@ -13,7 +13,7 @@ import hashlib
 import json
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,8 +136,15 @@ def _fill(
     sources = [folder, *context.native_builds, *context.find_links]
     for package in (p for p in lock.packages if p.needs_build):
         found = _supplied_wheel(package, tags, sources)
+        recorded = owned.get(found.name) if found is not None and found.parent == folder else None
+        if found is not None and recorded and sha256_of(found) != recorded:  # changed since built
+            found.unlink()
+            report.removed.append(found.name)
+            found = _supplied_wheel(package, tags, sources)
         if found is not None:
             target = folder / found.name
+            if found.parent not in context.native_builds and target.name not in owned:
+                _check_zip(found.name, found.read_bytes())  # a wheel someone else supplied
             if found.parent != folder:
                 write_bytes_atomic(target, found.read_bytes())
             report.wheels[target.name] = sha256_of(target)
@@ -154,7 +161,7 @@ def _fill(
                 context.on_file(built.name)
     _prune(folder, owned, report)
     write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
-    _write_state(folder, set(report.wheels) - set(report.accepted))
+    _write_state(folder, {n: sha for n, sha in report.wheels.items() if n not in report.accepted})
     return report
 
 
@@ -257,7 +264,7 @@ def _unusable(wheel: Path, profile: Profile) -> str:
     return ""
 
 
-def _prune(folder: Path, owned: set[str], report: WheelhouseReport) -> None:
+def _prune(folder: Path, owned: Collection[str], report: WheelhouseReport) -> None:
     for path in sorted(folder.iterdir()):
         name = path.name
         if name in report.wheels or name.startswith(".") or name in {EXPORT_FILE}:
@@ -302,13 +309,19 @@ def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
     return pinned_requirements(lock, header=header, hashes=hashes)
 
 
-def _read_state(folder: Path) -> set[str]:
+def _read_state(folder: Path) -> dict[str, str | None]:
+    """The files vendorer put in `folder`, with their sha256 (None where it was not recorded)."""
     try:
-        data = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-        return set(data["owned"])
+        owned = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))["owned"]
     except (OSError, ValueError, KeyError, TypeError):
-        return set()
+        return {}
+    if isinstance(owned, list):  # the first format: names only
+        return {str(name): None for name in owned}
+    if isinstance(owned, dict):
+        return {str(name): sha if isinstance(sha, str) else None for name, sha in owned.items()}
+    return {}
 
 
-def _write_state(folder: Path, owned: set[str]) -> None:
-    write_text_atomic(folder / STATE_FILE, json.dumps({"owned": sorted(owned)}, indent=1) + "\n")
+def _write_state(folder: Path, owned: Mapping[str, str]) -> None:
+    text = json.dumps({"owned": dict(sorted(owned.items()))}, indent=1) + "\n"
+    write_text_atomic(folder / STATE_FILE, text)
