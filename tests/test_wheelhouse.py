@@ -205,6 +205,9 @@ def test_a_built_wheel_that_changed_is_built_again_and_a_broken_supplied_one_ref
     folder = app / "wheelhouse" / "python361x64"
     built = folder / "puresdist-1.0-py3-none-any.whl"
     built.write_bytes(b"not a zip")
+    drift = vendorer("check", cwd=app)
+    assert drift.returncode == 1
+    assert f"drift: wheelhouse: {built.name} changed since vendorer built it" in drift.stderr
     again = vendorer("wheelhouse", cwd=app)
     assert again.returncode == 0, again.stderr
     assert "(0 downloaded, 1 built, 0 supplied by you, 1 removed)" in again.stderr

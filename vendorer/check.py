@@ -24,7 +24,7 @@ from vendorer.vendor import (
     hash_cache_path,
     read_manifest,
 )
-from vendorer.wheelhouse import EXPORT_FILE, export_text, locked_wheels
+from vendorer.wheelhouse import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 
 __all__ = ["CheckResult", "Drift", "check_app"]
 
@@ -80,12 +80,15 @@ def _check_wheelhouse(
     found = {  # name -> (file name, sha256)
         name: (wheel.name, sha256_of(wheel)) for name, wheel in locked_wheels(lock, folder).items()
     }
+    built = owned_wheels(folder)
     for package in lock.packages:
         entry = found.get(package.name)
         if entry is None:
             drifts.append(Drift(f"wheelhouse: no wheel for {package.name} {package.version}", fix))
         elif not package.needs_build and entry[1] != package.file.sha256:
             drifts.append(Drift(f"wheelhouse: {entry[0]} does not match the lock's sha256", fix))
+        elif package.needs_build and built.get(entry[0]) not in (None, entry[1]):
+            drifts.append(Drift(f"wheelhouse: {entry[0]} changed since vendorer built it", fix))
     export = folder / EXPORT_FILE
     expected = export_text(lock, dict(found.values()))
     if not export.exists() or export.read_text(encoding="utf-8") != expected:

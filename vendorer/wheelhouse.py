@@ -37,6 +37,7 @@ __all__ = [
     "build_wheelhouse",
     "export_text",
     "locked_wheels",
+    "owned_wheels",
     "verified_bytes",
 ]
 
@@ -113,7 +114,7 @@ def _fill(
     lock: Lock, profile: Profile, folder: Path, context: WheelhouseContext
 ) -> WheelhouseReport:
     report = WheelhouseReport(folder=folder)
-    owned = _read_state(folder)
+    owned = owned_wheels(folder)
     tags = frozenset(profile.tags)
 
     def fetch(package: LockedPackage) -> tuple[str, str, bool]:
@@ -309,7 +310,7 @@ def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
     return pinned_requirements(lock, header=header, hashes=hashes)
 
 
-def _read_state(folder: Path) -> dict[str, str | None]:
+def owned_wheels(folder: Path) -> dict[str, str | None]:
     """The files vendorer put in `folder`, with their sha256 (None where it was not recorded)."""
     try:
         owned = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))["owned"]
