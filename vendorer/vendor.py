@@ -158,10 +158,9 @@ def vendor(
     old = read_manifest(folder) or {"distributions": {}}
     old_dists: dict[str, Any] = old["distributions"]
     wanted = {name: (path, sha256_of(path)) for name, path in sorted(wheels.items())}
+    locked = locked_sha256 or {}
     unlocked = [
-        path.name
-        for name, (path, sha) in wanted.items()
-        if (locked_sha256 or {}).get(name, sha) != sha
+        path.name for name, (path, sha) in wanted.items() if name in locked and locked[name] != sha
     ]
     if unlocked:
         raise VendorError(
