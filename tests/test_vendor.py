@@ -14,11 +14,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from packaging.utils import canonicalize_name
 
 from tests.support.dists import make_wheel, wheel_files
 from vendorer.catalog import ProfileCatalog
-from vendorer.vendor import MANIFEST, VendorError, lib_folder, read_manifest, vendor
+from vendorer.vendor import (
+    MANIFEST,
+    VendorError,
+    lib_folder,
+    read_manifest,
+    run_lock_path,
+    vendor,
+)
 
 WINDOWS = ProfileCatalog().load("python361x64")
 LINUX = ProfileCatalog().load("linux-python312")
@@ -136,6 +144,20 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     report = vendor(_wheels(tmp_path / "w"), WINDOWS, lib, lock_hash="h1", dry_run=True)
     assert report.installed == ["hello 1.0", "other-lib 2.0"]
     assert not lib.exists()
+
+
+def test_two_runs_at_once_do_not_share_the_lib_folder(tmp_path: Path) -> None:
+    lib = tmp_path / "app" / "lib"
+    wheels = _wheels(tmp_path / "w")
+    vendor(wheels, WINDOWS, lib, lock_hash="h1")
+    before = _tree(lib)
+    with (
+        FileLock(run_lock_path(lib)),
+        pytest.raises(VendorError, match="is being vendored by another vendorer run"),
+    ):
+        vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2")
+    assert _tree(lib) == before
+    assert vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2").installed
 
 
 def test_a_lib_folder_outside_the_app_is_refused(tmp_path: Path) -> None:

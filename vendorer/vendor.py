@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from filelock import FileLock, Timeout
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
@@ -48,6 +49,7 @@ __all__ = [
     "parse_manifest",
     "pythonpath_entry",
     "read_manifest",
+    "run_lock_path",
     "vendor",
     "wheels_for",
 ]
@@ -152,13 +154,44 @@ def vendor(
 ) -> VendorReport:
     """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally.
 
-    A wheel whose sha256 differs from `locked_sha256[name]` (the lock's) is refused.
+    A wheel whose sha256 differs from `locked_sha256[name]` (the lock's) is refused. One run at a
+    time vendors into a folder; another one is told to wait.
     """
+    guard = FileLock(run_lock_path(folder), timeout=0)
+    try:
+        guard.acquire()
+    except Timeout:
+        raise VendorError(
+            f"{folder} is being vendored by another vendorer run; wait for it to finish"
+        ) from None
+    try:
+        return _vendor(
+            wheels,
+            profile,
+            folder,
+            lock_hash=lock_hash,
+            slim=slim,
+            dry_run=dry_run,
+            locked=locked_sha256 or {},
+        )
+    finally:
+        guard.release()
+
+
+def _vendor(
+    wheels: Mapping[str, Path],
+    profile: Profile,
+    folder: Path,
+    *,
+    lock_hash: str,
+    slim: bool,
+    dry_run: bool,
+    locked: Mapping[str, str],
+) -> VendorReport:
     report = VendorReport(folder=folder)
     old = read_manifest(folder) or {"distributions": {}}
     old_dists: dict[str, Any] = old["distributions"]
     wanted = {name: (path, sha256_of(path)) for name, path in sorted(wheels.items())}
-    locked = locked_sha256 or {}
     unlocked = [
         path.name for name, (path, sha) in wanted.items() if name in locked and locked[name] != sha
     ]
@@ -439,8 +472,20 @@ SELF_LOADED: Final = frozenset({".python_packages/lib/site-packages", "__oryx_pa
 
 def hash_cache_path(folder: Path) -> Path:
     """Where the hashes of a vendored tree's files are remembered (outside the tree)."""
+    return _state_path(folder, "tree-hashes", ".json")
+
+
+def run_lock_path(folder: Path) -> Path:
+    """The file lock that keeps two vendor runs on `folder` apart (outside the tree)."""
+    return _state_path(folder, "locks", ".lock")
+
+
+def _state_path(folder: Path, kind: str, suffix: str) -> Path:
+    """A file of vendorer's about `folder`, kept in its cache, outside the app."""
     key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
-    return cache_dir() / "tree-hashes" / f"{key}.json"
+    path = cache_dir() / kind / f"{key}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def pythonpath_entry(profile: Profile, lib_dir: str) -> str | None:
