@@ -95,6 +95,21 @@ def test_first_upload_sends_everything_then_only_what_changed(
     assert upload(folder)[0] == 0 and kudu.zips == []  # nothing changed: nothing sent
 
 
+def test_a_tree_that_drifted_from_the_lock_is_not_uploaded(
+    app: tuple[Path, StaticIndex], kudu: KuduServer
+) -> None:
+    folder, _ = app
+    (folder / "lib" / "webfw" / "__init__.py").write_text("# patched by hand\n", encoding="utf-8")
+    code, output = upload(folder)
+    assert code == 1
+    assert "drift: lib/webfw/__init__.py: changed by hand" in output
+    assert "nothing was uploaded: fix the drifts above, or pass --no-check" in output
+    assert kudu.count == 0  # not even a connection
+    code, output = upload(folder, "--no-check")
+    assert code == 0, output
+    assert (kudu.home / "site/wwwroot/lib/webfw/__init__.py").read_text() == "# patched by hand\n"
+
+
 def test_an_upload_cut_off_is_redone_by_the_next_run(
     app: tuple[Path, StaticIndex], kudu: KuduServer
 ) -> None:
@@ -160,6 +175,13 @@ def test_wheelhouse_mode_runs_pip_on_the_server(
     code, output = upload(folder, "--mode", "wheelhouse")
     assert code == 1 and "pip on the server failed (exit code 1)" in output
     assert "No matching distribution" in output
+    (folder / "lib" / "extra").rename(folder / "extra-moved")  # the lib folder is not sent here
+    (folder / "wheelhouse" / "python361x64" / "helper-1.0-py3-none-any.whl").unlink()
+    sent = kudu.count
+    code, output = upload(folder, "--mode", "wheelhouse")
+    assert code == 1 and "drift: wheelhouse: no wheel for helper 1.0" in output
+    assert "lib/" not in output and "pass --no-check to send the wheelhouse" in output
+    assert kudu.count == sent
 
 
 def test_kudu_run_and_print_commands(app: tuple[Path, StaticIndex], kudu: KuduServer) -> None:

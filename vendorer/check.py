@@ -48,9 +48,10 @@ def check_app(
     options: LockOptions,
     *,
     wheelhouse: Path,
-    lib: Path,
+    lib: Path | None,
 ) -> CheckResult:
-    """Compare requirements, lock, wheelhouse and vendored tree; report each difference."""
+    """Compare requirements, lock, wheelhouse and vendored tree (unless `lib` is None); report
+    each difference."""
     path = lock_path(requirements, profile.name)
     lock_fix = f"vendorer lock --profile {profile.name}"
     try:
@@ -64,7 +65,8 @@ def check_app(
             Drift(f"{path.name} is stale: the requirements, profile or indexes changed", lock_fix)
         )
     wheel_hashes = _check_wheelhouse(lock, profile, wheelhouse / profile.name, drifts, notes)
-    drifts.extend(_check_lib(lock, profile, lib, wheel_hashes))
+    if lib is not None:
+        drifts.extend(_check_lib(lock, profile, lib, wheel_hashes))
     return CheckResult(drifts=tuple(drifts), notes=tuple(notes), distributions=len(lock.packages))
 
 

@@ -39,6 +39,7 @@ from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
 if TYPE_CHECKING:
+    from vendorer.check import CheckResult
     from vendorer.kudu import KuduClient
     from vendorer.locking import LockResult
 
@@ -468,6 +469,11 @@ def _add_server_commands(
         "run the profile's python -m pip install --no-index on the server.",
     )
     upload.add_argument(
+        "--no-check",
+        action="store_true",
+        help="send even if `vendorer check` finds drift (by default nothing is sent then)",
+    )
+    upload.add_argument(
         "--mode",
         choices=["vendored", "wheelhouse"],
         default="vendored",
@@ -812,23 +818,33 @@ def _native_plan(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from vendorer.check import check_app
-
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    result = _checked(args, settings, profile, lib_folder(args.app, lib_dir))
+    if result.drifts:
+        return 1
+    _stderr().print(
+        f"all true for {profile.name}: lock, wheelhouse and {lib_dir} match "
+        f"({result.distributions} distributions)",
+        markup=False,
+    )
+    return 0
+
+
+def _checked(
+    args: argparse.Namespace, settings: Settings, profile: Profile, lib: Path | None
+) -> CheckResult:
+    """`vendorer check` (without the lib folder when `lib` is None), its drifts printed."""
+    from vendorer.check import check_app
+
     options = LockOptions(
         index_url=settings.index_url,
         extra_index_urls=settings.extra_index_urls,
         find_links=settings.find_links,
     )
-    result = check_app(
-        profile,
-        settings.requirements,
-        options,
-        wheelhouse=_wheelhouse_root(args, settings),
-        lib=lib_folder(args.app, lib_dir),
-    )
+    wheelhouse = _wheelhouse_root(args, settings)
+    result = check_app(profile, settings.requirements, options, wheelhouse=wheelhouse, lib=lib)
     err = _stderr()
     for note in result.notes:
         err.print(f"note: {note}", markup=False)
@@ -836,13 +852,7 @@ def _check(args: argparse.Namespace) -> int:
         err.print(f"drift: {drift.what}\n  fix: {drift.fix}", markup=False)
     if result.drifts:
         err.print(f"{len(result.drifts)} drifts for {profile.name}", markup=False)
-        return 1
-    err.print(
-        f"all true for {profile.name}: lock, wheelhouse and {lib_dir} match "
-        f"({result.distributions} distributions)",
-        markup=False,
-    )
-    return 0
+    return result
 
 
 def _hook_install(args: argparse.Namespace) -> int:
@@ -929,9 +939,17 @@ def _upload(args: argparse.Namespace) -> int:
         print("\n".join(console_steps(profile, args.mode, lib_dir)))
         return 0
     err = _stderr()
+    lib = lib_folder(args.app, lib_dir)
+    vendored = args.mode == "vendored"
+    if not args.no_check and _checked(args, settings, profile, lib if vendored else None).drifts:
+        err.print(
+            "nothing was uploaded: fix the drifts above, or pass --no-check to send the "
+            f"{'lib folder' if vendored else 'wheelhouse'} as it is",
+            markup=False,
+        )
+        return 1
     with _kudu_client(args) as client, _byte_progress(err) as progress:
-        if args.mode == "vendored":
-            lib = lib_folder(args.app, lib_dir)
+        if vendored:
             report = upload_vendored(client, profile, lib, lib_dir, progress)
         else:
             folder = _wheelhouse_root(args, settings) / profile.name
