@@ -40,7 +40,7 @@ def _lock() -> Lock:
         ),
         index="https://pypi.org/simple/",
         dependencies=(canonicalize_name("click"),),
-        required_by=("requirements.txt:1 (flask)",),
+        required_by=("requirements.txt:1 (flask)", "webapp 1.0 (flask>=2)"),
         newer=("2.1.0: Requires-Python >=3.7",),
     )
     click = LockedPackage(
@@ -125,8 +125,12 @@ def test_export_pins_every_package_with_its_hash() -> None:
     assert body == [
         "click==8.0.4 \\",
         f"    --hash=sha256:{SHA}",
+        "    # via flask",  # pip-compile's annotations
         "flask==2.0.3 \\",
         f"    --hash=sha256:{SHA}",
+        "    # via",
+        "    #   -r requirements.txt",
+        "    #   webapp",
     ]
 
 

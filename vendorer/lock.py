@@ -178,7 +178,20 @@ def pinned_requirements(
             continue
         lines.append(f"{package.name}=={package.version} \\")
         lines.append(f"    --hash=sha256:{sha}")
+        lines.extend(_via(package.required_by))
     return "\n".join(lines) + "\n"
+
+
+def _via(required_by: Sequence[str]) -> list[str]:
+    """pip-compile's `# via` comment: what requires a package (`-r FILE`: a requirements file)."""
+    parents = set()
+    for entry in required_by:  # "flask 2.0.3 (click>=7.1.2)" or "requirements.txt:2 (flask)"
+        parent = entry.split(" ", 1)[0]
+        source, colon, line = parent.rpartition(":")
+        parents.add(f"-r {source}" if colon and line.isdigit() else parent)
+    if len(parents) == 1:
+        return [f"    # via {parents.pop()}"]
+    return ["    # via", *(f"    #   {parent}" for parent in sorted(parents))] if parents else []
 
 
 def _environment_marker(profile: Profile) -> str:
