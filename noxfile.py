@@ -10,7 +10,7 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite (offline); `nox -s tests -- -m network` runs the public-index tests."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,native]")
     session.run("pytest", *session.posargs)
 
 
