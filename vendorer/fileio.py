@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HashCache", "sha256_of", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["HashCache", "copy_atomic", "sha256_of", "write_bytes_atomic", "write_text_atomic"]
+
+CHUNK = 1 << 20
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -33,7 +36,27 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's sha256, read in chunks (wheels can be gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def copy_atomic(source: Path, target: Path) -> None:
+    """Copy `source` to a temporary file beside `target`, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        shutil.copyfile(source, temporary)
+        temporary.chmod(0o644)
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class HashCache:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import tarfile
 import tempfile
 import threading
@@ -42,7 +41,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from vendorer.errors import IndexError_
-from vendorer.fileio import write_bytes_atomic
+from vendorer.fileio import copy_atomic, write_bytes_atomic
 from vendorer.http import (
     BrokenDownloadError,
     HttpClient,
@@ -83,11 +82,18 @@ class HashMismatchError(IndexError_):
     """A file's bytes do not match the hash the index gave."""
 
     def __init__(
-        self, what: str, algorithm: str, expected: str, actual: str, *, deleted: bool
+        self,
+        what: str,
+        algorithm: str,
+        expected: str,
+        actual: str,
+        *,
+        deleted: bool,
+        against: str = "the index's",
     ) -> None:
         fate = "it was deleted and not used" if deleted else "it was not used"
         super().__init__(
-            f"{what}: {algorithm} {actual} does not match the index's {expected}; {fate}. A "
+            f"{what}: {algorithm} {actual} does not match {against} {expected}; {fate}. A "
             "corrupted transfer or a file changed on the index: try again, and lock again if it "
             "persists"
         )
@@ -366,16 +372,21 @@ class Finder:
         source = self._verified_path(file)
         target = dest_dir / file.filename
         if source.resolve() != target.resolve():
-            _copy_atomic(source, target)
+            copy_atomic(source, target)
         return target
 
     def fetch(self, file: DistFile) -> bytes:
         """The file's verified bytes."""
         return self._verified_path(file).read_bytes()
 
-    def fetch_bytes(self, url: str) -> bytes:
-        """The bytes at `url`, unverified (the caller checks them against its lock)."""
-        return self._http.fetch_bytes(url)
+    def verified_file(self, url: str, filename: str, sha256: str) -> Path:
+        """The file at `url` streamed into the disk store (or found there), checked against
+        `sha256` (HashMismatchError otherwise); a wheel is checked to be a zip too."""
+        link = _Link(url=url, filename=filename, hashes={"sha256": sha256.lower()})
+        file = _dist_file(link, source=redact(url), warn=self._warn)
+        if file is None:
+            raise IndexError_(f"{redact(url)}: {filename} is not a wheel or sdist file name")
+        return self._verified_path(file, against="the lock's")
 
     def local_file(self, path: Path) -> DistFile:
         """A DistFile for a local wheel or sdist named in the requirements."""
@@ -396,10 +407,10 @@ class Finder:
             )
         return file
 
-    def _verified_path(self, file: DistFile) -> Path:
+    def _verified_path(self, file: DistFile, *, against: str = "the index's") -> Path:
         """A local path holding the file's bytes, checked against every hash the index gave."""
         if file.url.startswith("file:"):
-            return _verified_local(file)
+            return _verified_local(file, against=against)
         with self._url_lock(file.url):
             sha256 = file.hashes.get("sha256") or self._sha256_of_url.get(file.url)
             cached = self._store.get(sha256) if sha256 else None
@@ -414,7 +425,7 @@ class Finder:
             try:
                 self._http.download(file.url, temporary)
                 digests = _file_digests(temporary, file.hashes)
-                _verify(digests, file.hashes, what=file.url, deleted=True)
+                _verify(digests, file.hashes, what=file.url, deleted=True, against=against)
                 if file.is_wheel:
                     _check_zip(temporary, file)
             except BaseException:
@@ -708,20 +719,28 @@ def _digests(chunks: Iterable[bytes], hashes: Mapping[str, str]) -> dict[str, st
 
 
 def _verify(
-    digests: Mapping[str, str], hashes: Mapping[str, str], *, what: str, deleted: bool
+    digests: Mapping[str, str],
+    hashes: Mapping[str, str],
+    *,
+    what: str,
+    deleted: bool,
+    against: str = "the index's",
 ) -> None:
     for algorithm, expected in sorted(hashes.items()):
         actual = digests.get(algorithm)
         if actual is not None and actual != expected.lower():
-            raise HashMismatchError(what, algorithm, expected, actual, deleted=deleted)
+            raise HashMismatchError(
+                what, algorithm, expected, actual, deleted=deleted, against=against
+            )
 
 
-def _verified_local(file: DistFile) -> Path:
+def _verified_local(file: DistFile, *, against: str = "the index's") -> Path:
     path = file_url_path(file.url)
     if not path.is_file():
         raise IndexError_(f"{path} does not exist (it was listed by {file.source})")
     if file.hashes:
-        _verify(_file_digests(path, file.hashes), file.hashes, what=str(path), deleted=False)
+        digests = _file_digests(path, file.hashes)
+        _verify(digests, file.hashes, what=str(path), deleted=False, against=against)
     if file.is_wheel:
         _check_zip(path, file)
     return path
@@ -736,20 +755,6 @@ def _check_zip(path: Path, file: DistFile) -> None:
             f"{file.filename} from {file.source or file.url}: not a zip archive ({error}); a "
             "truncated transfer or an error page instead of the wheel: try again"
         ) from None
-
-
-def _copy_atomic(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        shutil.copyfile(source, temporary)
-        temporary.chmod(0o644)
-        temporary.replace(target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # --- core metadata --------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ check out. Only files vendorer put there are ever removed; a lock file keeps two
 
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from vendorer.errors import VendorerError
-from vendorer.fileio import sha256_of, write_bytes_atomic, write_text_atomic
+from vendorer.fileio import copy_atomic, sha256_of, write_text_atomic
 from vendorer.inputs import BuildIndexes
 from vendorer.lock import Lock, LockedPackage, pinned_requirements
 from vendorer.profile import Profile
@@ -38,7 +38,7 @@ __all__ = [
     "export_text",
     "locked_wheels",
     "owned_wheels",
-    "verified_bytes",
+    "verified_file",
 ]
 
 STATE_FILE = ".vendorer-wheelhouse.json"
@@ -51,9 +51,9 @@ class HashMismatchError(VendorerError):
 
 
 class Downloader(Protocol):
-    """Fetches a locked file's bytes (the finder's HTTP client, in production)."""
+    """Streams a locked file into a local store, verified (the finder, in production)."""
 
-    def fetch_bytes(self, url: str) -> bytes: ...
+    def verified_file(self, url: str, filename: str, sha256: str) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +84,6 @@ class WheelhouseContext:
     lock_dir: Path  # the lock's folder: local paths in the lock are relative to it
     downloader: Downloader
     indexes: BuildIndexes  # for isolated builds of sdists
-    cache: Path  # verified files by sha256
     find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
     native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
     on_file: Callable[[str], None] | None = None
@@ -123,7 +122,7 @@ def _fill(
         sha = package.file.sha256
         if target.exists() and sha256_of(target) == sha:
             return target.name, sha, False
-        write_bytes_atomic(target, verified_bytes(package, context))
+        copy_atomic(verified_file(package, context), target)
         if context.on_file:
             context.on_file(target.name)
         return target.name, sha, True
@@ -145,9 +144,9 @@ def _fill(
         if found is not None:
             target = folder / found.name
             if found.parent not in context.native_builds and target.name not in owned:
-                _check_zip(found.name, found.read_bytes())  # a wheel someone else supplied
+                _check_zip(found)  # a wheel someone else supplied
             if found.parent != folder:
-                write_bytes_atomic(target, found.read_bytes())
+                copy_atomic(found, target)
             report.wheels[target.name] = sha256_of(target)
             if found.parent in context.native_builds:
                 report.built.append(target.name)
@@ -166,41 +165,35 @@ def _fill(
     return report
 
 
-def verified_bytes(package: LockedPackage, context: WheelhouseContext) -> bytes:
-    """The locked file's bytes, from the cache or the index, checked against the lock's sha256."""
+def verified_file(package: LockedPackage, context: WheelhouseContext) -> Path:
+    """The locked file on disk (downloaded in chunks if need be), checked against the lock's sha256
+    and, for a wheel, its zip's CRCs."""
     sha = package.file.sha256
-    cached = context.cache / sha[:2] / sha
-    if cached.exists() and sha256_of(cached) == sha:
-        return cached.read_bytes()
-    if package.file.path is not None:
-        data = (context.lock_dir / package.file.path).read_bytes()
-    else:
+    if package.file.path is None:
         assert package.file.url is not None
-        data = context.downloader.fetch_bytes(package.file.url)
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha:
-        raise HashMismatchError(
-            f"{package.file.filename}: sha256 {actual} does not match the lock's {sha}; the file "
-            "was not used. If the index replaced it, run `vendorer lock --force` and review it"
-        )
+        path = context.downloader.verified_file(package.file.url, package.file.filename, sha)
+    else:
+        path = context.lock_dir / package.file.path
+        if (actual := sha256_of(path)) != sha:
+            raise HashMismatchError(
+                f"{path}: sha256 {actual} does not match the lock's {sha}; it was not used. If "
+                "you rebuilt it on purpose, run `vendorer lock --force` and review the change"
+            )
     if package.file.is_wheel:
-        _check_zip(package.file.filename, data)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(cached, data)
-    return data
+        _check_zip(path, shown=package.file.filename)
+    return path
 
 
-def _check_zip(filename: str, data: bytes) -> None:
-    with tempfile.TemporaryFile() as stream:
-        stream.write(data)
-        stream.seek(0)
-        try:
-            with zipfile.ZipFile(stream) as archive:
-                broken = archive.testzip()
-        except zipfile.BadZipFile:
-            broken = "(not a zip file)"
+def _check_zip(path: Path, *, shown: str = "") -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except zipfile.BadZipFile:
+        broken = "(not a zip file)"
     if broken is not None:
-        raise VendorerError(f"{filename} is a broken wheel: {broken}; delete it and run again")
+        raise VendorerError(
+            f"{shown or path.name} is a broken wheel: {broken}; delete it and run again"
+        )
 
 
 def _supplied_wheel(
@@ -237,10 +230,10 @@ def _build(
 ) -> Path | None:
     from vendorer.builder import BuildError, build_wheel  # only when there is something to build
 
-    data = verified_bytes(package, context)
+    source = verified_file(package, context)
     with tempfile.TemporaryDirectory(prefix="vendorer-build-") as work:
         sdist = Path(work) / package.file.filename
-        sdist.write_bytes(data)
+        shutil.copyfile(source, sdist)
         try:
             wheel = build_wheel(sdist, Path(work) / "out", context.indexes)
             reason = _unusable(wheel, profile)
@@ -251,7 +244,7 @@ def _build(
             report.native.append(route)
             return None
         target = folder / wheel.name
-        write_bytes_atomic(target, wheel.read_bytes())
+        copy_atomic(wheel, target)
         return target
 
 

@@ -7,6 +7,7 @@ not changed, so `vendorer build` on an unchanged app does no network I/O.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
-from vendorer.inputs import LockOptions, cache_dir
+from vendorer.inputs import LockOptions
 from vendorer.locking import LockResult, open_finder
 from vendorer.profile import Profile
 from vendorer.wheelhouse import (
@@ -25,7 +26,7 @@ from vendorer.wheelhouse import (
     WheelhouseContext,
     WheelhouseReport,
     build_wheelhouse,
-    verified_bytes,
+    verified_file,
 )
 
 __all__ = [
@@ -69,7 +70,6 @@ def make_wheelhouse(
             lock_dir=lock.path.parent,
             downloader=finder,
             indexes=indexes.build,
-            cache=cache_dir() / "verified",
             find_links=local_links,
             on_file=on_file,
         )
@@ -99,7 +99,7 @@ def _cibuildwheel(
         assert package is not None
         sdist = work / "sdists" / package.file.filename
         sdist.parent.mkdir(exist_ok=True)
-        sdist.write_bytes(verified_bytes(package, context))
+        shutil.copyfile(verified_file(package, context), sdist)
         sdists.append(sdist)
     build_with_cibuildwheel(profile, sdists, work / "wheels", lock.indexes.build, context.on_file)
     return work / "wheels"
