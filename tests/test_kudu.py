@@ -254,10 +254,13 @@ def test_upload_reports_its_progress_in_bytes(
 
 def test_each_refusal_has_its_own_message(tmp_path: Path, kudu: KuduServer) -> None:
     credentials = Credentials(url=kudu.url, user="$site", password=PASSWORD)
+    short, broken = tmp_path / "short.zip", tmp_path / "broken.zip"
+    short.write_bytes(b"PK")
+    broken.write_bytes(b"not a zip")
     with KuduClient(credentials, retries=1) as client:
         kudu.failures = {1: 404}
         with pytest.raises(KuduError, match="no such path on the site"):
-            client.put_zip("site/wwwroot/lib", b"PK")
+            client.put_zip("site/wwwroot/lib", short)
         kudu.failures = {2: 409}
         with pytest.raises(KuduError, match="conflict with the site's state"):
             client.write_file("site/x.txt", b"x")
@@ -266,5 +269,5 @@ def test_each_refusal_has_its_own_message(tmp_path: Path, kudu: KuduServer) -> N
             client.delete_file("site/x.txt")
         kudu.failures = {}
         with pytest.raises(KuduError, match="HTTP 400: bad zip"):
-            client.put_zip("site/wwwroot/lib", b"not a zip")
+            client.put_zip("site/wwwroot/lib", broken)
         assert client.read_file("site/missing.txt") is None

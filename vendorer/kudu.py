@@ -134,11 +134,12 @@ class KuduClient:
         self._request("DELETE", f"vfs/{_quoted(path)}", headers={"If-Match": "*"}, allow={404})
 
     def put_zip(
-        self, folder: str, data: bytes, on_progress: Callable[[int], None] | None = None
+        self, folder: str, archive: Path, on_progress: Callable[[int, int], None] | None = None
     ) -> None:
-        """Extract a zip over `folder` (created if needed; nothing is deleted)."""
-        body = _Chunks(data, on_progress) if on_progress else data
-        headers = {"Content-Length": str(len(data)), "Content-Type": "application/zip"}
+        """Extract the zip file `archive` over `folder` (created if needed; nothing is deleted),
+        sending it in chunks; `on_progress` hears (bytes sent, total)."""
+        headers = {"Content-Length": str(archive.stat().st_size), "Content-Type": "application/zip"}
+        body = _Chunks(archive, on_progress)
         self._request("PUT", f"zip/{_quoted(folder.rstrip('/'))}/", content=body, headers=headers)
 
     # --- command --------------------------------------------------------------------------------
@@ -181,17 +182,20 @@ class KuduClient:
 
 
 class _Chunks:
-    """A request body sent in chunks, reporting each; iterable again for a retry."""
+    """A file sent as a request body in chunks, each reported; iterable again for a retry."""
 
-    def __init__(self, data: bytes, on_progress: Callable[[int], None]) -> None:
-        self.data = data
+    def __init__(self, path: Path, on_progress: Callable[[int, int], None] | None) -> None:
+        self.path = path
         self.on_progress = on_progress
 
     def __iter__(self) -> Iterator[bytes]:
-        for start in range(0, len(self.data), 1 << 16):
-            chunk = self.data[start : start + (1 << 16)]
-            self.on_progress(len(chunk))
-            yield chunk
+        total, sent = self.path.stat().st_size, 0
+        with self.path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 16), b""):
+                sent += len(chunk)
+                if self.on_progress:
+                    self.on_progress(sent, total)
+                yield chunk
 
 
 def _message(method: str, path: str, response: httpx.Response) -> str:

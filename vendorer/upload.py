@@ -7,11 +7,13 @@ off half-way leaves the old manifest there, so the next run sends the difference
 
 from __future__ import annotations
 
-import io
+import contextlib
 import ntpath
 import posixpath
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +84,8 @@ def upload_vendored(
     report.unchanged = [f"{n} {e['version']}" for n, e in local_dists.items() if n not in changed]
     if changed:
         files = [GITATTRIBUTES, *(f for name in changed for f in local_dists[name]["files"])]
-        client.put_zip(remote_dir, *_with_progress(_zip(lib, files), on_progress))
+        with _zipped(lib, files) as archive:
+            client.put_zip(remote_dir, archive, on_progress)
         report.sent = [f"{name} {local_dists[name]['version']}" for name in changed]
     keep = {f for entry in local_dists.values() for f in entry["files"]}
     for name, entry in remote_dists.items():
@@ -119,8 +122,8 @@ def upload_wheelhouse(
         raise VendorerError(f"{folder} has no requirements.txt; run `vendorer wheelhouse` first")
     remote = _remote_wheelhouse(profile)
     names = sorted(p.name for p in folder.iterdir() if p.suffix == ".whl")
-    archive = _zip(folder, [*names, "requirements.txt"])
-    client.put_zip(vfs_path(profile, remote), *_with_progress(archive, on_progress))
+    with _zipped(folder, [*names, "requirements.txt"]) as archive:
+        client.put_zip(vfs_path(profile, remote), archive, on_progress)
     result = client.command(pip_command(profile, remote), vfs_path(profile, remote))
     report = UploadReport(sent=names, output=result.output + result.error)
     if result.exit_code != 0:
@@ -152,22 +155,6 @@ def _remote_wheelhouse(profile: Profile) -> str:
     return str(path.normpath(server_path(profile, "..", "wheelhouse", profile.name)))
 
 
-def _with_progress(
-    data: bytes, on_progress: Callable[[int, int], None] | None
-) -> tuple[bytes, Callable[[int], None] | None]:
-    """The zip and a per-chunk callback reporting (bytes sent, total)."""
-    if on_progress is None:
-        return data, None
-    sent = 0
-
-    def advance(size: int) -> None:
-        nonlocal sent
-        sent += size
-        on_progress(sent, len(data))
-
-    return data, advance
-
-
 def _remote_manifest(data: bytes | None) -> dict[str, Any]:
     if data is None:
         return {}
@@ -177,12 +164,17 @@ def _remote_manifest(data: bytes | None) -> dict[str, Any]:
         return {}
 
 
-def _zip(folder: Path, files: Iterable[str]) -> bytes:
-    """A deterministic zip of `files` (relative to `folder`)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for relative in sorted(set(files)):
-            info = zipfile.ZipInfo(relative, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, (folder / relative).read_bytes())
-    return buffer.getvalue()
+@contextlib.contextmanager
+def _zipped(folder: Path, files: Iterable[str]) -> Iterator[Path]:
+    """A deterministic zip of `files` (relative to `folder`), written to a temporary file."""
+    with tempfile.TemporaryDirectory(prefix="vendorer-upload-") as work:
+        path = Path(work) / "upload.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for relative in sorted(set(files)):
+                info = zipfile.ZipInfo(relative, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o600 << 16  # what writestr gives
+                info.file_size = (folder / relative).stat().st_size  # zip64 when it needs it
+                with (folder / relative).open("rb") as source, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+        yield path
