@@ -41,7 +41,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from vendorer.errors import IndexError_
-from vendorer.fileio import copy_atomic, write_bytes_atomic
+from vendorer.fileio import copy_atomic, sha256_of, write_bytes_atomic
 from vendorer.http import (
     BrokenDownloadError,
     HttpClient,
@@ -375,9 +375,9 @@ class Finder:
             copy_atomic(source, target)
         return target
 
-    def fetch(self, file: DistFile) -> bytes:
-        """The file's verified bytes."""
-        return self._verified_path(file).read_bytes()
+    def sha256(self, file: DistFile) -> str:
+        """The file's sha256: the index's, or read off the verified file (downloaded if need be)."""
+        return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
 
     def verified_file(self, url: str, filename: str, sha256: str) -> Path:
         """The file at `url` streamed into the disk store (or found there), checked against

@@ -7,7 +7,6 @@ new one is complete.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,11 +158,8 @@ def _metadata_builder(finder: Finder, indexes: BuildIndexes) -> Callable[[DistFi
 def _locked(package: ResolvedPackage, finder: Finder, lock_dir: Path) -> LockedPackage:
     file = package.choice.wheel or package.choice.sdist
     assert file is not None  # a VersionChoice always has one
-    sha256 = file.hashes.get("sha256")
+    sha256 = finder.sha256(file)
     local = file.url.startswith("file:")
-    if sha256 is None:
-        downloaded = finder.download(file, cache_dir() / "files")
-        sha256 = hashlib.sha256(downloaded.read_bytes()).hexdigest()
     return LockedPackage(
         name=canonicalize_name(package.name),
         version=package.version,
