@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -696,6 +698,24 @@ def test_a_page_is_not_asked_for_again_while_its_max_age_lasts(
         with Finder(index_urls=[index.url], cache_dir=cache) as finder:
             _summary(finder, "beta")
         assert index.paths("/simple/") == ["/simple/beta/"], stale
+
+
+def test_partial_downloads_a_killed_run_left_are_swept(
+    dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    index = static_index(dists)
+    cache = tmp_path / "cache"
+    leftovers = cache / "files" / "tmp"
+    leftovers.mkdir(parents=True)
+    old, fresh = leftovers / "old.part", leftovers / "fresh.part"
+    old.write_bytes(b"x" * 1000)
+    fresh.write_bytes(b"x" * 1000)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+        finder.download(_file(finder, "beta", "beta-2.0-py3-none-any.whl"), tmp_path / "out")
+    assert not old.exists()
+    assert fresh.exists()  # perhaps another run's download in progress
 
 
 def test_offline_without_the_file_in_the_cache_says_so(

@@ -10,6 +10,7 @@ temporary folder when there is no cache).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import re
 import tarfile
 import tempfile
 import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -76,6 +78,7 @@ ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")  # exactly what packaging's parse
 RELIABLE_SINCE = Version("2.2")  # PEP 643: sdist metadata not marked Dynamic is final
 NEEDED_STATIC = frozenset({"requires-dist", "requires-python"})
 CHUNK = 1 << 20
+STALE_PART_SECONDS = 24 * 3600  # a partial download this old was left by a killed run
 
 
 class HashMismatchError(IndexError_):
@@ -658,6 +661,7 @@ class _FileStore:
         self._root = root
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
+        self._swept = False
 
     @property
     def root(self) -> Path:
@@ -687,6 +691,14 @@ class _FileStore:
         """A new empty file in the store's folder, ready to be renamed into place."""
         folder = self.root / "tmp"
         folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if not self._swept:  # downloads a killed run left behind
+                self._swept = True
+                stale = time.time() - STALE_PART_SECONDS
+                for part in folder.glob("*.part"):
+                    with contextlib.suppress(OSError):
+                        if part.stat().st_mtime < stale:
+                            part.unlink()
         fd, name = tempfile.mkstemp(dir=folder, suffix=".part")
         os.close(fd)
         return Path(name)
