@@ -34,25 +34,24 @@ from vendorer.profile import Profile
 
 BIN = Path(sys.executable).parent
 
+FLASK = {
+    "flask",
+    "click",
+    "colorama",
+    "dataclasses",
+    "importlib-metadata",
+    "itsdangerous",
+    "jinja2",
+    "markupsafe",
+    "typing-extensions",
+    "werkzeug",
+    "zipp",
+}
+
 # What each set must resolve to on the python361x64 target (names; versions are whatever the
 # index offers for 3.6.1). Taken from the packages' own metadata; `None` means: do not check.
 SETS: dict[str, tuple[list[str], set[str] | None]] = {
-    "flask": (
-        ["flask"],
-        {
-            "flask",
-            "click",
-            "colorama",
-            "dataclasses",
-            "importlib-metadata",
-            "itsdangerous",
-            "jinja2",
-            "markupsafe",
-            "typing-extensions",
-            "werkzeug",
-            "zipp",
-        },
-    ),
+    "flask": (["flask"], FLASK),
     "django": (["django"], {"django", "asgiref", "pytz", "sqlparse", "typing-extensions"}),
     "requests": (
         ["requests"],
@@ -62,22 +61,7 @@ SETS: dict[str, tuple[list[str], set[str] | None]] = {
     "pandas": (["pandas"], {"pandas", "numpy", "python-dateutil", "pytz", "six", "tzdata"}),
     "flask-sqlalchemy-psycopg2": (
         ["flask", "sqlalchemy", "psycopg2"],
-        {
-            "flask",
-            "click",
-            "colorama",
-            "dataclasses",
-            "importlib-metadata",
-            "itsdangerous",
-            "jinja2",
-            "markupsafe",
-            "typing-extensions",
-            "werkzeug",
-            "zipp",
-            "sqlalchemy",
-            "greenlet",
-            "psycopg2",
-        },
+        FLASK | {"sqlalchemy", "greenlet", "psycopg2"},
     ),
     "lxml-pillow": (["lxml", "Pillow"], {"lxml", "pillow"}),
     "click": (["click"], {"click", "colorama", "importlib-metadata", "typing-extensions", "zipp"}),
