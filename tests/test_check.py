@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.hooks import MARKER
+from vendorer.vendor import hash_cache_path
 
 
 @pytest.fixture
@@ -87,6 +89,18 @@ def test_a_broken_manifest_is_a_drift_with_its_own_fix(app: tuple[Path, StaticIn
     assert "drift: lib/.vendorer-manifest.json: not JSON" in result.stderr
     assert "fix: git checkout -- lib/.vendorer-manifest.json, or move lib/ away" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_damaged_hash_cache_is_dropped_not_trusted(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    cache = hash_cache_path(folder / "lib")
+    vendored = folder / "lib" / "webfw" / "__init__.py"
+    stat = vendored.stat()
+    signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    for damaged in ([1], {str(vendored.resolve()): signature}, {str(vendored): [*signature, 5]}):
+        cache.write_text(json.dumps(damaged), encoding="utf-8")
+        result = vendorer("check", cwd=folder)
+        assert result.returncode == 0, (damaged, result.stderr)
 
 
 def test_without_a_wheelhouse_the_tree_is_checked_against_the_lock(

@@ -70,9 +70,14 @@ class HashCache:
         self.changed = False
         if path is not None:
             try:
-                self.entries = json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                self.entries = {}
+                data = {}
+            self.entries = {  # what another version or a damaged file left is dropped
+                key: entry
+                for key, entry in (data.items() if isinstance(data, dict) else ())
+                if isinstance(entry, list) and len(entry) == 4 and isinstance(entry[3], str)
+            }
 
     def sha256(self, path: Path) -> str | None:
         """The file's sha256, or None when it is missing."""
