@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import make_app, vendorer
-from tests.support.dists import make_native_sdist, make_wheel
+from tests.support.dists import make_native_sdist, make_sdist, make_wheel
 from tests.support.index import StaticIndex
 from vendorer.catalog import ProfileCatalog
 from vendorer.nativebuild import cibuildwheel_settings
@@ -91,6 +91,23 @@ def test_a_failing_cibuildwheel_run_shows_its_last_lines_and_how_to_reproduce(ap
     ) in result.stderr
     assert "Traceback" not in result.stderr
     assert list((app / "wheelhouse" / "linux-python312").glob("*.whl")) == []
+
+
+@needs_image
+def test_a_failed_build_does_not_lose_the_wheels_that_did_build(
+    app: Path, index: StaticIndex
+) -> None:
+    make_sdist(index.root, "cbroken", "1.0", native=True, metadata_version="2.2",
+               build_requires=["vendorer-test-nowhere"])  # fmt: skip # no index has it
+    requirements = app / "requirements.txt"
+    requirements.write_text(requirements.read_text("utf-8") + "cbroken\n", encoding="utf-8")
+    result = vendorer("wheelhouse", "--profile", "linux-python39", "--native", "cibuildwheel",
+                      cwd=app)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cibuildwheel failed to build cbroken-1.0.tar.gz for linux-python39:" in result.stderr
+    assert "cibuildwheel failed to build cext" not in result.stderr
+    wheels = [p.name for p in (app / "wheelhouse" / "linux-python39").glob("*.whl")]
+    assert [name.split("-")[0] for name in wheels] == ["cext"], wheels
 
 
 def test_native_cibuildwheel_for_a_windows_target_points_to_ci(app: Path) -> None:

@@ -70,8 +70,12 @@ def build_with_cibuildwheel(
     output: Path,
     indexes: BuildIndexes,
     on_build: Callable[[str], None] | None = None,
-) -> None:
-    """Build a wheel for `profile` from each sdist into `output`; `on_build` hears each start."""
+) -> list[str]:
+    """Build a wheel for `profile` from each sdist into `output`; `on_build` hears each start.
+
+    A failed build does not stop the others: the failures come back, each a message with
+    cibuildwheel's last lines and the commands that reproduce it.
+    """
     if profile.markers["sys_platform"] != "linux":
         raise UsageError(
             f"{profile.name}: cibuildwheel builds {profile.tags[0].platform} wheels only on a "
@@ -92,6 +96,7 @@ def build_with_cibuildwheel(
     environ["CIBW_ENVIRONMENT_PASS_LINUX"] = " ".join(
         key for key in _PIP_INDEX_KEYS if key in environ
     )
+    failures = []
     for sdist in sdists:
         if on_build:
             on_build(f"{sdist.name} (cibuildwheel)")
@@ -106,12 +111,13 @@ def build_with_cibuildwheel(
             tail = "\n".join(f"  | {line}" for line in lines)
             assignments = " ".join(f"{key}={shlex.quote(value)}" for key, value in settings.items())
             name, version = parse_sdist_filename(sdist.name)
-            raise CibuildwheelError(
+            failures.append(
                 f"cibuildwheel failed to build {sdist.name} for {profile.name}:\n{tail}\n"
                 "reproduce it with: python -m pip download --no-deps --no-binary :all: "
                 f"{name}=={version} && {assignments} python -m cibuildwheel --platform linux "
                 f"{sdist.name}"
             )
+    return failures
 
 
 def cibuildwheel_settings(

@@ -20,6 +20,7 @@ from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
 from vendorer.inputs import LockOptions
 from vendorer.locking import LockResult, open_finder
+from vendorer.nativebuild import CibuildwheelError, build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.wheelhouse import (
     NativeRoute,
@@ -76,9 +77,11 @@ def make_wheelhouse(
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
             with tempfile.TemporaryDirectory(prefix="vendorer-native-") as work:
-                built = _cibuildwheel(lock, profile, report, context, Path(work))
+                built, failures = _cibuildwheel(lock, profile, report, context, Path(work))
                 context = dataclasses.replace(context, native_builds=[built])
                 report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
+            if failures:  # raised once the wheels that did build are in the wheelhouse
+                raise CibuildwheelError("\n".join(failures))
         advice = tuple(native_advice(route, profile, finder) for route in report.native)
     return WheelhouseResult(lock=lock, report=report, native=advice)
 
@@ -89,10 +92,9 @@ def _cibuildwheel(
     report: WheelhouseReport,
     context: WheelhouseContext,
     work: Path,
-) -> Path:
-    """Build the native sdists' wheels with cibuildwheel; returns the folder that holds them."""
-    from vendorer.nativebuild import build_with_cibuildwheel  # cibuildwheel is an extra
-
+) -> tuple[Path, list[str]]:
+    """Build the native sdists' wheels with cibuildwheel: the folder that holds them, and the
+    builds that failed."""
     sdists = []
     for route in report.native:
         package = lock.lock.package(route.name)
@@ -101,8 +103,9 @@ def _cibuildwheel(
         sdist.parent.mkdir(exist_ok=True)
         shutil.copyfile(verified_file(package, context), sdist)
         sdists.append(sdist)
-    build_with_cibuildwheel(profile, sdists, work / "wheels", lock.indexes.build, context.on_file)
-    return work / "wheels"
+    output = work / "wheels"
+    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes.build, context.on_file)
+    return output, failures
 
 
 def native_advice(route: NativeRoute, profile: Profile, finder: Finder) -> NativeAdvice:
