@@ -53,13 +53,15 @@ def test_a_changed_requirement_moves_only_what_it_must(app: tuple[Path, StaticIn
     (folder / "requirements.txt").write_text("webfw[speed]\nyanky\nfullver\n", "utf-8")
     added = vendorer("lock", cwd=folder)
     assert added.returncode == 0, added.stderr
+    assert "  + fullver 1.0\n" in added.stderr and "  ~ " not in added.stderr  # what moved
     versions = _versions(folder)
     assert (versions["clicky"], versions["fastpath"], versions["fullver"]) == ("7.0", "1.0", "1.0")
     why = vendorer("why", "clicky", cwd=folder)
     assert "7.5: the lock keeps 7.0 (`vendorer lock --upgrade-package clicky` moves it)" in (
         why.stdout
     )
-    assert vendorer("lock", "-P", "Clicky", cwd=folder).returncode == 0
+    moved = vendorer("lock", "-P", "Clicky", cwd=folder)
+    assert moved.returncode == 0 and "  ~ clicky 7.0 -> 7.5\n" in moved.stderr
     assert (_versions(folder)["clicky"], _versions(folder)["fastpath"]) == ("7.5", "1.0")
     (folder / "requirements.txt").write_text("webfw[speed]\nyanky\nfullver\nfastpath>=1.1\n")
     assert vendorer("lock", cwd=folder).returncode == 0  # a requirement the kept pin fails

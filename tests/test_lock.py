@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from vendorer.lock import (
     LockedFile,
     LockedPackage,
     export_requirements,
+    lock_changes,
     lock_path,
     read_lock,
     render_lock,
@@ -142,3 +144,13 @@ def test_why_follows_the_chain_to_the_requirements_file() -> None:
     assert "  2.1.0: Requires-Python >=3.7" in flask
     with pytest.raises(UsageError, match="not in the lock"):
         list(explain(_lock(), "django"))
+
+
+def test_lock_changes_name_what_was_added_removed_and_moved() -> None:
+    old = _lock()
+    click, flask = old.packages
+    newer_flask = dataclasses.replace(flask, version=Version("2.0.4"))
+    helper = dataclasses.replace(click, name=canonicalize_name("helper"))
+    new = dataclasses.replace(old, packages=(newer_flask, helper))
+    assert lock_changes(old, new) == ["- click 8.0.4", "~ flask 2.0.3 -> 2.0.4", "+ helper 8.0.4"]
+    assert lock_changes(old, old) == []

@@ -32,7 +32,7 @@ from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
 from vendorer.hooks import install_pre_push_hook
 from vendorer.inputs import LockOptions
-from vendorer.lock import export_requirements, lock_path, read_lock
+from vendorer.lock import export_requirements, lock_changes, lock_path, read_lock
 from vendorer.nativeplan import plan_for
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
@@ -672,6 +672,9 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
     builds = sum(package.needs_build for package in result.lock.packages)
     note = f", {builds} to build from sdist" if builds else ""
     err.print(f"{verb} {result.path} ({len(result.lock.packages)} packages{note})", markup=False)
+    if result.previous is not None:
+        for line in lock_changes(result.previous, result.lock):
+            err.print(f"  {line}", markup=False)
     return result
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "LockedFile",
     "LockedPackage",
     "export_requirements",
+    "lock_changes",
     "lock_path",
     "pinned_requirements",
     "read_lock",
@@ -151,6 +152,22 @@ def read_lock(path: Path) -> Lock:
             f"{path}: malformed vendorer lock ({type(error).__name__}: {error}); "
             "run `vendorer lock --force` to write it again"
         ) from None
+
+
+def lock_changes(old: Lock, new: Lock) -> list[str]:
+    """What moved between two locks, a line each: `+ name version`, `- name version`,
+    `~ name old -> new` (uv and pip-tools users read theirs in the diff)."""
+    before = {package.name: package.version for package in old.packages}
+    after = {package.name: package.version for package in new.packages}
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in before:
+            lines.append(f"+ {name} {after[name]}")
+        elif name not in after:
+            lines.append(f"- {name} {before[name]}")
+        elif before[name] != after[name]:
+            lines.append(f"~ {name} {before[name]} -> {after[name]}")
+    return lines
 
 
 def export_requirements(lock: Lock, *, source: str) -> str:

@@ -50,6 +50,7 @@ class LockResult:
     path: Path
     changed: bool  # False: the existing lock was current and nothing was resolved
     indexes: Indexes  # where its files came from (the next steps fetch and build from there)
+    previous: Lock | None = None  # the lock this one replaced, if there was a readable one
 
 
 def make_lock(
@@ -109,7 +110,7 @@ def make_lock(
         pre=options.pre,
     )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
-    return LockResult(lock=lock, path=path, changed=True, indexes=indexes)
+    return LockResult(lock=lock, path=path, changed=True, indexes=indexes, previous=previous)
 
 
 def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
