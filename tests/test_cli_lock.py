@@ -71,6 +71,29 @@ def test_a_changed_requirement_moves_only_what_it_must(app: tuple[Path, StaticIn
     assert _versions(folder)["clicky"] == "7.6"
 
 
+def test_first_index_keeps_a_public_index_from_shadowing_a_private_one(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    private, public = tmp_path / "private", tmp_path / "public"
+    make_wheel(private, "corpcore", "1.0", requires_dist=["helper"])
+    make_wheel(public, "corpcore", "99.0")  # someone took the name on the public index
+    make_wheel(public, "helper", "2.0")
+    private_index, public_index = static_index(private), static_index(public)
+    app = make_app(tmp_path / "app", private_index.url, "corpcore")
+    (app / "requirements.txt").write_text(
+        f"--extra-index-url {public_index.url}\ncorpcore\n", encoding="utf-8"
+    )
+    assert vendorer("lock", cwd=app).returncode == 0
+    assert _versions(app)["corpcore"] == "99.0"  # pip's way: the best match, from anywhere
+    safe = vendorer("lock", "--index-strategy", "first-index", cwd=app)
+    assert safe.returncode == 0, safe.stderr
+    assert _versions(app) == {"corpcore": "1.0", "helper": "2.0"}  # helper: only public has it
+    lock = (app / "pylock.python361x64.toml").read_text(encoding="utf-8")
+    assert 'index-strategy = "first-index"' in lock
+    check = vendorer("check", cwd=app)
+    assert "pylock.python361x64.toml is stale" not in check.stderr  # the lock's own choice
+
+
 def test_lock_for_another_profile_from_the_command_line(app: tuple[Path, StaticIndex]) -> None:
     folder, _ = app
     result = vendorer("lock", "--profile", "linux-python312", cwd=folder)

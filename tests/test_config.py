@@ -31,11 +31,13 @@ def test_tool_table_is_read_and_options_override_it(tmp_path: Path) -> None:
         'lib-dir = "site_lib"\n'
         'index-url = "https://example.invalid/simple/"\n'
         'find-links = ["wheels", "https://example.invalid/links/"]\n'
-        'keyring-provider = "subprocess"\n',
+        'keyring-provider = "subprocess"\n'
+        'index-strategy = "first-index"\n',
         encoding="utf-8",
     )
     settings = load_settings(tmp_path)
     assert settings.keyring_provider == "subprocess"
+    assert settings.index_strategy == "first-index"
     assert settings.profile == "python361x64"
     assert settings.requirements == tmp_path / "deploy" / "requirements.txt"
     assert settings.lib_dir == "site_lib"
@@ -48,7 +50,7 @@ def test_tool_table_is_read_and_options_override_it(tmp_path: Path) -> None:
 def test_unknown_and_mistyped_keys_are_all_reported(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.vendorer]\nprofil = "x"\nfind-links = "wheels"\nprofile = 3\n'
-        'keyring-provider = "import"\n',
+        'keyring-provider = "import"\nindex-strategy = "random"\n',
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as caught:
@@ -58,6 +60,7 @@ def test_unknown_and_mistyped_keys_are_all_reported(tmp_path: Path) -> None:
     assert "find-links: must be a list of strings" in message
     assert "profile: must be a string" in message
     assert "keyring-provider: one of disabled, subprocess" in message
+    assert "index-strategy: one of unsafe-best-match, first-index" in message
 
 
 def test_a_syntax_error_in_pyproject_names_the_line(tmp_path: Path) -> None:

@@ -32,7 +32,13 @@ from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.fileio import write_text_atomic
 from vendorer.hooks import install_pre_push_hook
 from vendorer.inputs import LockOptions
-from vendorer.lock import export_requirements, lock_changes, lock_path, read_lock
+from vendorer.lock import (
+    INDEX_STRATEGIES,
+    export_requirements,
+    lock_changes,
+    lock_path,
+    read_lock,
+)
 from vendorer.nativeplan import plan_for
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
@@ -190,6 +196,13 @@ def _add_project_commands(
         default=[],
         metavar="DIR|URL",
         help="a folder or HTML page of distributions (repeatable)",
+    )
+    resolving.add_argument(
+        "--index-strategy",
+        choices=INDEX_STRATEGIES,
+        help="unsafe-best-match (default, as pip): every index's files of a project compete; "
+        "first-index (as uv): only the first index that has the project, so a public index "
+        "cannot shadow a private one",
     )
     resolving.add_argument(
         "--prefer-newest",
@@ -620,6 +633,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "extra_index_urls": tuple(getattr(args, "extra_index_urls", ())),
             "find_links": tuple(getattr(args, "find_links", ())),
             "keyring_provider": getattr(args, "keyring_provider", None),
+            "index_strategy": getattr(args, "index_strategy", None),
         },
     )
 
@@ -640,6 +654,7 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
         find_links=settings.find_links,
         prefer_newest=args.prefer_newest,
         pre=args.pre,
+        index_strategy=settings.index_strategy,
         timeout=args.timeout,
         offline=args.offline,
         refresh=args.refresh,

@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from vendorer.errors import ConfigError
+from vendorer.lock import BEST_MATCH, INDEX_STRATEGIES
 from vendorer.tomlfile import read_toml
 
 __all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
 
-_STRING_KEYS = ("profile", "requirements", "lib-dir", "wheelhouse", "index-url", "keyring-provider")
+_STRING_KEYS = (
+    "profile",
+    "requirements",
+    "lib-dir",
+    "wheelhouse",
+    "index-url",
+    "index-strategy",
+    "keyring-provider",
+)
 KEYRING_PROVIDERS = ("disabled", "subprocess")
 _LIST_KEYS = ("extra-index-urls", "find-links")
 
@@ -28,6 +37,7 @@ class Settings:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     keyring_provider: str = "disabled"
+    index_strategy: str = BEST_MATCH
 
 
 def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -50,6 +60,7 @@ def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> 
             link if "://" in link else str(app_dir / link) for link in values.get("find_links", ())
         ),
         keyring_provider=values.get("keyring_provider", "disabled"),
+        index_strategy=values.get("index_strategy", BEST_MATCH),
     )
 
 
@@ -84,6 +95,8 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     ]
     if table.get("keyring-provider", "disabled") not in KEYRING_PROVIDERS:
         problems.append(f"  keyring-provider: one of {', '.join(KEYRING_PROVIDERS)}")
+    if table.get("index-strategy", BEST_MATCH) not in INDEX_STRATEGIES:
+        problems.append(f"  index-strategy: one of {', '.join(INDEX_STRATEGIES)}")
     if problems:
         raise ConfigError(f"{where}:\n" + "\n".join(problems))
     return table

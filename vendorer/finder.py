@@ -149,10 +149,12 @@ class Finder:
         offline: bool = False,
         refresh: bool = False,
         keyring: bool = False,
+        first_index: bool = False,
         accept: str = ACCEPT,
     ) -> None:
         self.warnings: list[str] = []  # files skipped, specifiers ignored, netrc unreadable...
         self.accept = accept  # what project pages are asked for: PEP 691 JSON first
+        self.first_index = first_index  # a project's files from the first index that lists it
         self._lock = threading.Lock()
         self._http = HttpClient(
             cache_dir=cache_dir,
@@ -198,7 +200,8 @@ class Finder:
     # --- projects -------------------------------------------------------------------------------
 
     def project_files(self, name: str) -> list[DistFile]:
-        """Every file of `name` on every index, then every find-links location."""
+        """Every file of `name` on every index (or on the first that lists it, with
+        `first_index`), then every find-links location."""
         return self._project_future(name).result()
 
     def prefetch(self, names: Iterable[str]) -> None:
@@ -219,6 +222,8 @@ class Finder:
         files: list[DistFile] = []
         for index in self.index_urls:
             files.extend(self._index_files(index, name))
+            if files and self.first_index:
+                break  # later indexes cannot shadow it (dependency confusion)
         for link in self.find_links:
             files.extend(f for f in self._flat_files(link) if f.project == name)
         return self._merge(files)

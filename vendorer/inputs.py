@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from platformdirs import user_cache_dir
 
 from vendorer.errors import UsageError
-from vendorer.lock import FORMAT, Lock
+from vendorer.lock import BEST_MATCH, FIRST_INDEX, FORMAT, Lock
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.reqfile import RequirementsFile, parse_requirements
 from vendorer.urls import redact
@@ -43,6 +43,7 @@ class LockOptions:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     prefer_newest: bool = False
+    index_strategy: str = BEST_MATCH  # or FIRST_INDEX: a project from the first index that has it
     pre: bool = False
     timeout: float = 15.0
     retries: int = 3
@@ -110,7 +111,9 @@ def current_inputs_hash(
     """The hash a lock made now from these inputs would carry (no network), with the lock's
     own choices (--prefer-newest, --pre)."""
     requirements = parse_requirements(requirements_path)
-    chosen = dataclasses.replace(options, prefer_newest=lock.prefer_newest, pre=lock.pre)
+    chosen = dataclasses.replace(
+        options, prefer_newest=lock.prefer_newest, pre=lock.pre, index_strategy=lock.index_strategy
+    )
     return inputs_hash(profile, requirements, indexes_for(requirements, chosen), chosen)
 
 
@@ -128,6 +131,8 @@ def inputs_hash(
         "find-links": [redact(link) for link in indexes.find_links],
         "prefer-newest": options.prefer_newest,
         "pre": options.pre,
+        # only when not pip's way, so that the locks made before the choice existed stay current
+        **({} if options.index_strategy == BEST_MATCH else {"index-strategy": FIRST_INDEX}),
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 

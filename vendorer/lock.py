@@ -31,6 +31,9 @@ from vendorer.profile import Profile
 from vendorer.tomlfile import read_toml
 
 __all__ = [
+    "BEST_MATCH",
+    "FIRST_INDEX",
+    "INDEX_STRATEGIES",
     "Lock",
     "LockedFile",
     "LockedPackage",
@@ -45,6 +48,11 @@ __all__ = [
 
 LOCK_VERSION: Final = Version("1.0")
 FORMAT: Final = 1  # vendorer's tool.vendorer layout
+# Which index a project's files come from: pip's way, every index merged and the best file wins
+# (a public index can then shadow a private one), or uv's default, the first index that has it.
+BEST_MATCH: Final = "unsafe-best-match"
+FIRST_INDEX: Final = "first-index"
+INDEX_STRATEGIES: Final = (BEST_MATCH, FIRST_INDEX)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +91,7 @@ class Lock:
     packages: tuple[LockedPackage, ...]
     prefer_newest: bool = False  # the choices it was made with, so `check` can recompute the hash
     pre: bool = False
+    index_strategy: str = BEST_MATCH
 
     def package(self, name: str) -> LockedPackage | None:
         wanted = canonicalize_name(name)
@@ -109,6 +118,7 @@ def render_lock(lock: Lock, profile: Profile) -> str:
                 "inputs-hash": lock.inputs_hash,
                 "prefer-newest": lock.prefer_newest,
                 "pre": lock.pre,
+                **({} if lock.index_strategy == BEST_MATCH else {"index-strategy": FIRST_INDEX}),
                 "best-tag": str(profile.tags[0]),
             }
         },
@@ -146,6 +156,7 @@ def read_lock(path: Path) -> Lock:
             packages=tuple(_from_package(package) for package in pylock.packages),
             prefer_newest=bool(tool.get("prefer-newest", False)),
             pre=bool(tool.get("pre", False)),
+            index_strategy=str(tool.get("index-strategy", BEST_MATCH)),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise LockError(

@@ -28,6 +28,7 @@ from vendorer.inputs import (
     inputs_hash,
 )
 from vendorer.lock import (
+    FIRST_INDEX,
     Lock,
     LockedFile,
     LockedPackage,
@@ -81,7 +82,8 @@ def make_lock(
         {p.name: p.version for p in previous.packages if p.name not in moving}
         if previous is not None
         and not upgrade
-        and (previous.prefer_newest, previous.pre) == (options.prefer_newest, options.pre)
+        and (previous.prefer_newest, previous.pre, previous.index_strategy)
+        == (options.prefer_newest, options.pre, options.index_strategy)
         else {}
     )
     policy = FilePolicy(
@@ -108,6 +110,7 @@ def make_lock(
         packages=packages,
         prefer_newest=options.prefer_newest,
         pre=options.pre,
+        index_strategy=options.index_strategy,
     )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
     return LockResult(lock=lock, path=path, changed=True, indexes=indexes, previous=previous)
@@ -124,6 +127,7 @@ def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
         offline=options.offline,
         refresh=options.refresh,
         keyring=options.keyring,
+        first_index=options.index_strategy == FIRST_INDEX,
     )
 
 
