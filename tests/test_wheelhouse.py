@@ -142,6 +142,20 @@ def test_a_private_index_with_keyring_credentials_serves_lock_wheels_and_builds(
     assert "t0ken" not in result.stderr + (app / "pylock.python361x64.toml").read_text("utf-8")
 
 
+def test_a_build_requirement_from_a_find_links_folder_with_a_space_in_its_path(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    links = tmp_path / "my wheels"
+    make_wheel(links, "spacedhelper", "1.0")
+    make_sdist(links, "spacedsdist", "1.0", metadata_version="2.2",
+               build_requires=["spacedhelper"])  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    app = make_app(tmp_path / "app", static_index(tmp_path / "empty").url, "spacedsdist")
+    result = vendorer("build", "--find-links", str(links), cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert _wheels(app / "wheelhouse" / "python361x64") == ["spacedsdist-1.0-py3-none-any.whl"]
+
+
 def test_a_wheel_with_the_wrong_hash_is_never_used(app: Path, index: StaticIndex) -> None:
     assert vendorer("lock", cwd=app).returncode == 0
     index.serve_wrong_bytes("webfw-2.0-py3-none-any.whl")

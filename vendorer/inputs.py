@@ -70,8 +70,10 @@ class BuildIndexes:
             environ["PIP_INDEX_URL"] = self.index_url
         if self.extra_index_urls:
             environ["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
-        if self.find_links:
-            environ["PIP_FIND_LINKS"] = " ".join(self.find_links)
+        if self.find_links:  # folders as file: URLs, so that a space in a path survives
+            environ["PIP_FIND_LINKS"] = " ".join(
+                link if "://" in link else Path(link).resolve().as_uri() for link in self.find_links
+            )
         if self.no_index:
             environ["PIP_NO_INDEX"] = "1"
         return environ

@@ -158,8 +158,8 @@ def _seen_from_container(indexes: BuildIndexes) -> BuildIndexes:
 
 
 def _in_container(location: str) -> str:
-    if urlsplit(location).scheme == "file":
-        return (Path(HOST_MOUNT) / file_url_path(location).relative_to("/")).as_uri()
-    if "://" in location:
+    """A URL, or a local folder as the container sees it (a file: URL under /host)."""
+    if "://" in location and urlsplit(location).scheme != "file":
         return location
-    return str(Path(HOST_MOUNT) / Path(location).resolve().relative_to("/"))
+    local = file_url_path(location) if "://" in location else Path(location).resolve()
+    return (Path(HOST_MOUNT) / local.relative_to("/")).as_uri()
