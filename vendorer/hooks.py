@@ -49,6 +49,10 @@ def _hooks_dir(app: Path) -> Path:
             text=True,
             check=True,
         ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        raise UsageError(f"{app} is not inside a git repository") from None
+    except OSError:
+        raise UsageError("git hooks need git, and no `git` command was found") from None
+    except subprocess.CalledProcessError:
+        raise UsageError(
+            f"{app.resolve()} is not inside a git repository; run `git init` there first"
+        ) from None
     return (app / output).resolve()
