@@ -115,6 +115,12 @@ def test_without_a_wheelhouse_the_tree_is_checked_against_the_lock(
     assert vendorer("check", cwd=folder).returncode == 1
 
 
+def test_a_hook_needs_a_git_repository(tmp_path: Path) -> None:
+    result = vendorer("hook", "install", "--app", str(tmp_path))
+    assert result.returncode == 2
+    assert f"{tmp_path.resolve()} is not inside a git repository; run `git init`" in result.stderr
+
+
 def test_the_pre_push_hook_runs_check(app: tuple[Path, StaticIndex], tmp_path: Path) -> None:
     folder, _ = app
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
