@@ -33,14 +33,18 @@ def test_a_big_wheel_is_downloaded_verified_and_copied_in_chunks(
     options = LockOptions(index_url=server.url)
     lock = make_lock(profile, app / "requirements.txt", options)
     shutil.rmtree(cache_dir() / "http" / "files")  # the lock step read it: download it again
+    chunks: list[int] = []  # what the progress bar is told
     tracemalloc.start()
     try:
-        result = make_wheelhouse(profile, app / "wheelhouse", options, lock=lock)
+        result = make_wheelhouse(
+            profile, app / "wheelhouse", options, lock=lock, on_bytes=chunks.append
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     wheel = app / "wheelhouse" / "python361x64" / "bigwheel-1.0-py3-none-any.whl"
     assert result.report.downloaded == [wheel.name] and wheel.stat().st_size > SIZE
+    assert sum(chunks) == wheel.stat().st_size and len(chunks) > 1
     assert peak < SIZE // 4, f"peak {peak >> 20} MiB of Python memory for a {SIZE >> 20} MiB wheel"
 
 

@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tomli_w
 from packaging.version import Version
+from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -777,13 +779,14 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     lock = _locked(args, settings, profile)
     root = _wheelhouse_root(args, settings)
     err = _stderr()
-    with _file_progress(err, len(lock.lock.packages)) as advance:
+    with _file_progress(err, len(lock.lock.packages)) as (on_file, on_bytes):
         result = make_wheelhouse(
             profile,
             root,
             _lock_options(args, settings),
             lock=lock,
-            on_file=advance,
+            on_file=on_file,
+            on_bytes=on_bytes,
             native=args.native,
         )
     report = result.report
@@ -802,15 +805,28 @@ def _wheelhouse(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _file_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
-    """A bar on a terminal, a plain line per file otherwise."""
+def _file_progress(
+    console: Console, total: int
+) -> Iterator[tuple[Callable[[str], None], Callable[[int], None] | None]]:
+    """(on_file, on_bytes): a bar of files and bytes downloaded on a terminal, a plain line per
+    file otherwise."""
     if not console.is_terminal:
-        yield lambda name: console.print(f"  {name}", markup=False)
+        yield (lambda name: console.print(f"  {name}", markup=False)), None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[received]}"))  # fmt: skip
+    received = 0
+    lock = threading.Lock()
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("wheels", total=total)
-        yield lambda name: progress.update(task, advance=1, description=name)
+        task = progress.add_task("wheels", total=total, received="")
+
+        def on_bytes(size: int) -> None:
+            nonlocal received
+            with lock:
+                received += size
+                progress.update(task, received=f"{filesize.decimal(received)} downloaded")
+
+        yield (lambda name: progress.update(task, advance=1, description=name)), on_bytes
 
 
 def _native_plan(args: argparse.Namespace) -> int:

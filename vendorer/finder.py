@@ -387,14 +387,17 @@ class Finder:
         """The file's sha256: the index's, or read off the verified file (downloaded if need be)."""
         return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
 
-    def verified_file(self, url: str, filename: str, sha256: str) -> Path:
+    def verified_file(
+        self, url: str, filename: str, sha256: str, on_bytes: Callable[[int], None] | None = None
+    ) -> Path:
         """The file at `url` streamed into the disk store (or found there), checked against
-        `sha256` (HashMismatchError otherwise); a wheel is checked to be a zip too."""
+        `sha256` (HashMismatchError otherwise); a wheel is checked to be a zip too. `on_bytes`
+        hears each chunk downloaded."""
         link = _Link(url=url, filename=filename, hashes={"sha256": sha256.lower()})
         file = _dist_file(link, source=redact(url), warn=self._warn)
         if file is None:
             raise IndexError_(f"{redact(url)}: {filename} is not a wheel or sdist file name")
-        return self._verified_path(file, against="the lock's")
+        return self._verified_path(file, against="the lock's", on_bytes=on_bytes)
 
     def local_file(self, path: Path) -> DistFile:
         """A DistFile for a local wheel or sdist named in the requirements."""
@@ -415,7 +418,13 @@ class Finder:
             )
         return file
 
-    def _verified_path(self, file: DistFile, *, against: str = "the index's") -> Path:
+    def _verified_path(
+        self,
+        file: DistFile,
+        *,
+        against: str = "the index's",
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Path:
         """A local path holding the file's bytes, checked against every hash the index gave."""
         if file.url.startswith("file:"):
             return _verified_local(file, against=against)
@@ -431,7 +440,7 @@ class Finder:
                 )
             temporary = self._store.temporary()
             try:
-                self._http.download(file.url, temporary)
+                self._http.download(file.url, temporary, on_bytes)
                 digests = _file_digests(temporary, file.hashes)
                 _verify(digests, file.hashes, what=file.url, deleted=True, against=against)
                 if file.is_wheel:

@@ -170,17 +170,25 @@ class HttpClient:
         self._check_status(self._get(url, buffer), url)
         return buffer.getvalue()
 
-    def download(self, url: str, target: Path) -> None:
-        """Stream the body at `url` into `target` (created or overwritten)."""
+    def download(
+        self, url: str, target: Path, on_bytes: Callable[[int], None] | None = None
+    ) -> None:
+        """Stream the body at `url` into `target` (created or overwritten); `on_bytes` hears the
+        size of each chunk as it arrives."""
         if self.offline:
             raise OfflineError(_offline_message(url))
         with target.open("wb") as stream:
-            self._check_status(self._get(url, stream), url)
+            self._check_status(self._get(url, stream, on_bytes=on_bytes), url)
 
     # --- internals ------------------------------------------------------------------------------
 
     def _get(
-        self, url: str, sink: BinaryIO, *, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        sink: BinaryIO,
+        *,
+        headers: Mapping[str, str] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> httpx.Response:
         """GET with retries; a 2xx body lands in `sink`. The response returned is closed."""
         auth = self._auth_for(url)
@@ -203,6 +211,8 @@ class HttpClient:
                         receiving = True
                         for chunk in response.iter_bytes(CHUNK):
                             sink.write(chunk)
+                            if on_bytes:
+                                on_bytes(len(chunk))
                     return response
             except (
                 httpx.TimeoutException,

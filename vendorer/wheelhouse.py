@@ -53,7 +53,9 @@ class HashMismatchError(VendorerError):
 class Downloader(Protocol):
     """Streams a locked file into a local store, verified (the finder, in production)."""
 
-    def verified_file(self, url: str, filename: str, sha256: str) -> Path: ...
+    def verified_file(
+        self, url: str, filename: str, sha256: str, on_bytes: Callable[[int], None] | None = None
+    ) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +88,8 @@ class WheelhouseContext:
     indexes: BuildIndexes  # for isolated builds of sdists
     find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
     native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
-    on_file: Callable[[str], None] | None = None
+    on_file: Callable[[str], None] | None = None  # a file is in place
+    on_bytes: Callable[[int], None] | None = None  # a chunk of a download arrived
     max_workers: int = 8
 
 
@@ -171,7 +174,9 @@ def verified_file(package: LockedPackage, context: WheelhouseContext) -> Path:
     sha = package.file.sha256
     if package.file.path is None:
         assert package.file.url is not None
-        path = context.downloader.verified_file(package.file.url, package.file.filename, sha)
+        path = context.downloader.verified_file(
+            package.file.url, package.file.filename, sha, context.on_bytes
+        )
     else:
         path = context.lock_dir / package.file.path
         if (actual := sha256_of(path)) != sha:

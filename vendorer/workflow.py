@@ -61,6 +61,7 @@ def make_wheelhouse(
     *,
     lock: LockResult,
     on_file: Callable[[str], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
@@ -73,6 +74,7 @@ def make_wheelhouse(
             indexes=indexes.build,
             find_links=local_links,
             on_file=on_file,
+            on_bytes=on_bytes,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
