@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_env
-from tests.support.index import StaticIndex
+from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import LINUX312, WIN36
 from vendorer.catalog import ProfileCatalog
 from vendorer.lock import LockedFile, LockedPackage
@@ -26,16 +26,20 @@ TAGS_36 = ("--platform", "win_amd64", "--python-version", "3.6", "--implementati
            "--abi", "cp36m", "--only-binary=:all:")  # fmt: skip
 
 
-@pytest.fixture
-def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticIndex:
-    dists = tmp_path / "dists"
+def _distributions(dists: Path) -> Path:
+    """Wheels for several tags, a pure sdist, a native sdist with a C extension."""
     make_wheel(dists, "webfw", "2.0", requires_dist=["nativelib", "puresdist"])
     make_wheel(dists, "nativelib", "1.0", tag=WIN36)
     make_wheel(dists, "nativelib", "1.0", tag=LINUX312)
     make_sdist(dists, "puresdist", "1.0", metadata_version="2.2")
     make_native_sdist(dists, "cext", "1.0")
     make_wheel(dists, "extra", "1.0")
-    return static_index(dists)
+    return dists
+
+
+@pytest.fixture
+def index(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> StaticIndex:
+    return static_index(_distributions(tmp_path / "dists"))
 
 
 @pytest.fixture
@@ -48,9 +52,15 @@ def _wheels(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.glob("*.whl"))
 
 
+@pytest.mark.parametrize("server", ["static index", "pypiserver"])
 def test_wheels_downloaded_pure_sdists_built_and_the_export_installs_offline(
-    app: Path, tmp_path: Path, index: StaticIndex
+    server: str,
+    tmp_path: Path,
+    static_index: Callable[..., StaticIndex],
+    pypi_server: Callable[[Path], PypiServer],
 ) -> None:
+    start = static_index if server == "static index" else pypi_server
+    app = make_app(tmp_path / "app", start(_distributions(tmp_path / "dists")).url, "webfw")
     result = vendorer("build", cwd=app)
     assert result.returncode == 0, result.stderr
     folder = app / "wheelhouse" / "python361x64"
