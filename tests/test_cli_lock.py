@@ -63,6 +63,10 @@ def test_a_changed_requirement_moves_only_what_it_must(app: tuple[Path, StaticIn
     moved = vendorer("lock", "-P", "Clicky", cwd=folder)
     assert moved.returncode == 0 and "  ~ clicky 7.0 -> 7.5\n" in moved.stderr
     assert (_versions(folder)["clicky"], _versions(folder)["fastpath"]) == ("7.5", "1.0")
+    back = vendorer("lock", "-P", "clicky==7.0", cwd=folder)  # pip-tools' NAME==VERSION
+    assert back.returncode == 0 and "  ~ clicky 7.5 -> 7.0\n" in back.stderr
+    bad = vendorer("lock", "-P", "clicky==", cwd=folder)
+    assert bad.returncode == 2 and "--upgrade-package 'clicky=='" in bad.stderr
     (folder / "requirements.txt").write_text("webfw[speed]\nyanky\nfullver\nfastpath>=1.1\n")
     assert vendorer("lock", cwd=folder).returncode == 0  # a requirement the kept pin fails
     assert _versions(folder)["fastpath"] == "1.1"

@@ -230,8 +230,9 @@ def _add_project_commands(
         action="append",
         default=[],
         metavar="NAME",
-        help="resolve again, moving NAME to its newest fitting version (repeatable); the "
-        "lock's other versions are kept where they still fit",
+        help="resolve again, moving NAME to its newest fitting version, or within a bound "
+        "(NAME==VERSION, 'NAME<SPEC'); repeatable; the lock's other versions are kept where they "
+        "still fit",
     )
     resolving.add_argument(
         "--refresh",

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.metadata import Metadata
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from vendorer.builder import build_metadata
 from vendorer.candidates import FilePolicy, summarize
+from vendorer.errors import UsageError
 from vendorer.fileio import write_text_atomic
 from vendorer.finder import DistFile, Finder
 from vendorer.inputs import (
@@ -77,7 +79,8 @@ def make_lock(
     again = force or upgrade or bool(upgrade_packages)
     if not again and previous is not None and previous.inputs_hash == digest:
         return LockResult(lock=previous, path=path, changed=False, indexes=indexes)
-    moving = {canonicalize_name(name) for name in upgrade_packages}
+    targets = [_upgrade_target(text) for text in upgrade_packages]
+    moving = {canonicalize_name(target.name) for target in targets}
     kept = (
         {p.name: p.version for p in previous.packages if p.name not in moving}
         if previous is not None
@@ -97,7 +100,10 @@ def make_lock(
             profile,
             [_root(line, finder) for line in requirements.requirements],
             finder,
-            constraints=[_root(line, finder) for line in requirements.constraints],
+            constraints=[
+                *(_root(line, finder) for line in requirements.constraints),
+                *(RootRequirement(requirement=t, source="--upgrade-package") for t in targets),
+            ],
             policy=policy,
             build_metadata=_metadata_builder(finder, indexes.build),
             on_pin=on_pin,
@@ -114,6 +120,17 @@ def make_lock(
     )
     write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
     return LockResult(lock=lock, path=path, changed=True, indexes=indexes, previous=previous)
+
+
+def _upgrade_target(text: str) -> Requirement:
+    """`-P NAME` or `-P "NAME<SPEC>"` (pip-tools accepts `django==4.2`): a name, maybe a bound."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        raise UsageError(
+            f"--upgrade-package {text!r}: give a project name, or a name and a version "
+            "specifier (django, django==4.2, 'django<5')"
+        ) from None
 
 
 def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
