@@ -71,6 +71,11 @@ def test_a_changed_requirement_moves_only_what_it_must(app: tuple[Path, StaticIn
     assert vendorer("lock", cwd=folder).returncode == 0  # a requirement the kept pin fails
     assert _versions(folder)["fastpath"] == "1.1"
     make_wheel(index.root, "clicky", "7.6", requires_python=">=3.6")
+    before = (folder / "pylock.python361x64.toml").read_bytes()
+    dry = vendorer("lock", "--upgrade", "--dry-run", cwd=folder)
+    assert dry.returncode == 0 and "would write pylock.python361x64.toml" in dry.stderr
+    assert "  ~ clicky 7.0 -> 7.6\n" in dry.stderr
+    assert (folder / "pylock.python361x64.toml").read_bytes() == before
     assert vendorer("lock", "--upgrade", cwd=folder).returncode == 0
     assert _versions(folder)["clicky"] == "7.6"
 

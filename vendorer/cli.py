@@ -290,6 +290,12 @@ def _add_project_commands(
         "not changed is kept as it is.",
     )
     lock.add_argument(
+        "--dry-run",
+        dest="lock_dry_run",  # `build --dry-run` is vendor's
+        action="store_true",
+        help="resolve and show what would move, without writing the lock",
+    )
+    lock.add_argument(
         "--force",
         action="store_true",
         help="resolve again even if the lock is current (its versions are kept where they fit)",
@@ -684,9 +690,11 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
             force=getattr(args, "force", False),
             upgrade=args.upgrade,
             upgrade_packages=args.upgrade_packages,
+            dry_run=getattr(args, "lock_dry_run", False),
             on_pin=on_pin,
         )
-    verb = "wrote" if result.changed else "up to date:"
+    dry = getattr(args, "lock_dry_run", False)
+    verb = "up to date:" if not result.changed else "would write" if dry else "wrote"
     builds = sum(package.needs_build for package in result.lock.packages)
     note = f", {builds} to build from sdist" if builds else ""
     err.print(f"{verb} {result.path} ({len(result.lock.packages)} packages{note})", markup=False)

@@ -64,12 +64,14 @@ def make_lock(
     force: bool = False,
     upgrade: bool = False,
     upgrade_packages: Collection[str] = (),
+    dry_run: bool = False,
     on_pin: Callable[[str, Version], None] | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
     The previous lock's versions are kept where they still fit (as pip-tools and uv do), except
-    with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again.
+    with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again. With
+    `dry_run` the new lock is made but not written.
     """
     requirements = parse_requirements(requirements_path)
     indexes = indexes_for(requirements, options)
@@ -118,7 +120,8 @@ def make_lock(
         pre=options.pre,
         index_strategy=options.index_strategy,
     )
-    write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this succeeds
+    if not dry_run:
+        write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this works
     return LockResult(lock=lock, path=path, changed=True, indexes=indexes, previous=previous)
 
 
