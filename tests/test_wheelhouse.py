@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -244,6 +246,25 @@ def test_a_built_wheel_that_changed_is_built_again_and_a_broken_supplied_one_ref
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert f"{supplied.name} is a broken wheel" in refused.stderr
     assert supplied.exists()  # the user's file: reported, not deleted
+
+
+def test_an_interrupted_run_starts_no_more_downloads_and_writes_no_wheel(
+    app: Path, index: StaticIndex
+) -> None:
+    assert vendorer("lock", cwd=app).returncode == 0
+    index.delay(2)  # every answer takes 2 s: the downloads are all in flight when Ctrl-C comes
+    run = subprocess.Popen(
+        [sys.executable, "-m", "vendorer", "wheelhouse"], cwd=app, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(1)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=30)
+    index.delay(0)
+    assert run.returncode == 130, stderr
+    assert "interrupted: nothing was left half-written" in stderr and "Traceback" not in stderr
+    folder = app / "wheelhouse" / "python361x64"
+    assert not list(folder.glob("*.whl")) and not list(folder.glob(".*.tmp"))
 
 
 def test_pruning_removes_only_what_vendorer_put_there(app: Path) -> None:

@@ -195,6 +195,8 @@ class Finder:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self._http.cancel()  # interrupted: the transfers still running stop at their next chunk
         self.close()
 
     # --- projects -------------------------------------------------------------------------------

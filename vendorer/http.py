@@ -109,6 +109,7 @@ class HttpClient:
         self._pages = _PageCache(cache_dir / "pages") if cache_dir is not None else None
         self._warn = warn or (lambda message: None)
         self._credentials: dict[str, tuple[str, str]] = {}
+        self._cancelled = threading.Event()
         self._keyring_asks: dict[str, str] = {}  # origin -> the URL to ask keyring about
         self._keyring_lock = threading.Lock()
         self._netrc: netrc.netrc | None = None
@@ -120,6 +121,10 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def cancel(self) -> None:
+        """Stop every transfer at its next chunk (an interrupted run need not wait for them)."""
+        self._cancelled.set()
 
     def remember_credentials(self, url: str) -> str:
         """Keep `url`'s user:password for its host; return the URL without them."""
@@ -196,6 +201,8 @@ class HttpClient:
         receiving = False  # the last failure happened after the headers had arrived
         delay = 0.0
         for attempt in range(self.retries):
+            if self._cancelled.is_set():
+                raise IndexError_(f"{redact(url)}: cancelled")
             if attempt:
                 time.sleep(delay)
             delay = min(self.backoff * 2**attempt, MAX_DELAY)
@@ -210,6 +217,8 @@ class HttpClient:
                     if response.is_success:
                         receiving = True
                         for chunk in response.iter_bytes(CHUNK):
+                            if self._cancelled.is_set():
+                                raise IndexError_(f"{redact(url)}: cancelled")
                             sink.write(chunk)
                             if on_bytes:
                                 on_bytes(len(chunk))

@@ -131,11 +131,14 @@ def _fill(
         return target.name, sha, True
 
     wheels = [p for p in lock.packages if not p.needs_build]
-    with ThreadPoolExecutor(max_workers=context.max_workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=context.max_workers)
+    try:
         for filename, sha, downloaded in pool.map(fetch, wheels):
             report.wheels[filename] = sha
             if downloaded:
                 report.downloaded.append(filename)
+    finally:  # interrupted: start no more downloads (the running ones are told to stop)
+        pool.shutdown(wait=False, cancel_futures=True)
     sources = [folder, *context.native_builds, *context.find_links]
     for package in (p for p in lock.packages if p.needs_build):
         found = _supplied_wheel(package, tags, sources)
