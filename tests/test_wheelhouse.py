@@ -248,16 +248,24 @@ def test_a_built_wheel_that_changed_is_built_again_and_a_broken_supplied_one_ref
     assert supplied.exists()  # the user's file: reported, not deleted
 
 
+def _downloads(index: StaticIndex) -> list[str]:
+    return [path for path in index.paths("/files/") if path.endswith(".whl")]
+
+
 def test_an_interrupted_run_starts_no_more_downloads_and_writes_no_wheel(
     app: Path, index: StaticIndex
 ) -> None:
     assert vendorer("lock", cwd=app).returncode == 0
     index.delay(2)  # every answer takes 2 s: the downloads are all in flight when Ctrl-C comes
+    index.requests.clear()
     run = subprocess.Popen(
         [sys.executable, "-m", "vendorer", "wheelhouse"], cwd=app, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    time.sleep(1)
+    deadline = time.monotonic() + 20
+    while not _downloads(index) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the downloads are asked for
+    assert _downloads(index), "no download started"
     run.send_signal(signal.SIGINT)
     _, stderr = run.communicate(timeout=30)
     index.delay(0)
