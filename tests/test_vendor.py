@@ -255,9 +255,10 @@ def test_a_killed_run_leaves_the_old_tree_and_the_next_run_completes(tmp_path: P
     vendor(old, WINDOWS, lib, lock_hash="old")
     before = _tree(lib)
     new = tmp_path / "new"
-    for index in range(40):  # many distributions, so the run takes long enough to be caught
+    for index in range(40):  # 4,000 files: the run takes about a second here, long enough to be
+        # caught at 0.3 s (with 800 files it took 0.31-0.35 s and sometimes ended first)
         make_wheel(new, f"pkg{index}", "1.0", files={f"pkg{index}/data{n}.py": "x = 1\n" * 200
-                                                     for n in range(20)})  # fmt: skip
+                                                     for n in range(100)})  # fmt: skip
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
     killed = 0
