@@ -695,7 +695,7 @@ class _FileStore:
         path = self.path(sha256)
         if not path.is_file():
             return None
-        if _file_digests(path, {})["sha256"] == sha256:
+        if sha256_of(path) == sha256:
             return path
         path.unlink(missing_ok=True)
         return None

@@ -77,7 +77,7 @@ def make_lock(
     indexes = indexes_for(requirements, options)
     digest = inputs_hash(profile, requirements, indexes, options)
     path = lock_path(requirements_path, profile.name)
-    previous = _read_if_valid(path) if path.exists() else None
+    previous = _read_if_valid(path)  # None when missing or unreadable
     again = force or upgrade or bool(upgrade_packages)
     if not again and previous is not None and previous.inputs_hash == digest:
         return LockResult(lock=previous, path=path, changed=False, indexes=indexes)
