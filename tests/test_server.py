@@ -116,6 +116,7 @@ def test_values_are_escaped_and_bad_handlers_refused(tmp_path: Path) -> None:
     root = ET.fromstring((tmp_path / "web.config").read_text(encoding="utf-8"))
     variable = root.find(".//environmentVariable[@name='GREETING']")
     assert variable is not None and variable.get("value") == 'a "b" & <c>'
+    (tmp_path / "other").mkdir()  # an --app that does not exist is refused before anything
     bad = vendorer("webconfig", "-p", "python361x64", "--wsgi-handler", "app;rm -rf /",
                    "--app", str(tmp_path / "other"))  # fmt: skip
     assert bad.returncode == 2 and "is not module.attribute or module.function()" in bad.stderr

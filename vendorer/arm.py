@@ -8,6 +8,7 @@ from typing import Any
 
 from vendorer.errors import ConfigError, UsageError
 from vendorer.profile import Profile
+from vendorer.tomlfile import parse_json
 
 __all__ = ["add_to_template", "site_extension_resource"]
 
@@ -34,10 +35,7 @@ def site_extension_resource(profile: Profile, site_param: str) -> dict[str, Any]
 
 def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str) -> str:
     """`text` (an ARM template) with the site extension added to, or updated in, the site."""
-    try:
-        template = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{origin}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from None
+    template = parse_json(text, origin=origin)
     resources = template.get("resources", []) if isinstance(template, dict) else None
     if not isinstance(resources, list):
         raise ConfigError(f"{origin}: not an ARM template (no list of resources)")
@@ -67,7 +65,10 @@ def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str
             break
     else:
         nested.append(resource)
-    return json.dumps(template, indent=2) + "\n"
+    try:
+        return json.dumps(template, indent=2) + "\n"
+    except RecursionError:  # parsed, but deeper than the writer goes
+        raise ConfigError(f"{origin}: cannot be rewritten: nested too deeply") from None
 
 
 def _is_python(name: str) -> bool:

@@ -7,7 +7,7 @@ import ntpath
 import posixpath
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from packaging import tags as pytags
 from packaging.version import InvalidVersion, Version
@@ -22,10 +22,32 @@ from vendorer.profile import (
     manylinux_platforms,
     profile_from_dict,
 )
+from vendorer.tomlfile import kind_of
 
 __all__ = ["capture_script", "profile_from_capture"]
 
 _SITE_EXTENSION = re.compile(r"^python\d+x(64|86)$", re.IGNORECASE)
+# The type of each fact the script prints. A fact may be missing (an older script prints fewer),
+# but one of another type is refused: the profile would be wrong without a word.
+_FACT_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "markers": (dict,),
+    "version_info": (list,),
+    "executable": (str,),
+    "prefix": (str,),
+    "maxsize": (int,),
+    "maxunicode": (int,),
+    "debug_build": (bool,),
+    "sysconfig_platform": (str,),
+    "config_vars": (dict,),
+    "purelib": (str, type(None)),
+    "platlib": (str, type(None)),
+    "glibc": (str,),
+    "mac_ver": (str,),
+    "home": (str, type(None)),
+    "app_service": (bool,),
+    "functions": (bool,),
+    "wfastcgi": (bool,),
+}
 
 
 def capture_script() -> str:
@@ -72,6 +94,12 @@ def _profile(
         raise ConfigError(
             f"{origin}: not the output of vendorer's capture script "
             "(run `vendorer profiles capture > capture.py` and run that on the target)"
+        )
+    problems = _mistyped(facts)
+    if problems:
+        raise ConfigError(
+            f"{origin}: the capture script's output is malformed ({'; '.join(problems)}); run the "
+            "script on the target again and pass its whole output"
         )
     markers = {key: str(facts["markers"].get(key, "")) for key in MARKER_KEYS}
     try:
@@ -121,6 +149,37 @@ def _profile(
     }
     data["server"] = {key: value for key, value in data["server"].items() if value is not None}
     return profile_from_dict(data, origin=origin)
+
+
+def _mistyped(facts: Mapping[str, Any]) -> list[str]:
+    """Each fact whose type is not the one the script prints."""
+    problems = [
+        f"{key} must be {' or '.join(_kind(kind()) for kind in kinds)}, not {_kind(facts[key])}"
+        for key, kinds in _FACT_TYPES.items()
+        if key in facts and not _is(facts[key], kinds)
+    ]
+    markers = facts["markers"]
+    problems += [
+        f"markers.{key} must be a string, not {_kind(markers[key])}"
+        for key in MARKER_KEYS
+        if key in markers and not isinstance(markers[key], str)
+    ]
+    config = facts.get("config_vars")
+    problems += [
+        f"config_vars.{key} must be a string, a number or null, not {_kind(value)}"
+        for key, value in (config.items() if isinstance(config, Mapping) else ())
+        if not _is(value, (str, int, bool, type(None)))
+    ]
+    return problems
+
+
+def _is(value: object, kinds: tuple[type, ...]) -> bool:
+    """isinstance, where a boolean is not a number (JSON's true is not 1)."""
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+
+
+def _kind(value: object) -> str:
+    return kind_of(value, in_json=True)
 
 
 def _implementation(name: str) -> str:
