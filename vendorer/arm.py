@@ -67,7 +67,7 @@ def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str
         nested.append(resource)
     try:
         return json.dumps(template, indent=2) + "\n"
-    except RecursionError:  # parsed, but deeper than the writer goes
+    except RecursionError:  # read, but deeper than the writer goes (Python 3.12 reads deeper)
         raise ConfigError(f"{origin}: cannot be rewritten: nested too deeply") from None
 
 

@@ -21,6 +21,7 @@ from vendorer.profile import (
     derive_tags,
     manylinux_platforms,
     profile_from_dict,
+    version_problem,
 )
 from vendorer.tomlfile import kind_of
 
@@ -106,6 +107,9 @@ def _profile(
         version = Version(markers["python_full_version"])
     except InvalidVersion:
         raise ConfigError(f"{origin}: python_full_version is not a version") from None
+    problem = version_problem(version)
+    if problem:
+        raise ConfigError(f"{origin}: python_full_version {str(version)!r} {problem}")
     windows = markers["os_name"] == "nt"
     path = ntpath if windows else posixpath
     implementation = _implementation(markers["platform_python_implementation"])
@@ -215,11 +219,15 @@ def _platforms(facts: Mapping[str, Any], markers: Mapping[str, str], windows: bo
     if markers["sys_platform"] == "darwin":
         release, arch = str(facts.get("mac_ver", "")), markers["platform_machine"]
         major, minor = (int(part) for part in [*release.split("."), "0"][:2])
+        if major > 99 or minor > 99:  # packaging lists every version down to 10.0
+            raise ValueError(f"mac_ver {release!r} is not a macOS version")
         return list(pytags.mac_platforms((major, minor), arch))
     arch = markers["platform_machine"]
     if arch == "x86_64" and not is_64bit:
         arch = "i686"
     glibc = re.fullmatch(r"glibc (\d+)\.(\d+)", str(facts.get("glibc", "")))
+    if glibc and int(glibc[2]) > 200:  # every manylinux_2_N down to 2.5 is listed
+        raise ValueError(f"{facts['glibc']!r} is not a glibc version")
     if glibc:
         return manylinux_platforms((int(glibc[1]), int(glibc[2])), arch)
     return [f"linux_{arch}"]

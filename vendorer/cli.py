@@ -112,9 +112,9 @@ def _internal_error(error: Exception) -> int:
             scrub_credentials("".join(traceback.format_exception(error))).rstrip(), markup=False
         )
     lines = scrub_credentials(str(error)).strip().splitlines()
-    message = lines[0][:300] if lines else ""
+    what = f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
     err.print(
-        f"error: internal error: {type(error).__name__}: {message}\n"
+        f"error: internal error: {what}\n"
         "  this is a bug in vendorer: please report it (VENDORER_DEBUG=1 shows the traceback)",
         markup=False,
         highlight=False,

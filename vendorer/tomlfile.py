@@ -62,6 +62,8 @@ def decode_text(data: bytes, origin: str, *, utf8_only: bool = False) -> str:
             f"{origin}: {encoding.upper()} text, but this file must be UTF-8 (as TOML requires); "
             "save it as UTF-8"
         )
+    if encoding.startswith("utf-8") and b"\0" in data:
+        _nul(origin)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -72,10 +74,7 @@ def decode_text(data: bytes, origin: str, *, utf8_only: bool = False) -> str:
             "UTF-8"
         ) from None
     if "\0" in text:
-        raise ConfigError(
-            f"{origin}: holds NUL characters: a binary file, or UTF-16 without a byte-order "
-            "mark, not text; save it as UTF-8"
-        )
+        _nul(origin)
     return text
 
 
@@ -131,6 +130,13 @@ def kind_of(value: object, *, in_json: bool = False) -> str:
 
 def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
+
+
+def _nul(origin: str) -> NoReturn:
+    raise ConfigError(
+        f"{origin}: holds NUL characters: a binary file, or UTF-16 without a byte-order mark, "
+        "not text; save it as UTF-8"
+    )
 
 
 def _too_big(origin: str, error: Exception) -> NoReturn:
