@@ -356,6 +356,12 @@ def _webconfig_cases() -> dict[str, Case]:
     }
     httpplatform = ("webconfig", "-p", "python361x64", "--handler", "httpplatform", "--entry",
                     "run.py")  # fmt: skip
+    cases["webconfig-startup-time-limit-negative"] = case(
+        *httpplatform, "--startup-time-limit", "-5", named="--startup-time-limit -5"
+    )
+    cases["webconfig-processes-zero"] = case(*httpplatform, "--processes", "0", named="--processes")
+    cases["arm-site-param-with-a-quote"] = case("arm", "-p", "python361x64", "--site-param", "a'b",
+                                                named="--site-param")  # fmt: skip
     for name, variable in (("quote", "A'B=1"), ("bracket", "A]B=1")):  # valid on Windows
         cases[f"webconfig-env-name-with-a-{name}"] = case(
             *httpplatform, "--env", variable, codes=frozenset({0}), named="web.config"

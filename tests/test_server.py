@@ -344,3 +344,28 @@ def test_a_template_read_but_too_deep_to_write_is_refused_unchanged(tmp_path: Pa
     assert "cannot be read: nested too deeply" in result.stderr or (
         "cannot be rewritten: nested too deeply" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--startup-time-limit", "-5"), "--startup-time-limit -5: HttpPlatform takes 0 to 3600"),
+        (("--startup-time-limit", "3601"), "--startup-time-limit 3601: HttpPlatform takes 0 to"),
+        (("--processes", "0"), "--processes 0: HttpPlatform takes 1 to 100"),
+        (("--processes", "101"), "--processes 101: HttpPlatform takes 1 to 100"),
+    ],
+)
+def test_httpplatform_numbers_iis_does_not_take_are_refused(
+    tmp_path: Path, args: tuple[str, str], message: str
+) -> None:
+    """Before, they were written into web.config without a word."""
+    base = ["-p", "python361x64", "--handler", "httpplatform", "--entry", "run.py"]
+    result = vendorer("webconfig", *base, *args, "--app", str(tmp_path))
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "web.config").exists()
+
+
+def test_a_site_parameter_that_would_break_the_expression_is_refused() -> None:
+    result = vendorer("arm", "-p", "python361x64", "--site-param", "site')), x('")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--site-param \"site')), x('\" is not a template parameter name" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -14,10 +15,16 @@ __all__ = ["add_to_template", "site_extension_resource"]
 
 API_VERSION = "2015-08-01"
 SITES = "Microsoft.Web/sites"
+_PARAMETER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def site_extension_resource(profile: Profile, site_param: str) -> dict[str, Any]:
     """The resource to nest in the `Microsoft.Web/sites` resource's `resources`."""
+    if not _PARAMETER.fullmatch(site_param):  # it goes inside an expression: [parameters('x')]
+        raise UsageError(
+            f"--site-param {site_param!r} is not a template parameter name (letters, digits, _ "
+            "and -)"
+        )
     extension = profile.server.site_extension
     if not extension:
         raise UsageError(

@@ -198,6 +198,13 @@ def _httpplatform(
 ) -> None:
     if not config.entry:
         raise UsageError("--handler httpplatform needs --entry SCRIPT (for example runserver.py)")
+    if not 0 <= config.startup_time_limit <= 3600:
+        raise UsageError(
+            f"--startup-time-limit {config.startup_time_limit}: HttpPlatform takes 0 to 3600 "
+            "seconds"
+        )
+    if not 1 <= config.processes <= 100:
+        raise UsageError(f"--processes {config.processes}: HttpPlatform takes 1 to 100")
     ET.SubElement(
         handlers,
         "add",
