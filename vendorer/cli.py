@@ -246,6 +246,13 @@ def _add_project_commands(
         "only a user (https://user@host/simple/), as pip and uv do (default: disabled)",
     )
     resolving.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show what build backends and pip print while sdists are built (otherwise only the "
+        "last lines of a failed build are shown)",
+    )
+    resolving.add_argument(
         "--timeout",
         type=float,
         default=15.0,
@@ -692,6 +699,7 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
             upgrade_packages=args.upgrade_packages,
             dry_run=getattr(args, "lock_dry_run", False),
             on_pin=on_pin,
+            on_build_output=_build_output(args, err),
         )
     dry = getattr(args, "lock_dry_run", False)
     verb = "up to date:" if not result.changed else "would write" if dry else "wrote"
@@ -702,6 +710,13 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
         for line in lock_changes(result.previous, result.lock):
             err.print(f"  {line}", markup=False)
     return result
+
+
+def _build_output(args: argparse.Namespace, console: Console) -> Callable[[str], None] | None:
+    """With -v, a build backend's output (and pip's) as it comes, each line marked."""
+    if not args.verbose:
+        return None
+    return lambda line: console.print(f"  | {line}", markup=False, highlight=False)
 
 
 def _lock(args: argparse.Namespace) -> int:
@@ -797,6 +812,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             on_file=on_file,
             on_bytes=on_bytes,
             native=args.native,
+            on_build_output=_build_output(args, err),
         )
     report = result.report
     summary = (

@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from vendorer.builder import build_metadata
+from vendorer.builder import OutputSink, build_metadata
 from vendorer.candidates import FilePolicy, summarize
 from vendorer.errors import UsageError
 from vendorer.fileio import write_text_atomic
@@ -66,12 +66,14 @@ def make_lock(
     upgrade_packages: Collection[str] = (),
     dry_run: bool = False,
     on_pin: Callable[[str, Version], None] | None = None,
+    on_build_output: OutputSink | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
     The previous lock's versions are kept where they still fit (as pip-tools and uv do), except
     with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again. With
-    `dry_run` the new lock is made but not written.
+    `dry_run` the new lock is made but not written. `on_build_output` sees what build backends
+    print while they prepare metadata (otherwise only a failure shows their last lines).
     """
     requirements = parse_requirements(requirements_path)
     indexes = indexes_for(requirements, options)
@@ -107,7 +109,7 @@ def make_lock(
                 *(RootRequirement(requirement=t, source="--upgrade-package") for t in targets),
             ],
             policy=policy,
-            build_metadata=_metadata_builder(finder, indexes.build),
+            build_metadata=_metadata_builder(finder, indexes.build, on_build_output),
             on_pin=on_pin,
             preferred=kept,
         )
@@ -172,10 +174,12 @@ def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
     )
 
 
-def _metadata_builder(finder: Finder, indexes: BuildIndexes) -> Callable[[DistFile], Metadata]:
+def _metadata_builder(
+    finder: Finder, indexes: BuildIndexes, echo: OutputSink | None
+) -> Callable[[DistFile], Metadata]:
     def build(file: DistFile) -> Metadata:
         sdist = finder.download(file, cache_dir() / "sdists")
-        return build_metadata(sdist, indexes)
+        return build_metadata(sdist, indexes, echo=echo)
 
     return build
 

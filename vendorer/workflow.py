@@ -63,8 +63,10 @@ def make_wheelhouse(
     on_file: Callable[[str], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
+    on_build_output: Callable[[str], None] | None = None,
 ) -> WheelhouseResult:
-    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
+    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
+    `on_build_output` sees what build backends print (otherwise only a failure's last lines)."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
     with open_finder(indexes, options) as finder:
@@ -75,6 +77,7 @@ def make_wheelhouse(
             find_links=local_links,
             on_file=on_file,
             on_bytes=on_bytes,
+            build_output=on_build_output,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
