@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import YANKED, build_scenario
 from vendorer.catalog import ProfileCatalog
@@ -256,3 +257,27 @@ def test_offline_resolves_from_the_cache_alone(tmp_path: Path, index: StaticInde
     requirements.write_text("webfw\nfullver\n", encoding="utf-8")
     with pytest.raises(IndexError_, match="offline"):
         make_lock(WINDOWS, requirements, LockOptions(index_url=index.url, offline=True))
+
+
+def test_a_manylinux_wheel_beats_a_host_built_one_and_a_host_built_one_is_a_warning(
+    tmp_path: Path,
+) -> None:
+    links = tmp_path / "links"  # e.g. wheels someone built on their own Linux machine
+    make_wheel(links, "hostpick", "1.0", tag="cp312-cp312-linux_x86_64")
+    make_wheel(links, "hostpick", "1.0", tag="cp312-cp312-manylinux_2_17_x86_64")
+    make_wheel(links, "hostonly", "1.0", tag="cp312-cp312-linux_x86_64")
+    requirements = _requirements(tmp_path, "--no-index", "hostpick", "hostonly")
+    options = LockOptions(find_links=(str(links),))
+    result = make_lock(LINUX, requirements, options)
+    files = {package.name: package.file.filename for package in result.lock.packages}
+    assert files == {
+        "hostpick": "hostpick-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "hostonly": "hostonly-1.0-cp312-cp312-linux_x86_64.whl",  # the only one: taken, but...
+    }
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith(
+        "hostonly-1.0-cp312-cp312-linux_x86_64.whl is a linux_x86_64 wheel"
+    )
+    assert "promises nothing about the glibc of linux-python312" in result.warnings[0]
+    again = make_lock(LINUX, requirements, options)  # current: said again, without resolving
+    assert not again.changed and again.warnings == result.warnings

@@ -416,3 +416,19 @@ def test_a_failing_backend_is_named_as_the_cause_with_its_last_lines(
     assert "reproduce with: tar xf" in result.stderr
     assert "index-url" not in result.stderr  # not an index problem
     assert "Traceback" not in result.stderr.split("last lines")[0]
+
+
+def test_a_host_built_linux_wheel_is_taken_with_a_warning(app: Path, tmp_path: Path) -> None:
+    links = tmp_path / "linux-wheels"
+    make_wheel(links, "hostonly", "1.0", tag="cp312-cp312-linux_x86_64")
+    (app / "requirements.txt").write_text("cext\nhostonly\n", encoding="utf-8")
+    supplied = make_wheel(  # for the native sdist, built on the developer's machine
+        app / "wheelhouse" / "linux-python312", "cext", "1.0", tag="cp312-cp312-linux_x86_64"
+    )
+    result = vendorer("wheelhouse", "-p", "linux-python312", "-f", str(links), cwd=app)
+    assert result.returncode == 0, result.stderr
+    for wheel in ("hostonly-1.0-cp312-cp312-linux_x86_64.whl", supplied.name):
+        assert f"warning: {wheel} is a linux_x86_64 wheel" in result.stderr
+    again = vendorer("lock", "-p", "linux-python312", "-f", str(links), cwd=app)
+    assert "up to date" in again.stderr
+    assert "warning: hostonly-1.0-cp312-cp312-linux_x86_64.whl" in again.stderr

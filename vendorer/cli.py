@@ -552,9 +552,7 @@ def _profiles_list(args: argparse.Namespace) -> int:
     for entry in _catalog(args).entries():
         profile = _load_profile(args, entry.name)
         source = entry.source + (" (shadows built-in)" if entry.shadows_builtin else "")
-        platforms = [tag.platform for tag in profile.tags]
-        # linux_<arch> ranks first on Linux, but the manylinux level says more about the target.
-        platform = next((p for p in platforms if not p.startswith("linux_")), platforms[0])
+        platform = profile.tags[0].platform  # the most specific: the manylinux level on Linux
         rows.append((profile.name, str(profile.python.version), platform, source))
     if args.json:
         keys = ("name", "python", "platform", "source")
@@ -709,6 +707,8 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
     if result.previous is not None:
         for line in lock_changes(result.previous, result.lock):
             err.print(f"  {line}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     return result
 
 
@@ -823,6 +823,8 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     err.print(f"wheelhouse {report.folder}: {len(report.wheels)} wheels ({summary})", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     for advice in result.native:
         for line in describe_native(advice, profile, report.folder):
             err.print(line, markup=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from vendorer.builder import OutputSink, build_metadata
@@ -39,12 +39,12 @@ from vendorer.lock import (
     relative_posix,
     render_lock,
 )
-from vendorer.profile import Profile
+from vendorer.profile import Profile, is_host_built
 from vendorer.reqfile import RequirementLine, parse_requirements
 from vendorer.resolver import ResolvedPackage, RootRequirement, resolve_for
 from vendorer.urls import file_url_path, redact
 
-__all__ = ["LockResult", "make_lock", "open_finder"]
+__all__ = ["LockResult", "host_built_warning", "make_lock", "open_finder"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +54,7 @@ class LockResult:
     changed: bool  # False: the existing lock was current and nothing was resolved
     indexes: Indexes  # where its files came from (the next steps fetch and build from there)
     previous: Lock | None = None  # the lock this one replaced, if there was a readable one
+    warnings: tuple[str, ...] = ()  # what the user should look at, though the lock is made
 
 
 def make_lock(
@@ -82,7 +83,13 @@ def make_lock(
     previous = _read_if_valid(path)  # None when missing or unreadable
     again = force or upgrade or bool(upgrade_packages)
     if not again and previous is not None and previous.inputs_hash == digest:
-        return LockResult(lock=previous, path=path, changed=False, indexes=indexes)
+        return LockResult(
+            lock=previous,
+            path=path,
+            changed=False,
+            indexes=indexes,
+            warnings=_host_built_wheels(previous, profile),
+        )
     targets = [_upgrade_target(text) for text in upgrade_packages]
     moving = {canonicalize_name(target.name) for target in targets}
     kept = (
@@ -124,7 +131,37 @@ def make_lock(
     )
     if not dry_run:
         write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this works
-    return LockResult(lock=lock, path=path, changed=True, indexes=indexes, previous=previous)
+    return LockResult(
+        lock=lock,
+        path=path,
+        changed=True,
+        indexes=indexes,
+        previous=previous,
+        warnings=_host_built_wheels(lock, profile),
+    )
+
+
+def host_built_warning(filename: str, profile: Profile) -> str | None:
+    """A warning when the target would take the wheel `filename` only for a `linux_<arch>` tag:
+    built on some Linux machine, it promises nothing about the target's glibc."""
+    try:
+        tags = parse_wheel_filename(filename)[3] & frozenset(profile.tags)
+    except InvalidWheelFilename:
+        return None
+    if not tags or not all(is_host_built(tag) for tag in tags):
+        return None
+    platform = next(iter(tags)).platform
+    return (
+        f"{filename} is a {platform} wheel: it was built on some Linux machine and, unlike a "
+        f"manylinux wheel, promises nothing about the glibc of {profile.name}; make sure it was "
+        "built on a machine like the target (a glibc no newer than the target's), or use a "
+        "manylinux wheel of that release"
+    )
+
+
+def _host_built_wheels(lock: Lock, profile: Profile) -> tuple[str, ...]:
+    found = (host_built_warning(p.file.filename, profile) for p in lock.packages)
+    return tuple(warning for warning in found if warning is not None)
 
 
 def _upgrade_target(text: str) -> Requirement:

@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from vendorer.candidates import FilePolicy, choose_versions
 from vendorer.finder import Finder
 from vendorer.inputs import LockOptions
-from vendorer.locking import LockResult, open_finder
+from vendorer.locking import LockResult, host_built_warning, open_finder
 from vendorer.nativebuild import CibuildwheelError, build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.wheelhouse import (
@@ -52,6 +52,7 @@ class WheelhouseResult:
     lock: LockResult
     report: WheelhouseReport
     native: tuple[NativeAdvice, ...]
+    warnings: tuple[str, ...] = ()  # about wheels supplied by the user
 
 
 def make_wheelhouse(
@@ -88,7 +89,13 @@ def make_wheelhouse(
             if failures:  # raised once the wheels that did build are in the wheelhouse
                 raise CibuildwheelError("\n".join(failures))
         advice = tuple(native_advice(route, profile, finder) for route in report.native)
-    return WheelhouseResult(lock=lock, report=report, native=advice)
+    warnings = (host_built_warning(name, profile) for name in report.accepted)
+    return WheelhouseResult(
+        lock=lock,
+        report=report,
+        native=advice,
+        warnings=tuple(warning for warning in warnings if warning is not None),
+    )
 
 
 def _cibuildwheel(
