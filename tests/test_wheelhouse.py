@@ -432,3 +432,19 @@ def test_a_host_built_linux_wheel_is_taken_with_a_warning(app: Path, tmp_path: P
     again = vendorer("lock", "-p", "linux-python312", "-f", str(links), cwd=app)
     assert "up to date" in again.stderr
     assert "warning: hostonly-1.0-cp312-cp312-linux_x86_64.whl" in again.stderr
+
+
+def test_native_plan_matches_wheels_by_name_and_version_as_the_wheelhouse_does(
+    app: Path, index: StaticIndex
+) -> None:
+    make_native_sdist(index.root, "zope.interface", "5.0")
+    (app / "requirements.txt").write_text("cext\nzope.interface\n", encoding="utf-8")
+    assert vendorer("lock", cwd=app).returncode == 0
+    folder = app / "wheelhouse" / "python361x64"
+    make_wheel(folder, "cext", "0.9", tag=WIN36)  # a stale wheel of an older version
+    dotted = make_wheel(folder, "zope_interface", "5.0", tag=WIN36)  # built for the target,
+    dotted.rename(folder / "zope.interface-5.0-cp36-cp36m-win_amd64.whl")  # named the old way
+    make_wheel(folder, "cext", "1.0", tag="cp311-cp311-linux_x86_64")  # not for the target
+    result = vendorer("native-plan", "--print", cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert 'sdist: ["cext==1.0"]' in result.stdout

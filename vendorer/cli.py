@@ -41,7 +41,7 @@ from vendorer.lock import (
     lock_path,
     read_lock,
 )
-from vendorer.nativeplan import plan_for
+from vendorer.nativeplan import plan_for, sdists_without_wheel
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
@@ -860,14 +860,8 @@ def _native_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = read_lock(lock_path(settings.requirements, profile.name))
-    root = args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse
-    built = {path.name.split("-")[0].lower() for path in (root / profile.name).glob("*.whl")}
-    missing = [
-        package
-        for package in lock.packages
-        if package.needs_build and package.name.replace("-", "_") not in built
-    ]
-    plan = plan_for(profile, missing)
+    folder = _wheelhouse_root(args, settings) / profile.name
+    plan = plan_for(profile, sdists_without_wheel(lock, folder, profile))
     files = {plan.config_path: plan.config, plan.workflow_path: plan.workflow}
     for path, text in files.items():
         if args.print_only:
