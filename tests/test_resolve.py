@@ -281,3 +281,15 @@ def test_a_manylinux_wheel_beats_a_host_built_one_and_a_host_built_one_is_a_warn
     assert "promises nothing about the glibc of linux-python312" in result.warnings[0]
     again = make_lock(LINUX, requirements, options)  # current: said again, without resolving
     assert not again.changed and again.warnings == result.warnings
+
+
+def test_the_newest_usable_version_named_by_a_failure_is_no_pre_release(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    make_wheel(links, "prerel", "1.0")
+    make_wheel(links, "prerel", "1.9", requires_python=">=3.7")  # only its file says so
+    make_wheel(links, "prerel", "2.0", tag="cp312-cp312-win_amd64")
+    make_wheel(links, "prerel", "2.1rc1")
+    requirements = _requirements(tmp_path, "--no-index", "prerel>=2")
+    with pytest.raises(ResolutionError) as caught:
+        make_lock(WINDOWS, requirements, LockOptions(find_links=(str(links),)))
+    assert "newest version usable on python361x64: 1.0 (a wheel)" in str(caught.value)

@@ -448,3 +448,23 @@ def test_native_plan_matches_wheels_by_name_and_version_as_the_wheelhouse_does(
     result = vendorer("native-plan", "--print", cwd=app)
     assert result.returncode == 0, result.stderr
     assert 'sdist: ["cext==1.0"]' in result.stdout
+
+
+def test_the_advice_for_a_native_sdist_follows_the_rules_of_resolution(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    dists, links = _distributions(tmp_path / "dists"), tmp_path / "links"
+    make_wheel(dists, "cext", "0.9", tag=WIN36)  # the one to pin
+    make_wheel(dists, "cext", "0.95rc1", tag=WIN36)  # a pre-release
+    make_wheel(dists, "cext", "0.96", tag=WIN36)  # yanked
+    make_wheel(links, "cext", "0.97", tag=WIN36, requires_python=">=3.7")  # only its file says
+    index = static_index(dists, yanked={"cext-0.96-cp36-cp36m-win_amd64.whl": "broken"})
+    app = make_app(tmp_path / "app", index.url, "cext==1.0")
+    result = vendorer("wheelhouse", "-f", str(links), cwd=app)
+    assert result.returncode == 1
+    assert "pin the newest version with a wheel for cp36-cp36m-win_amd64: cext==0.9 " in (
+        result.stderr
+    )
+    (app / "requirements.txt").write_text("--pre\ncext==1.0\n", encoding="utf-8")
+    with_pre = vendorer("wheelhouse", "-f", str(links), cwd=app)  # the lock's own --pre
+    assert "cext==0.95rc1 in your requirements" in with_pre.stderr

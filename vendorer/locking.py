@@ -53,6 +53,7 @@ class LockResult:
     path: Path
     changed: bool  # False: the existing lock was current and nothing was resolved
     indexes: Indexes  # where its files came from (the next steps fetch and build from there)
+    policy: FilePolicy  # the binary, pre-release and wheel-first rules it was resolved with
     previous: Lock | None = None  # the lock this one replaced, if there was a readable one
     warnings: tuple[str, ...] = ()  # what the user should look at, though the lock is made
 
@@ -80,6 +81,12 @@ def make_lock(
     indexes = indexes_for(requirements, options)
     digest = inputs_hash(profile, requirements, indexes, options)
     path = lock_path(requirements_path, profile.name)
+    policy = FilePolicy(
+        only_binary=requirements.only_binary,
+        no_binary=requirements.no_binary,
+        pre=options.pre or requirements.pre,
+        prefer_newest=options.prefer_newest,
+    )
     previous = _read_if_valid(path)  # None when missing or unreadable
     again = force or upgrade or bool(upgrade_packages)
     if not again and previous is not None and previous.inputs_hash == digest:
@@ -88,6 +95,7 @@ def make_lock(
             path=path,
             changed=False,
             indexes=indexes,
+            policy=policy,
             warnings=_host_built_wheels(previous, profile),
         )
     targets = [_upgrade_target(text) for text in upgrade_packages]
@@ -99,12 +107,6 @@ def make_lock(
         and (previous.prefer_newest, previous.pre, previous.index_strategy)
         == (options.prefer_newest, options.pre, options.index_strategy)
         else {}
-    )
-    policy = FilePolicy(
-        only_binary=requirements.only_binary,
-        no_binary=requirements.no_binary,
-        pre=options.pre or requirements.pre,
-        prefer_newest=options.prefer_newest,
     )
     with open_finder(indexes, options) as finder:
         resolution = resolve_for(
@@ -136,6 +138,7 @@ def make_lock(
         path=path,
         changed=True,
         indexes=indexes,
+        policy=policy,
         previous=previous,
         warnings=_host_built_wheels(lock, profile),
     )

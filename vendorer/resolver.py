@@ -22,7 +22,15 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
 
-from vendorer.candidates import FilePolicy, Rejection, VersionChoice, choose_versions, summarize
+from vendorer.candidates import (
+    FilePolicy,
+    Rejection,
+    VersionChoice,
+    choose_versions,
+    newest_usable,
+    release_allowed,
+    summarize,
+)
 from vendorer.errors import ResolutionError, VendorerError
 from vendorer.finder import DistFile
 from vendorer.profile import Profile
@@ -209,9 +217,10 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             if choice.version in bad:
                 continue
             allowed = all(
-                req.specifier.contains(choice.version, prereleases=self._pre(req)) for req in reqs
+                req.specifier.contains(choice.version, prereleases=self.allows_pre(req))
+                for req in reqs
             ) and constraint.contains(choice.version, prereleases=True)
-            if allowed and (self._pre(*reqs) or not choice.version.is_prerelease):
+            if allowed and release_allowed(choice.version, pre=self.allows_pre(*reqs)):
                 matches.append(_Candidate(name, choice.version, extras, choice))
         kept = self.preferred.get(name)
         matches.sort(key=lambda candidate: candidate.version != kept)  # stable: the rest in order
@@ -264,7 +273,7 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
 
     # helpers
 
-    def _pre(self, *reqs: _Req) -> bool:
+    def allows_pre(self, *reqs: _Req) -> bool:
         return self.policy.pre or any(req.specifier.prereleases for req in reqs)
 
     def _choices(self, name: NormalizedName, reqs: list[_Req]) -> list[VersionChoice]:
@@ -290,6 +299,13 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             assert candidate.choice is not None
             self._metadata[key] = self.fetch_metadata(candidate.choice)
         return self._metadata[key]
+
+    def readable_metadata(self, choice: VersionChoice) -> Metadata | None:
+        """`fetch_metadata`, or None when it cannot be had."""
+        try:
+            return self.fetch_metadata(choice)
+        except VendorerError:
+            return None
 
     def fetch_metadata(self, choice: VersionChoice) -> Metadata:
         for file in (choice.wheel, choice.sdist):
@@ -490,9 +506,8 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     lines = [f"    {line}" for line in summary[:8]]
     if len(summary) > 8:
         lines.append(f"    ... and {len(summary) - 8} older groups of versions")
-    newest = next(
-        (c for c in sorted(usable, key=lambda c: c.version, reverse=True) if _fits(c, provider)),
-        None,
+    newest = newest_usable(
+        usable, provider.profile, provider.readable_metadata, pre=provider.allows_pre(*reqs)
     )
     if newest is not None:
         kind = "an sdist to build" if newest.needs_build else "a wheel"
@@ -505,14 +520,3 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     else:
         lines.append(f"    no version of {name} is usable on {provider.profile.name}")
     return lines
-
-
-def _fits(choice: VersionChoice, provider: _Provider) -> bool:
-    """Whether `choice`'s own metadata admits the target (indexes may not say Requires-Python)."""
-    try:
-        metadata = provider.fetch_metadata(choice)
-    except VendorerError:
-        return False
-    requires_python = metadata.requires_python
-    version = provider.profile.python.version
-    return requires_python is None or requires_python.contains(version, prereleases=True)

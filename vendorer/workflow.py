@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
-from vendorer.candidates import FilePolicy, choose_versions
+from vendorer.candidates import FilePolicy, VersionChoice, choose_versions, newest_usable
+from vendorer.errors import VendorerError
 from vendorer.finder import Finder
 from vendorer.inputs import LockOptions
 from vendorer.locking import LockResult, host_built_warning, open_finder
@@ -88,7 +90,9 @@ def make_wheelhouse(
                 report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
             if failures:  # raised once the wheels that did build are in the wheelhouse
                 raise CibuildwheelError("\n".join(failures))
-        advice = tuple(native_advice(route, profile, finder) for route in report.native)
+        advice = tuple(
+            native_advice(route, profile, finder, lock.policy) for route in report.native
+        )
     warnings = (host_built_warning(name, profile) for name in report.accepted)
     return WheelhouseResult(
         lock=lock,
@@ -120,13 +124,25 @@ def _cibuildwheel(
     return output, failures
 
 
-def native_advice(route: NativeRoute, profile: Profile, finder: Finder) -> NativeAdvice:
-    """Find the newest version of the project that has a wheel the target can load."""
+def native_advice(
+    route: NativeRoute, profile: Profile, finder: Finder, policy: FilePolicy
+) -> NativeAdvice:
+    """The newest version of the project with a wheel the target can load, by the rules the lock
+    was resolved with (`policy`: binary options, pre-releases; yanked files; Requires-Python
+    from the index and from the wheel's own metadata)."""
     tag_rank = {tag: rank for rank, tag in enumerate(profile.tags)}
     choices, _ = choose_versions(
-        finder.project_files(route.name), profile, policy=FilePolicy(), tag_rank=tag_rank
+        finder.project_files(route.name), profile, policy=policy, tag_rank=tag_rank
     )
-    with_wheel = next((choice for choice in choices if not choice.needs_build), None)
+
+    def metadata_of(choice: VersionChoice) -> Metadata | None:
+        assert choice.wheel is not None  # wheel_only
+        try:
+            return finder.metadata(choice.wheel)
+        except VendorerError:
+            return None
+
+    with_wheel = newest_usable(choices, profile, metadata_of, pre=policy.pre, wheel_only=True)
     return NativeAdvice(
         route=route, older_with_wheel=str(with_wheel.version) if with_wheel else None
     )
