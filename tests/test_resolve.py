@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
@@ -14,7 +16,7 @@ from tests.support.scenario import YANKED, build_scenario
 from vendorer.catalog import ProfileCatalog
 from vendorer.errors import IndexError_, ResolutionError
 from vendorer.inputs import LockOptions
-from vendorer.lock import Lock, read_lock
+from vendorer.lock import FromPackage, Lock, read_lock
 from vendorer.locking import make_lock
 
 WINDOWS = ProfileCatalog().load("python361x64")
@@ -59,7 +61,11 @@ def test_markers_extras_and_requires_python_are_the_targets(
     assert _versions(linux) == {"webfw": "3.0", "clicky": "8.0", "fullver": "1.1"}
     clicky = windows.package("clicky")
     assert clicky is not None
-    assert clicky.required_by == ("webfw 2.0 (clicky>=7)",)
+    assert clicky.required_by == (
+        FromPackage(
+            package=canonicalize_name("webfw"), version=Version("2.0"), requirement="clicky>=7"
+        ),
+    )
     assert any(line.startswith("8.0: Requires-Python") for line in clicky.newer)
 
 

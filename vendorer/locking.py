@@ -35,7 +35,7 @@ from vendorer.lock import (
     LockedFile,
     LockedPackage,
     lock_path,
-    read_lock,
+    read_lock_as_written,
     relative_posix,
     render_lock,
 )
@@ -89,7 +89,12 @@ def make_lock(
     )
     previous = _read_if_valid(path)  # None when missing or unreadable
     again = force or upgrade or bool(upgrade_packages)
-    if not again and previous is not None and previous.inputs_hash == digest:
+    if (
+        not again
+        and previous is not None
+        and previous.inputs_hash == digest
+        and not previous.edited  # edited by hand: its files' hashes are no longer vendorer's
+    ):
         return LockResult(
             lock=previous,
             path=path,
@@ -115,7 +120,7 @@ def make_lock(
             finder,
             constraints=[
                 *(_root(line, finder) for line in requirements.constraints),
-                *(RootRequirement(requirement=t, source="--upgrade-package") for t in targets),
+                *(RootRequirement(requirement=t, written_in="--upgrade-package") for t in targets),
             ],
             policy=policy,
             build_metadata=_metadata_builder(finder, indexes.build, on_build_output),
@@ -194,8 +199,10 @@ def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
 
 
 def _read_if_valid(path: Path) -> Lock | None:
+    """The previous lock, even one edited by hand (its versions are kept where they fit, but
+    it never counts as current)."""
     try:
-        return read_lock(path)
+        return read_lock_as_written(path)
     except Exception:  # any unreadable lock is simply replaced
         return None
 
@@ -206,9 +213,12 @@ def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
         direct = finder.local_file(line.path)
     elif line.requirement.url:
         direct = finder.url_file(line.requirement.url, name=line.requirement.name)
+    # `source` is "<file>:<line>", the file relative to the top file's folder (the lock's)
+    written_in, _, number = line.source.rpartition(":")
     return RootRequirement(
         requirement=line.requirement,
-        source=line.source,
+        written_in=written_in,
+        line=int(number),
         hashes=frozenset(line.hashes),
         file=direct,
     )
