@@ -93,7 +93,7 @@ def make_lock(
         not again
         and previous is not None
         and previous.inputs_hash == digest
-        and not previous.edited  # edited by hand: its files' hashes are no longer vendorer's
+        and not previous.edited  # edited by hand: no longer what vendorer resolved
     ):
         return LockResult(
             lock=previous,
