@@ -142,3 +142,47 @@ def test_why_without_a_lock_says_what_to_run(app: tuple[Path, StaticIndex]) -> N
     result = vendorer("why", "clicky", cwd=folder)
     assert result.returncode == 1
     assert "no lock; run `vendorer lock` first" in result.stderr
+
+
+def test_a_requirement_from_a_file_in_a_folder_with_a_space_is_annotated_as_such(
+    app: tuple[Path, StaticIndex],
+) -> None:
+    folder, _ = app
+    (folder / "sub dir").mkdir()
+    (folder / "sub dir" / "base.txt").write_text("# shared\n\nclicky\n", encoding="utf-8")
+    (folder / "requirements.txt").write_text('-r "sub dir/base.txt"\nwebfw\n', encoding="utf-8")
+    locked = vendorer("lock", "--export", "requirements", cwd=folder)
+    assert locked.returncode == 0, locked.stderr
+    exported = locked.stdout.split("clicky==7.0 \\\n")[1].splitlines()
+    assert exported[1:4] == ["    # via", "    #   -r sub dir/base.txt", "    #   webfw"]
+    assert "    # via -r requirements.txt" in locked.stdout  # webfw's
+    lock = (folder / "pylock.python361x64.toml").read_text(encoding="utf-8")
+    assert '{ file = "sub dir/base.txt", line = 3, requirement = "clicky" }' in lock
+    why = vendorer("why", "clicky", cwd=folder)
+    assert "  sub dir/base.txt:3 (clicky)\n" in why.stdout
+    assert "  webfw 2.0 (clicky>=7) <- requirements.txt:2 (webfw)\n" in why.stdout
+
+
+def test_a_lock_edited_by_hand_is_not_current_and_lock_writes_it_again(
+    app: tuple[Path, StaticIndex],
+) -> None:
+    folder, _ = app
+    assert vendorer("build", cwd=folder).returncode == 0
+    versions = _versions(folder)
+    path = folder / "pylock.python361x64.toml"
+    good = path.read_text(encoding="utf-8")
+    sha = good.split('sha256 = "', 1)[1][:64]
+    path.write_text(good.replace(sha, "0" * 64), encoding="utf-8")  # a hand edit (or a bad merge)
+    check = vendorer("check", cwd=folder)
+    assert check.returncode == 1
+    assert "pylock.python361x64.toml: edited by hand" in check.stderr
+    assert "fix: vendorer lock --profile python361x64" in check.stderr
+    why = vendorer("why", "clicky", cwd=folder)
+    assert why.returncode == 1 and "run `vendorer lock --profile python361x64`" in why.stderr
+    rebuilt = vendorer("build", cwd=folder)  # locks again first: the lock is not current
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "wrote pylock.python361x64.toml" in rebuilt.stderr
+    assert _versions(folder) == versions  # the versions it named are kept
+    relocked = path.read_text(encoding="utf-8")
+    assert sha in relocked and "0" * 64 not in relocked
+    assert vendorer("check", cwd=folder).returncode == 0

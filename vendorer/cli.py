@@ -41,7 +41,7 @@ from vendorer.lock import (
     lock_path,
     read_lock,
 )
-from vendorer.nativeplan import plan_for
+from vendorer.nativeplan import plan_for, sdists_without_wheel
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
@@ -244,6 +244,13 @@ def _add_project_commands(
         choices=KEYRING_PROVIDERS,
         help="subprocess: ask the `keyring` command for the password of an index URL that names "
         "only a user (https://user@host/simple/), as pip and uv do (default: disabled)",
+    )
+    resolving.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show what build backends and pip print while sdists are built (otherwise only the "
+        "last lines of a failed build are shown)",
     )
     resolving.add_argument(
         "--timeout",
@@ -545,9 +552,7 @@ def _profiles_list(args: argparse.Namespace) -> int:
     for entry in _catalog(args).entries():
         profile = _load_profile(args, entry.name)
         source = entry.source + (" (shadows built-in)" if entry.shadows_builtin else "")
-        platforms = [tag.platform for tag in profile.tags]
-        # linux_<arch> ranks first on Linux, but the manylinux level says more about the target.
-        platform = next((p for p in platforms if not p.startswith("linux_")), platforms[0])
+        platform = profile.tags[0].platform  # the most specific: the manylinux level on Linux
         rows.append((profile.name, str(profile.python.version), platform, source))
     if args.json:
         keys = ("name", "python", "platform", "source")
@@ -692,6 +697,7 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
             upgrade_packages=args.upgrade_packages,
             dry_run=getattr(args, "lock_dry_run", False),
             on_pin=on_pin,
+            on_build_output=_build_output(args, err),
         )
     dry = getattr(args, "lock_dry_run", False)
     verb = "up to date:" if not result.changed else "would write" if dry else "wrote"
@@ -701,7 +707,16 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
     if result.previous is not None:
         for line in lock_changes(result.previous, result.lock):
             err.print(f"  {line}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     return result
+
+
+def _build_output(args: argparse.Namespace, console: Console) -> Callable[[str], None] | None:
+    """With -v, a build backend's output (and pip's) as it comes, each line marked."""
+    if not args.verbose:
+        return None
+    return lambda line: console.print(f"  | {line}", markup=False, highlight=False)
 
 
 def _lock(args: argparse.Namespace) -> int:
@@ -797,6 +812,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             on_file=on_file,
             on_bytes=on_bytes,
             native=args.native,
+            on_build_output=_build_output(args, err),
         )
     report = result.report
     summary = (
@@ -807,6 +823,8 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     err.print(f"wheelhouse {report.folder}: {len(report.wheels)} wheels ({summary})", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     for advice in result.native:
         for line in describe_native(advice, profile, report.folder):
             err.print(line, markup=False)
@@ -842,14 +860,8 @@ def _native_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = read_lock(lock_path(settings.requirements, profile.name))
-    root = args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse
-    built = {path.name.split("-")[0].lower() for path in (root / profile.name).glob("*.whl")}
-    missing = [
-        package
-        for package in lock.packages
-        if package.needs_build and package.name.replace("-", "_") not in built
-    ]
-    plan = plan_for(profile, missing)
+    folder = _wheelhouse_root(args, settings) / profile.name
+    plan = plan_for(profile, sdists_without_wheel(lock, folder, profile))
     files = {plan.config_path: plan.config, plan.workflow_path: plan.workflow}
     for path, text in files.items():
         if args.print_only:
