@@ -63,11 +63,13 @@ def make_wheelhouse(
     on_file: Callable[[str], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
+    warnings: list[str] | None = None,
 ) -> WheelhouseResult:
-    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
+    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over. What
+    the index client skipped or could not use is added to `warnings`."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
-    with open_finder(indexes, options) as finder:
+    with open_finder(indexes, options, warnings) as finder:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=finder,
