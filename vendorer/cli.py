@@ -44,7 +44,7 @@ from vendorer.lock import (
 )
 from vendorer.nativeplan import plan_for
 from vendorer.profile import Profile, profile_to_dict
-from vendorer.urls import redact, url_problem
+from vendorer.urls import find_links_problem, redact, url_problem
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
@@ -554,7 +554,7 @@ def _index_url(text: str) -> str:
 
 def _find_link(text: str) -> str:
     """-f: a folder, or a URL that parses."""
-    problem = url_problem(text) if "://" in text else "is empty" if not text.strip() else None
+    problem = find_links_problem(text)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"find-links {redact(text)!r} {problem}")
     return text

@@ -10,7 +10,7 @@ from typing import Any
 from vendorer.errors import ConfigError
 from vendorer.lock import BEST_MATCH, INDEX_STRATEGIES
 from vendorer.tomlfile import read_toml
-from vendorer.urls import redact, url_problem
+from vendorer.urls import find_links_problem, redact, url_problem
 
 __all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
 
@@ -77,12 +77,11 @@ def _url_problems(table: Mapping[str, Any]) -> list[str]:
     for key in _LIST_KEYS:
         value = table.get(key)
         entries += [(key, item) for item in value] if isinstance(value, list) else []
+    check = {"find-links": find_links_problem}
     return [
         f"  {key}: {redact(value)!r} {problem}"
         for key, value in entries
-        if isinstance(value, str)
-        and (key != "find-links" or "://" in value or not value.strip())
-        and (problem := url_problem(value)) is not None
+        if isinstance(value, str) and (problem := check.get(key, url_problem)(value)) is not None
     ]
 
 

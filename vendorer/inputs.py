@@ -19,7 +19,7 @@ from vendorer.errors import UsageError
 from vendorer.lock import BEST_MATCH, FIRST_INDEX, FORMAT, Lock
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.reqfile import RequirementsFile, parse_requirements
-from vendorer.urls import redact, url_problem
+from vendorer.urls import find_links_problem, redact, url_problem
 
 __all__ = [
     "BuildIndexes",
@@ -100,7 +100,7 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes
             )
     find_links = tuple(dict.fromkeys(options.find_links + requirements.find_links))
     for link in find_links:
-        if "://" in link and (problem := url_problem(link)) is not None:
+        if (problem := find_links_problem(link)) is not None:
             raise UsageError(
                 f"find-links {redact(link)!r} {problem}; check --find-links and find-links in "
                 "the config"

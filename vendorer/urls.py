@@ -12,7 +12,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-__all__ = ["WEB_SCHEMES", "file_url_path", "redact", "scrub_credentials", "url_problem"]
+__all__ = [
+    "WEB_SCHEMES",
+    "file_url_path",
+    "find_links_problem",
+    "redact",
+    "scrub_credentials",
+    "url_problem",
+]
 
 WEB_SCHEMES = ("http", "https")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]*)\}")  # a `${VAR}` left unexpanded
@@ -79,6 +86,12 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
         if port == 0:
             return "has a port that is not a number from 1 to 65535"
     return None
+
+
+def find_links_problem(location: str) -> str | None:
+    """Why a find-links location cannot be used: it is a folder, or a URL (it has `://`) that
+    must parse; never empty. None when it can."""
+    return url_problem(location) if "://" in location or not location.strip() else None
 
 
 def _parse_problem(error: str) -> str:
