@@ -573,6 +573,10 @@ def test_url_credentials_are_sent_but_never_shown(
         assert wheel.source == index.url and "s3cr" not in wheel.url
         assert finder.download(wheel, tmp_path).is_file()  # files on that host get them too
         assert finder.metadata(_file(finder, "alpha", "alpha-1.0-py3-none-any.whl")) is not None
+    with Finder(index_urls=[index.url.replace("//", "//deploy:s3cr%40t@")]) as finder:
+        beta = f"{index.base}/files/beta-2.0-py3-none-any.whl".replace("//", "//deploy@")
+        direct = finder.url_file(beta, name="beta")  # the same user, no password: kept
+        assert finder.download(direct, tmp_path / "direct").is_file()
     with (
         Finder(index_urls=[index.url.replace("//", "//deploy:Wr0ngPa55@")]) as finder,
         pytest.raises(IndexAuthError, match=r"HTTP 401.*credentials.*netrc") as refused,
