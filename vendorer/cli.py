@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import threading
@@ -43,6 +44,7 @@ from vendorer.lock import (
 )
 from vendorer.nativeplan import plan_for, sdists_without_wheel
 from vendorer.profile import Profile, profile_to_dict
+from vendorer.urls import find_links_problem, redact, url_problem
 from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
@@ -181,11 +183,16 @@ def _add_project_commands(
     )
     resolving = argparse.ArgumentParser(add_help=False, parents=[targeted])
     resolving.add_argument(
-        "-i", "--index-url", metavar="URL", help="package index (PEP 503/691; default: PyPI)"
+        "-i",
+        "--index-url",
+        type=_index_url,
+        metavar="URL",
+        help="package index (PEP 503/691; default: PyPI)",
     )
     resolving.add_argument(
         "--extra-index-url",
         action="append",
+        type=_index_url,
         default=[],
         metavar="URL",
         dest="extra_index_urls",
@@ -195,6 +202,7 @@ def _add_project_commands(
         "-f",
         "--find-links",
         action="append",
+        type=_find_link,
         default=[],
         metavar="DIR|URL",
         help="a folder or HTML page of distributions (repeatable)",
@@ -254,10 +262,10 @@ def _add_project_commands(
     )
     resolving.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=15.0,
         metavar="SECONDS",
-        help="network timeout per request (default: 15)",
+        help=f"network timeout per request (default: 15; at most {MAX_TIMEOUT})",
     )
     wheelhouse_option = argparse.ArgumentParser(add_help=False)
     wheelhouse_option.add_argument(
@@ -527,6 +535,38 @@ def _add_server_commands(
     run.set_defaults(handler=_kudu_run)
 
 
+MAX_TIMEOUT = 3600  # seconds; far more than any index needs, and within what sockets accept
+
+
+def _timeout(text: str) -> float:
+    """--timeout: a number of seconds above 0 (0 would mean non-blocking sockets)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds above 0 and at most {MAX_TIMEOUT} (e.g. 15)"
+        )
+    return seconds
+
+
+def _index_url(text: str) -> str:
+    """-i / --extra-index-url: a URL that parses, without unexpanded ${VAR} credentials."""
+    problem = url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"index URL {redact(text)!r} {problem}")
+    return text
+
+
+def _find_link(text: str) -> str:
+    """-f: a folder, or a URL that parses."""
+    problem = find_links_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"find-links {redact(text)!r} {problem}")
+    return text
+
+
 def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
@@ -676,12 +716,25 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
     )
 
 
-def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> LockResult:
+@contextlib.contextmanager
+def _warnings_after(console: Console, warnings: list[str]) -> Iterator[None]:
+    """Print what a step adds to `warnings` (a list it fills) once it ends, failed or not."""
+    start = len(warnings)
+    try:
+        yield
+    finally:
+        for message in dict.fromkeys(warnings[start:]):
+            console.print(f"warning: {message}", markup=False)
+
+
+def _locked(
+    args: argparse.Namespace, settings: Settings, profile: Profile, warnings: list[str]
+) -> LockResult:
     """Lock if stale, with a status line while resolving; say what happened."""
     from vendorer.locking import make_lock
 
     err = _stderr()
-    with err.status(f"resolving for {profile.name}") as status:
+    with _warnings_after(err, warnings), err.status(f"resolving for {profile.name}") as status:
         pinned: list[str] = []
 
         def on_pin(name: str, version: Version) -> None:
@@ -698,6 +751,7 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
             dry_run=getattr(args, "lock_dry_run", False),
             on_pin=on_pin,
             on_build_output=_build_output(args, err),
+            warnings=warnings,
         )
     dry = getattr(args, "lock_dry_run", False)
     verb = "up to date:" if not result.changed else "would write" if dry else "wrote"
@@ -721,7 +775,7 @@ def _build_output(args: argparse.Namespace, console: Console) -> Callable[[str],
 
 def _lock(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    result = _locked(args, settings, _profile_of(args, settings))
+    result = _locked(args, settings, _profile_of(args, settings), [])
     if args.export:
         text = export_requirements(result.lock, source=result.path.name)
         if args.output:
@@ -800,10 +854,14 @@ def _wheelhouse(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lock = _locked(args, settings, profile)
+    warnings: list[str] = []  # the lock's and the wheelhouse's, each shown once
+    lock = _locked(args, settings, profile, warnings)
     root = _wheelhouse_root(args, settings)
     err = _stderr()
-    with _file_progress(err, len(lock.lock.packages)) as (on_file, on_bytes):
+    with (
+        _warnings_after(err, warnings),
+        _file_progress(err, len(lock.lock.packages)) as (on_file, on_bytes),
+    ):
         result = make_wheelhouse(
             profile,
             root,
@@ -813,6 +871,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             on_bytes=on_bytes,
             native=args.native,
             on_build_output=_build_output(args, err),
+            warnings=warnings,
         )
     report = result.report
     summary = (

@@ -10,6 +10,7 @@ from typing import Any
 from vendorer.errors import ConfigError
 from vendorer.lock import BEST_MATCH, INDEX_STRATEGIES
 from vendorer.tomlfile import read_toml
+from vendorer.urls import find_links_problem, redact, url_problem
 
 __all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
 
@@ -70,6 +71,20 @@ def _default_requirements(app_dir: Path) -> Path:
     return source if source.exists() and not txt.exists() else txt
 
 
+def _url_problems(table: Mapping[str, Any]) -> list[str]:
+    """index-url, extra-index-urls and find-links (those that are URLs) must parse; none empty."""
+    entries = [("index-url", table.get("index-url"))]
+    for key in _LIST_KEYS:
+        value = table.get(key)
+        entries += [(key, item) for item in value] if isinstance(value, list) else []
+    check = {"find-links": find_links_problem}
+    return [
+        f"  {key}: {redact(value)!r} {problem}"
+        for key, value in entries
+        if isinstance(value, str) and (problem := check.get(key, url_problem)(value)) is not None
+    ]
+
+
 def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     if not pyproject.exists():
         return {}
@@ -97,6 +112,7 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
         problems.append(f"  keyring-provider: one of {', '.join(KEYRING_PROVIDERS)}")
     if table.get("index-strategy", BEST_MATCH) not in INDEX_STRATEGIES:
         problems.append(f"  index-strategy: one of {', '.join(INDEX_STRATEGIES)}")
+    problems += _url_problems(table)
     if problems:
         raise ConfigError(f"{where}:\n" + "\n".join(problems))
     return table

@@ -69,13 +69,16 @@ def make_lock(
     dry_run: bool = False,
     on_pin: Callable[[str, Version], None] | None = None,
     on_build_output: OutputSink | None = None,
+    warnings: list[str] | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
     The previous lock's versions are kept where they still fit (as pip-tools and uv do), except
     with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again. With
     `dry_run` the new lock is made but not written. `on_build_output` sees what build backends
-    print while they prepare metadata (otherwise only a failure shows their last lines).
+    print while they prepare metadata (otherwise only a failure shows their last lines). What
+    the user should hear about (options the requirements file gives in vain, what the index
+    client skipped) is added to `warnings`, as it is learnt: none when the lock is current.
     """
     requirements = parse_requirements(requirements_path)
     indexes = indexes_for(requirements, options)
@@ -103,6 +106,8 @@ def make_lock(
             policy=policy,
             warnings=_host_built_wheels(previous, profile),
         )
+    if warnings is not None:
+        warnings.extend(_ignored(option) for option in requirements.ignored_options)
     targets = [_upgrade_target(text) for text in upgrade_packages]
     moving = {canonicalize_name(target.name) for target in targets}
     kept = (
@@ -113,7 +118,7 @@ def make_lock(
         == (options.prefer_newest, options.pre, options.index_strategy)
         else {}
     )
-    with open_finder(indexes, options) as finder:
+    with open_finder(indexes, options, warnings) as finder:
         resolution = resolve_for(
             profile,
             [_root(line, finder) for line in requirements.requirements],
@@ -183,8 +188,26 @@ def _upgrade_target(text: str) -> Requirement:
         ) from None
 
 
-def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
-    """The index client for these indexes, with the shared on-disk HTTP cache."""
+def _ignored(option: str) -> str:
+    """'requirements.txt:3: --trusted-host' -> the warning that says why it does nothing."""
+    why = _IGNORED_BECAUSE.get(option.rpartition(": ")[2], "vendorer has no use for it")
+    return f"{option} is ignored: {why}"
+
+
+_IGNORED_BECAUSE = {
+    "--prefer-binary": "vendorer prefers wheels anyway",
+    "--require-hashes": "vendorer checks every file's hash anyway",
+    "--no-require-hashes": "vendorer checks every file's hash anyway",
+    "--trusted-host": "vendorer checks every HTTPS certificate",
+    "--use-feature": "pip's feature flags do not apply to vendorer",
+}
+
+
+def open_finder(
+    indexes: Indexes, options: LockOptions, warnings: list[str] | None = None
+) -> Finder:
+    """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
+    into `warnings` when given."""
     return Finder(
         index_urls=indexes.index_urls,
         find_links=indexes.find_links,
@@ -195,6 +218,7 @@ def open_finder(indexes: Indexes, options: LockOptions) -> Finder:
         refresh=options.refresh,
         keyring=options.keyring,
         first_index=options.index_strategy == FIRST_INDEX,
+        warnings=warnings,
     )
 
 

@@ -67,12 +67,14 @@ def make_wheelhouse(
     on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
     on_build_output: Callable[[str], None] | None = None,
+    warnings: list[str] | None = None,
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
-    `on_build_output` sees what build backends print (otherwise only a failure's last lines)."""
+    `on_build_output` sees what build backends print (otherwise only a failure's last lines).
+    What the index client skipped or could not use is added to `warnings`."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
-    with open_finder(indexes, options) as finder:
+    with open_finder(indexes, options, warnings) as finder:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=finder,
@@ -93,12 +95,12 @@ def make_wheelhouse(
         advice = tuple(
             native_advice(route, profile, finder, lock.policy) for route in report.native
         )
-    warnings = (host_built_warning(name, profile) for name in report.accepted)
+    host_built = (host_built_warning(name, profile) for name in report.accepted)
     return WheelhouseResult(
         lock=lock,
         report=report,
         native=advice,
-        warnings=tuple(warning for warning in warnings if warning is not None),
+        warnings=tuple(warning for warning in host_built if warning is not None),
     )
 
 
