@@ -124,7 +124,10 @@ def _remove(
     and every folder this leaves empty, deepest first, as vendoring a local folder does. A folder
     that still holds anything else (a file of the user's) stays: Kudu refuses to delete a folder
     that is not empty (409). Without this, an emptied package folder would still import, as a
-    namespace package, and break `try: import X / except ImportError`."""
+    namespace package, and break `try: import X / except ImportError`.
+
+    A folder is listed (for the bytecode) only when deleting it failed or when it stays: one
+    request per folder where Python never ran."""
     by_folder: dict[str, set[str]] = {}
     for relative in gone:
         path = PurePosixPath(relative)
@@ -137,9 +140,11 @@ def _remove(
         for name in sorted(names):
             client.delete_file(f"{where}/{name}")
         sources = {name.removesuffix(".py") for name in names if name.endswith(".py")}
-        if sources:
+        if folder == "." or folder in kept_folders:  # stays: only the bytecode goes
+            if sources:
+                _remove_bytecode(client, where, sources)
+        elif not client.delete_folder(where) and sources:  # not empty: bytecode, or the user's
             _remove_bytecode(client, where, sources)
-        if folder != "." and folder not in kept_folders:
             client.delete_folder(where)
 
 
