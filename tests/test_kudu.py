@@ -478,6 +478,8 @@ def test_a_removed_distribution_leaves_no_folder_behind(
     sent = vendorer("upload", "--publish-profile", "other.PublishSettings", cwd=folder)
     assert sent.returncode == 0, sent.stderr
     assert "deleted gone 1.0" in sent.stderr and "deleted shared 1.0" in sent.stderr
+    assert "kept lib/shared/ on the server: it holds files vendorer did not write" in sent.stderr
+    assert sent.stderr.count("kept ") == 1
     assert sorted(p.name for p in lib.iterdir()) == [
         ".gitattributes", ".vendorer-manifest.json", "keep", "keep-1.0.dist-info", "shared",
     ]  # fmt: skip

@@ -69,9 +69,9 @@ class KuduError(VendorerError):
 class CommandOutcomeUnknown(KuduError):
     """A command was sent and no answer came back: it may have run, or may still be running."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, where: str = "POST /api/command") -> None:
         super().__init__(
-            f"POST /api/command: {reason} after the command was sent. It may have run, or may "
+            f"{where}: {reason} after the command was sent. It may have run, or may "
             "still be running on the server (App Service's front end ends a request after 230 s; "
             "the command goes on). vendorer never sends a command twice: look at what it did "
             "before you run it again"
@@ -370,13 +370,14 @@ class KuduClient:
             except httpx.RequestError as error:
                 problem = self._scrub(_failure(error))
                 if not may_resend(method, error):
-                    raise CommandOutcomeUnknown(problem) from None
+                    raise CommandOutcomeUnknown(problem, f"{method} /api/{path}") from None
                 continue
             status = response.status_code
             if status < 400 or status in allow:
                 return response
             if status >= 500 and not may_resend(method, None):
-                raise CommandOutcomeUnknown(f"HTTP {status} ({self._scrub(_body(response))})")
+                body = self._scrub(_body(response))
+                raise CommandOutcomeUnknown(f"HTTP {status} ({body})", f"{method} /api/{path}")
             if status in RETRY_STATUSES and attempt < self.retries - 1 and may_resend(method, None):
                 continue
             raise KuduError(self._scrub(_message(method, path, response)))

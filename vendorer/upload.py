@@ -58,6 +58,7 @@ class UploadReport:
     sent: list[str] = field(default_factory=list)  # "name version"
     deleted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    kept_folders: list[str] = field(default_factory=list)  # emptied of ours, holding others' files
     output: str = ""
 
 
@@ -112,14 +113,14 @@ def upload_vendored(
         gone.update(relative for relative in entry["files"] if relative not in keep)
         if name not in local_dists:
             report.deleted.append(f"{name} {entry['version']}")
-    _remove(client, remote_dir, gone, keep)
+    report.kept_folders = _remove(client, remote_dir, gone, keep)
     client.write_file(manifest_path, (lib / MANIFEST).read_bytes())  # last: marks completion
     return report
 
 
 def _remove(
     client: KuduClient, remote_dir: str, gone: Collection[str], keep: Collection[str]
-) -> None:
+) -> list[str]:
     """Delete the files in `gone` (relative to `remote_dir`), the bytecode Python cached for them,
     and every folder this leaves empty, deepest first, as vendoring a local folder does. A folder
     that still holds anything else (a file of the user's) stays: Kudu refuses to delete a folder
@@ -127,13 +128,15 @@ def _remove(
     namespace package, and break `try: import X / except ImportError`.
 
     A folder is listed (for the bytecode) only when deleting it failed or when it stays: one
-    request per folder where Python never ran."""
+    request per folder where Python never ran. Returns the folders that stay because they hold
+    files that are not vendorer's (the deepest ones: their parents stay with them)."""
     by_folder: dict[str, set[str]] = {}
     for relative in gone:
         path = PurePosixPath(relative)
         by_folder.setdefault(str(path.parent), set()).add(path.name)
     kept_folders = {str(parent) for relative in keep for parent in PurePosixPath(relative).parents}
     folders = {str(p) for relative in gone for p in PurePosixPath(relative).parents} - {"."}
+    stayed: set[str] = set()
     for folder in sorted(set(by_folder) | folders, key=lambda f: (-len(PurePosixPath(f).parts), f)):
         where = remote_dir if folder == "." else f"{remote_dir}/{folder}"
         names = by_folder.get(folder, set())
@@ -143,9 +146,12 @@ def _remove(
         if folder == "." or folder in kept_folders:  # stays: only the bytecode goes
             if sources:
                 _remove_bytecode(client, where, sources)
-        elif not client.delete_folder(where) and sources:  # not empty: bytecode, or the user's
-            _remove_bytecode(client, where, sources)
-            client.delete_folder(where)
+        elif not client.delete_folder(where):  # not empty: bytecode, or the user's files
+            if sources:
+                _remove_bytecode(client, where, sources)
+            if not (sources and client.delete_folder(where)):
+                stayed.add(folder)
+    return sorted(f for f in stayed if not any(g.startswith(f"{f}/") for g in stayed))
 
 
 def _remove_bytecode(client: KuduClient, folder: str, sources: set[str]) -> None:
