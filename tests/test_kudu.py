@@ -403,8 +403,12 @@ def test_a_file_that_is_not_a_publish_profile_is_one_clear_error(
     result = vendorer("kudu", "run", "--publish-profile", str(path), "--", "dir")
     output = _clean(result)
     assert result.returncode == 2 and problem in output and output.count("\n") == 1, output
+
+
+def test_a_publish_profile_that_cannot_be_read_is_one_clear_error(tmp_path: Path) -> None:
     result = vendorer("kudu", "run", "--publish-profile", str(tmp_path), "--", "dir")
-    assert result.returncode == 2 and "cannot read the publish profile" in _clean(result)
+    output = _clean(result)
+    assert result.returncode == 2 and "cannot read the publish profile: Is a directory" in output
 
 
 @pytest.mark.parametrize(
