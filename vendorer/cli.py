@@ -1074,6 +1074,11 @@ def _upload(args: argparse.Namespace) -> int:
         err.print(f"  sent {line}", markup=False)
     for line in report.deleted:
         err.print(f"  deleted {line}", markup=False)
+    for kept in report.kept_folders:
+        err.print(
+            f"  kept {lib_dir}/{kept}/ on the server: it holds files vendorer did not write",
+            markup=False,
+        )
     err.print(
         f"uploaded: {len(report.sent)} sent, {len(report.deleted)} deleted, "
         f"{len(report.unchanged)} unchanged",
