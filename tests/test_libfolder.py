@@ -4,6 +4,7 @@ umask gives, and a failed write said as what it is."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -21,7 +22,7 @@ from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.catalog import ProfileCatalog
 from vendorer.fileio import HashCache, sha256_of
-from vendorer.vendor import VendorError, read_manifest, vendor
+from vendorer.vendor import VendorError, hash_cache_path, read_manifest, vendor
 
 WINDOWS = ProfileCatalog().load("python361x64")
 STATE = ".vendorer-state"
@@ -140,7 +141,7 @@ def test_folders_and_files_get_the_modes_the_umask_gives(tmp_path: Path, umask: 
                        umask=umask)  # fmt: skip
         modes = {
             path.relative_to(tmp_path / "app").as_posix(): stat.S_IMODE(path.stat().st_mode)
-            for path in [lib, *lib.rglob("*"), *(tmp_path / "app" / STATE).iterdir()]
+            for path in [lib, *lib.rglob("*"), *(tmp_path / "app" / STATE).glob("*")]
             if not path.name.endswith(".lock")  # filelock's own business
         }
         expected = {
@@ -267,13 +268,13 @@ def test_two_runs_with_their_own_caches_take_turns(
 ) -> None:
     dists = tmp_path / "dists"
     make_wheel(dists, "webfw", "2.0")
-    for index in range(3):  # 2,000 files each: a run takes long enough to be caught
+    for index in range(2):  # 2,000 files each: a run takes long enough to be caught
         make_wheel(dists, f"bulk{index}", "1.0", files={f"bulk{index}/m{n}.py": "x = 1\n" * 50
                                                         for n in range(2000)})  # fmt: skip
     folder = make_app(tmp_path / "app", static_index(dists).url, "webfw")
     assert vendorer("build", cwd=folder).returncode == 0
     waited = 0
-    for index in range(3):
+    for index in range(2):
         (folder / "requirements.txt").write_text(f"webfw\nbulk{index}\n", encoding="utf-8")
         assert vendorer("wheelhouse", cwd=folder).returncode == 0
         runs = [
@@ -383,3 +384,22 @@ def test_a_cache_entry_without_ctime_is_hashed_again(tmp_path: Path) -> None:
         f'{{"{path}": [{stat_.st_size}, {stat_.st_mtime_ns}, {stat_.st_ino}, "{"0" * 64}"]}}'
     )
     assert HashCache(cache).sha256(path) == sha256_of(path)
+
+
+def test_a_change_keeps_the_known_hashes_of_the_files_it_linked(tmp_path: Path) -> None:
+    """Linking and unlinking change a kept file's ctime: the run remembers its hash anew, so the
+    next run does not read the whole tree again."""
+    lib = tmp_path / "app" / "lib"
+    wheels = _wheels(tmp_path / "w")
+    vendor(wheels, WINDOWS, lib, lock_hash="h1")
+    kept = [path for path in lib.glob("other_lib*/**/*") if path.is_file()]
+    for path in kept:  # written long before the next run: no edit can hide in its mtime
+        os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    report = vendor({**wheels, "hello": _wheels(tmp_path / "w2", "1.1")["hello"]}, WINDOWS, lib,
+                    lock_hash="h2")  # fmt: skip
+    assert report.kept == ["other-lib 2.0"]
+    entries = json.loads(hash_cache_path(lib).read_text(encoding="utf-8"))
+    for path in kept:
+        now = path.stat()
+        signature = [now.st_size, now.st_mtime_ns, now.st_ino, now.st_ctime_ns]
+        assert entries[str(path)] == [*signature, sha256_of(path)]
