@@ -213,6 +213,13 @@ def test_a_killed_vendor_run_is_a_drift_until_the_next_run(app: tuple[Path, Stat
     run.wait()
     assert staged, "the run ended before it could be killed: make bulk bigger"
     shown = staged[0].relative_to(folder).as_posix()
+    subprocess.run(["git", "init", "-q", "."], cwd=folder, check=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=folder,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert (
+        "lib/webfw/__init__.py" in status and ".vendorer-state" not in status
+    )  # git never sees it
+    assert ".vendorer-new-" not in status
     result = vendorer("check", cwd=folder)
     assert result.returncode == 1
     assert f"drift: {shown}: left by an interrupted vendorer run (a copy of lib, not used)" in (

@@ -169,7 +169,7 @@ def _staging_name(folder: Path, kind: Literal["new", "old"]) -> str:
 def leftovers(folder: Path) -> list[Path]:
     """Staging folders (half-built new trees, or old ones not yet removed) that runs left."""
     own = re.compile(re.escape(folder.name) + r"\.(new|old)-[0-9a-f]{16}")
-    # vendorer before 0.2 staged beside the lib folder: .vendorer-new-lib-XXXXXXXX[-old]
+    # where earlier vendorer versions staged, beside the lib folder: .vendorer-new-lib-XXXXXXXX[-old]
     legacy = re.compile(r"\.vendorer-new-" + re.escape(folder.name) + r"-[a-z0-9_]{8}(-old)?")
     found = [
         path
