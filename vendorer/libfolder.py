@@ -28,7 +28,6 @@ from typing import Final, Literal
 from filelock import FileLock, Timeout
 
 from vendorer.errors import VendorerError
-from vendorer.fileio import write_text_atomic
 
 __all__ = [
     "STATE_DIR",
@@ -110,8 +109,9 @@ def _ensure_state_folder(folder: Path) -> Path:
             current = ignore.read_text(encoding="utf-8")
         except FileNotFoundError:
             current = None
-        if current != "*\n":
-            write_text_atomic(ignore, "*\n")  # git ignores the folder, this file included
+        if current != "*\n":  # git ignores the folder, this file included. Written in place (a
+            # killed write is redone by the next run): a temporary file could be left behind.
+            ignore.write_text("*\n", encoding="utf-8")
     return state
 
 
@@ -169,7 +169,7 @@ def _staging_name(folder: Path, kind: Literal["new", "old"]) -> str:
 def leftovers(folder: Path) -> list[Path]:
     """Staging folders (half-built new trees, or old ones not yet removed) that runs left."""
     own = re.compile(re.escape(folder.name) + r"\.(new|old)-[0-9a-f]{16}")
-    # where earlier vendorer versions staged, beside the lib folder: .vendorer-new-lib-XXXXXXXX[-old]
+    # where earlier versions staged, beside the lib folder: .vendorer-new-lib-XXXXXXXX[-old]
     legacy = re.compile(r"\.vendorer-new-" + re.escape(folder.name) + r"-[a-z0-9_]{8}(-old)?")
     found = [
         path
