@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +44,7 @@ from vendorer.lock import (
 from vendorer.nativeplan import plan_for, sdists_without_wheel
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.urls import find_links_problem, redact, url_problem
-from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
+from vendorer.vendor import lib_dir_in_app, lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
 if TYPE_CHECKING:
@@ -804,13 +803,20 @@ def _wheelhouse_root(args: argparse.Namespace, settings: Settings) -> Path:
     return Path(args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse)
 
 
+def _lib_dir(args: argparse.Namespace, settings: Settings, profile: Profile) -> str:
+    """The lib folder as a relative path inside the app (an absolute one is made relative; one
+    outside the app is refused): what the server's paths are made of."""
+    return lib_dir_in_app(args.app, args.lib_dir or settings.lib_dir or profile.server.lib_dir)
+
+
 def _vendor(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = read_lock(lock_path(settings.requirements, profile.name))
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    lib_dir = _lib_dir(args, settings, profile)
     folder = lib_folder(args.app, lib_dir)
     wheels = wheels_for(lock, _wheelhouse_root(args, settings) / profile.name)
+    err = _stderr()
     report = vendor(
         wheels,
         profile,
@@ -819,19 +825,23 @@ def _vendor(args: argparse.Namespace) -> int:
         slim=args.slim,
         dry_run=args.dry_run,
         locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
+        on_wait=lambda: err.print(
+            f"waiting for another vendorer run on {lib_dir} to finish", markup=False
+        ),
     )
-    err = _stderr()
     prefix = "would " if args.dry_run else ""
+    for path in report.leftovers:
+        left = path.relative_to(args.app.resolve()).as_posix()
+        err.print(f"  {prefix}remove {left} (an interrupted run left it)", markup=False)
     for line in report.installed:
         err.print(f"  {prefix}install {line}", markup=False)
     for line in report.removed:
         err.print(f"  {prefix}remove {line}", markup=False)
-    shown = os.path.relpath(folder, args.app)
     if report.changed:
         verb = "would change" if args.dry_run else "vendored into"
-        err.print(f"{verb} {shown}: {len(wheels)} distributions", markup=False)
+        err.print(f"{verb} {lib_dir}: {len(wheels)} distributions", markup=False)
     else:
-        err.print(f"up to date: {shown} ({len(wheels)} distributions)", markup=False)
+        err.print(f"up to date: {lib_dir} ({len(wheels)} distributions)", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
     if report.pth_files:
@@ -934,8 +944,8 @@ def _native_plan(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
-    result = _checked(args, settings, profile, lib_folder(args.app, lib_dir))
+    lib_dir = _lib_dir(args, settings, profile)
+    result = _checked(args, settings, profile, lib_folder(args.app, lib_dir), lib_dir)
     if result.drifts:
         return 1
     _stderr().print(
@@ -947,7 +957,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _checked(
-    args: argparse.Namespace, settings: Settings, profile: Profile, lib: Path | None
+    args: argparse.Namespace,
+    settings: Settings,
+    profile: Profile,
+    lib: Path | None,
+    lib_dir: str | None = None,
 ) -> CheckResult:
     """`vendorer check` (without the lib folder when `lib` is None), its drifts printed."""
     from vendorer.check import check_app
@@ -958,7 +972,9 @@ def _checked(
         find_links=settings.find_links,
     )
     wheelhouse = _wheelhouse_root(args, settings)
-    result = check_app(profile, settings.requirements, options, wheelhouse=wheelhouse, lib=lib)
+    result = check_app(
+        profile, settings.requirements, options, wheelhouse=wheelhouse, lib=lib, lib_dir=lib_dir
+    )
     err = _stderr()
     for note in result.notes:
         err.print(f"note: {note}", markup=False)
@@ -980,7 +996,7 @@ def _webconfig(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    lib_dir = _lib_dir(args, settings, profile)
     if not profile.is_windows:
         for line in linux_instructions(profile, lib_dir, args.wsgi_handler):
             print(line)
@@ -1048,7 +1064,7 @@ def _upload(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    lib_dir = _lib_dir(args, settings, profile)
     if args.print_commands:
         print("\n".join(console_steps(profile, args.mode, lib_dir)))
         return 0
