@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,3 +172,100 @@ def test_the_pre_commit_framework_runs_the_hook(app: tuple[Path, StaticIndex]) -
     (folder / "lib" / "webfw" / "__init__.py").write_text("x\n", encoding="utf-8")
     drift = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
     assert drift.returncode == 1 and "changed by hand" in drift.stdout
+
+
+def test_added_folders_and_links_are_drifts(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    lib = folder / "lib"
+    (folder / "src").mkdir()
+    (lib / "emptydir").mkdir()
+    (lib / "webfw" / "userdir").mkdir()
+    (lib / "webfw" / "userdir" / "x.txt").write_text("x\n", encoding="utf-8")
+    (lib / "srcdir").symlink_to("../src")
+    (lib / "helper" / "__init__.py").unlink()
+    (lib / "helper" / "__init__.py").symlink_to("../../src/helper.py")  # vendorer's, replaced
+    (folder / "src" / "helper.py").write_text("", encoding="utf-8")
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    for drift in (
+        "lib/emptydir/: folder added by hand",
+        "lib/srcdir: link added by hand",
+        "lib/webfw/userdir/: folder added by hand",
+        "lib/helper/__init__.py: replaced by hand (a link, a folder, or in a linked folder)",
+    ):
+        assert f"drift: {drift}" in result.stderr
+    assert "4 drifts for python361x64" in result.stderr
+
+
+def test_a_killed_vendor_run_is_a_drift_until_the_next_run(app: tuple[Path, StaticIndex]) -> None:
+    folder, index = app
+    make_wheel(index.root, "bulk", "1.0", files={f"bulk/m{n}.py": "x = 1\n" * 50
+                                                 for n in range(3000)})  # fmt: skip
+    (folder / "requirements.txt").write_text("webfw\nbulk\n", encoding="utf-8")
+    assert vendorer("wheelhouse", cwd=folder).returncode == 0
+    run = subprocess.Popen([sys.executable, "-m", "vendorer", "vendor"], cwd=folder,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 30
+    staged: list[Path] = []
+    while not staged and run.poll() is None and time.monotonic() < deadline:
+        staged = [*folder.glob(".vendorer-state/lib.new-*"), *folder.glob(".vendorer-new-lib-*")]
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert staged, "the run ended before it could be killed: make bulk bigger"
+    shown = staged[0].relative_to(folder).as_posix()
+    subprocess.run(["git", "init", "-q", "."], cwd=folder, check=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=folder,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert (
+        "lib/webfw/__init__.py" in status and ".vendorer-state" not in status
+    )  # git never sees it
+    assert ".vendorer-new-" not in status
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    assert f"drift: {shown}: left by an interrupted vendorer run (a copy of lib, not used)" in (
+        result.stderr
+    )
+    assert f"fix: vendorer vendor --profile python361x64 removes it (or: rm -rf {shown})" in (
+        result.stderr
+    )
+    fixed = vendorer("vendor", cwd=folder)
+    assert fixed.returncode == 0, fixed.stderr
+    assert f"remove {shown} (an interrupted run left it)" in fixed.stderr
+    assert vendorer("check", cwd=folder).returncode == 0
+    assert not staged[0].exists()
+
+
+def test_an_edit_whose_mtime_was_put_back_is_a_drift(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    assert vendorer("check", cwd=folder).returncode == 0  # the hashes are cached now
+    module = folder / "lib" / "webfw" / "__init__.py"
+    original, times = module.read_bytes(), module.stat()
+    module.write_bytes(original.upper())  # same size
+    os.utime(module, ns=(times.st_atime_ns, times.st_mtime_ns))
+    result = vendorer("check", cwd=folder)
+    assert result.returncode == 1
+    assert "drift: lib/webfw/__init__.py: changed by hand" in result.stderr
+
+
+def test_an_absolute_lib_dir_inside_the_app_is_made_relative(
+    app: tuple[Path, StaticIndex], tmp_path: Path
+) -> None:
+    folder, _ = app
+    absolute = str((folder / "site" / "lib").resolve())
+    vendored = vendorer("vendor", "--lib-dir", absolute, cwd=folder)
+    assert vendored.returncode == 0, vendored.stderr
+    assert "vendored into site/lib: 2 distributions" in vendored.stderr
+    assert "PYTHONPATH must include D:\\home\\site\\wwwroot\\site\\lib\n" in vendored.stderr
+    checked = vendorer("check", "--lib-dir", absolute, cwd=folder)
+    assert checked.returncode == 0, checked.stderr
+    assert "lock, wheelhouse and site/lib match" in checked.stderr
+    config = vendorer("webconfig", "--lib-dir", absolute, "--wsgi-handler", "app.app", cwd=folder)
+    assert config.returncode == 0, config.stderr
+    text = (folder / "web.config").read_text(encoding="utf-8")
+    assert 'value="D:\\home\\site\\wwwroot;D:\\home\\site\\wwwroot\\site\\lib"' in text
+    steps = vendorer("upload", "--print-commands", "--lib-dir", absolute, cwd=folder)
+    assert "go to D:\\home\\site\\wwwroot\\site\\lib and drag" in steps.stdout
+    for command in ("vendor", "check", "webconfig", "upload"):
+        outside = vendorer(command, "--lib-dir", str(tmp_path / "elsewhere"), cwd=folder)
+        assert outside.returncode == 2, (command, outside.stderr)
+        assert "is not inside the app" in outside.stderr and "Traceback" not in outside.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.dists import make_sdist, make_wheel, metadata_text, write_zip
+from tests.support.dists import make_sdist, make_wheel, metadata_text, write_tar_gz, write_zip
 from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
 from vendorer.errors import IndexError_, UsageError
 from vendorer.finder import (
@@ -32,6 +32,8 @@ from vendorer.finder import (
     MetadataError,
     OfflineError,
 )
+from vendorer.http import MAX_DOCUMENT, ResponseTooLargeError
+from vendorer.urls import WEB_SCHEMES, redact, url_problem
 
 Summary = dict[str, tuple[object, ...]]
 
@@ -571,6 +573,10 @@ def test_url_credentials_are_sent_but_never_shown(
         assert wheel.source == index.url and "s3cr" not in wheel.url
         assert finder.download(wheel, tmp_path).is_file()  # files on that host get them too
         assert finder.metadata(_file(finder, "alpha", "alpha-1.0-py3-none-any.whl")) is not None
+    with Finder(index_urls=[index.url.replace("//", "//deploy:s3cr%40t@")]) as finder:
+        beta = f"{index.base}/files/beta-2.0-py3-none-any.whl".replace("//", "//deploy@")
+        direct = finder.url_file(beta, name="beta")  # the same user, no password: kept
+        assert finder.download(direct, tmp_path / "direct").is_file()
     with (
         Finder(index_urls=[index.url.replace("//", "//deploy:Wr0ngPa55@")]) as finder,
         pytest.raises(IndexAuthError, match=r"HTTP 401.*credentials.*netrc") as refused,
@@ -731,3 +737,117 @@ def test_offline_without_the_file_in_the_cache_says_so(
             finder.download(wheel, tmp_path / "out")
         with pytest.raises(OfflineError):
             finder.metadata(wheel)
+
+
+# --- URLs that do not parse, and pages too big to hold --------------------------------------------
+
+BAD_URLS = {  # each: what the message says about it
+    "http://[::1": "[IPv6 address] is not closed",
+    "http://a:pw@127.0.0.1:99999/simple/": "port that is not a number from 1 to 65535",
+    "http://127.0.0.1:0/simple/": "port that is not a number from 1 to 65535",
+    "http://a:pw@[::1/simple/": "[IPv6 address] is not closed",
+    "http://h:abc/simple/": "port that is not a number",
+    "http:///simple/": "has no host",
+    "ftp://a:pw@host/simple/": "is not an http://, https:// or file:// URL",
+    "https://${USER}:${TOKEN}@host/simple/": "holds ${USER} and ${TOKEN} in its credentials",
+    "http://host/sim\nple/": "control character",
+    "": "is empty",
+}
+
+
+def test_redact_and_url_problem_never_raise_nor_show_a_password() -> None:
+    for url, said in BAD_URLS.items():
+        problem = url_problem(url)
+        assert problem is not None and said in problem, url
+        assert "pw" not in redact(url) and "pw" not in problem
+    assert redact("http://u:pa/ss@host/x") == "http://host/x"  # a password with a slash
+    assert redact("http://u:p@ss@[::1]:8080/x") == "http://[::1]:8080/x"
+    assert url_problem("http://user@[::1]:8080/simple/") is None
+    assert url_problem("file:///srv/wheels/") is None
+    assert url_problem("file:///srv/wheels/", WEB_SCHEMES) == "is not an http:// or https:// URL"
+
+
+def test_an_index_or_find_links_url_that_does_not_parse_is_a_usage_error() -> None:
+    for url, said in BAD_URLS.items():
+        with pytest.raises(UsageError) as refused:
+            Finder(index_urls=[url]).close()
+        assert said in str(refused.value) and "pw" not in str(refused.value)
+    for url in ("http://a:pw@[::1/links/", "https://a:pw@127.0.0.1:99999/links/"):
+        with pytest.raises(UsageError, match=r"'https?://"):
+            Finder(index_urls=[], find_links=[url]).close()
+
+
+@pytest.mark.parametrize("accept", [ACCEPT, "text/html"])
+def test_links_that_do_not_parse_are_skipped_with_a_warning(
+    dists: Path, static_index: Callable[..., StaticIndex], accept: str
+) -> None:
+    index = static_index(dists)
+    bad = ["http://[::1", "http://u:pw@127.0.0.1:99999/beta-9.0.tar.gz",
+           "ftp://host/beta-9.2.tar.gz", "file:///etc/beta-9.3.tar.gz"]  # fmt: skip
+    index.add_links("beta", *bad)
+    index.base_href("beta", "http://[::1/elsewhere/")  # ignored: links resolve against the page
+    with Finder(index_urls=[index.url], accept=accept) as finder:
+        files = finder.project_files("beta")
+    assert [f.url for f in files] == [f"{index.base}/files/beta-2.0-py3-none-any.whl"]
+    skipped = [w for w in finder.warnings if w.startswith("skipped a link")]
+    assert len(skipped) == len(bad) and all(index.url in w for w in skipped)
+    assert any("not an http:// or https:// URL" in w for w in skipped)  # no file: from a server
+    assert not any("pw" in w for w in finder.warnings)
+    based = [w for w in finder.warnings if "<base href>" in w]
+    assert len(based) == (accept == "text/html")  # JSON pages have no <base>
+
+
+def test_a_redirect_to_a_url_that_does_not_parse_is_an_error_not_retried(
+    dists: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    index = static_index(dists)
+    index.redirect("/simple/beta/", "http://[::1")
+    index.redirect("/simple/alpha/", "http://u:pw@127.0.0.1:99999/simple/alpha/")
+    index.redirect("/simple/legacy/", "file:///etc/passwd")
+    with Finder(index_urls=[index.url], backoff=0) as finder:
+        for name, said in [("beta", "not closed"), ("alpha", "port"), ("legacy", "http://")]:
+            with pytest.raises(IndexError_, match="the server redirects to") as refused:
+                finder.project_files(name)
+            assert said in str(refused.value) and "pw" not in str(refused.value)
+            assert index.paths(f"/simple/{name}/") == [f"/simple/{name}/"]  # asked once
+
+
+def test_a_lock_url_that_does_not_parse_is_an_error(tmp_path: Path) -> None:
+    with Finder(index_urls=[]) as finder:
+        for url in ("http://[::1/beta-2.0-py3-none-any.whl", "http://h:99999/x.whl"):
+            with pytest.raises(IndexError_, match="the lock's URL for beta"):
+                finder.verified_file(url, "beta-2.0-py3-none-any.whl", "0" * 64)
+
+
+@pytest.mark.parametrize("announce", [True, False])
+def test_a_page_or_metadata_file_too_big_to_hold_is_refused(
+    dists: Path, static_index: Callable[..., StaticIndex], announce: bool
+) -> None:
+    index = static_index(dists)
+    index.serve_huge("/simple/beta/", MAX_DOCUMENT + 1, announce=announce)
+    index.serve_huge("/files/alpha-1.0-py3-none-any.whl.metadata", 1 << 31, announce=announce)
+    with Finder(index_urls=[index.url], backoff=0) as finder:
+        with pytest.raises(ResponseTooLargeError, match=r"beta/: larger than the 64 MiB") as big:
+            finder.project_files("beta")
+        wheel = _file(finder, "alpha", "alpha-1.0-py3-none-any.whl")
+        with pytest.raises(ResponseTooLargeError, match=r"\.metadata: larger than the 64 MiB"):
+            finder.metadata(wheel)
+    said = "announces 67,108,865 bytes" if announce else "more arrived"
+    assert said in str(big.value)
+    assert index.paths("/simple/beta/") == ["/simple/beta/"]  # not tried again
+
+
+def test_core_metadata_too_big_inside_an_archive_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "links"
+    folder.mkdir()
+    head = metadata_text("big", "1.0", metadata_version="2.2").encode()
+    huge = head + b" " * MAX_DOCUMENT  # compresses to a small file: the bound is on what it holds
+    write_zip(folder / "big-1.0-py3-none-any.whl", {"big-1.0.dist-info/METADATA": huge})
+    write_zip(folder / "big-1.0.zip", {"big-1.0/PKG-INFO": huge})
+    write_tar_gz(folder / "big-1.0.tar.gz", "big-1.0", {"PKG-INFO": huge})
+    with Finder(index_urls=[], find_links=[str(folder)]) as finder:
+        files = finder.project_files("big")
+        assert len(files) == 3
+        for file in files:
+            with pytest.raises(MetadataError, match="larger than the 64 MiB vendorer reads"):
+                finder.metadata(file)

@@ -472,25 +472,9 @@ def _option_cases() -> dict[str, Case]:
     return cases
 
 
-# Cases that other branches fix (index URLs that do not parse, --timeout); strict: once they
-# merge, these pass and the lead removes their marks.
-INDEX_PLACES = (
-    "index-url",
-    "extra-index-url",
-    "find-links",
-    "config-index-url",
-    "config-find-links",
-)
-XFAIL: dict[str, str] = {
-    **{
-        f"{place}-{name}": "fix/index"
-        for place in INDEX_PLACES
-        for name in ("open-bracket", "port-out-of-range")
-    },
-    "wheelhouse-index-url-port-out-of-range": "fix/index",
-    "build-index-url-port-out-of-range": "fix/index",
-    **{f"timeout-{value}": "fix/index" for value in ("-5", "0", "nan", "inf")},
-}
+# Cases that other branches fix, marked xfail(strict) until they merge: none left (fix/index,
+# which fixes the index URLs that do not parse and --timeout, is merged).
+XFAIL: dict[str, str] = {}
 
 ALL = {
     **_encoding_cases(),

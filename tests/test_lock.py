@@ -16,6 +16,8 @@ from packaging.version import Version
 from vendorer.catalog import ProfileCatalog
 from vendorer.errors import LockError, UsageError
 from vendorer.lock import (
+    FromFile,
+    FromPackage,
     Lock,
     LockedFile,
     LockedPackage,
@@ -23,12 +25,14 @@ from vendorer.lock import (
     lock_changes,
     lock_path,
     read_lock,
+    read_lock_as_written,
     render_lock,
 )
 from vendorer.tomlfile import parse_toml
 from vendorer.why import explain
 
 SHA = "a" * 64
+_name = canonicalize_name
 
 
 def _lock() -> Lock:
@@ -42,7 +46,10 @@ def _lock() -> Lock:
         ),
         index="https://pypi.org/simple/",
         dependencies=(canonicalize_name("click"),),
-        required_by=("requirements.txt:1 (flask)", "webapp 1.0 (flask>=2)"),
+        required_by=(
+            FromFile(file="requirements.txt", line=1, requirement="flask"),
+            FromPackage(package=_name("webapp"), version=Version("1.0"), requirement="flask>=2"),
+        ),
         newer=("2.1.0: Requires-Python >=3.7",),
     )
     click = LockedPackage(
@@ -51,7 +58,11 @@ def _lock() -> Lock:
         file=LockedFile(
             filename="click-8.0.4.tar.gz", path="wheels/click-8.0.4.tar.gz", sha256=SHA
         ),
-        required_by=("flask 2.0.3 (click>=7.1.2)",),
+        required_by=(
+            FromPackage(
+                package=_name("flask"), version=Version("2.0.3"), requirement="click>=7.1.2"
+            ),
+        ),
     )
     return Lock(profile="python361x64", inputs_hash="f" * 64, packages=(click, flask))
 
@@ -154,3 +165,51 @@ def test_lock_changes_name_what_was_added_removed_and_moved() -> None:
     new = dataclasses.replace(old, packages=(newer_flask, helper))
     assert lock_changes(old, new) == ["- click 8.0.4", "~ flask 2.0.3 -> 2.0.4", "+ helper 8.0.4"]
     assert lock_changes(old, old) == []
+
+
+def test_required_by_is_data_in_the_lock() -> None:
+    data = parse_toml(render_lock(_lock(), ProfileCatalog().load("python361x64")), origin="x")
+    flask = next(p for p in data["packages"] if p["name"] == "flask")
+    assert flask["tool"]["vendorer"]["required-by"] == [
+        {"file": "requirements.txt", "line": 1, "requirement": "flask"},
+        {"package": "webapp", "version": "1.0", "requirement": "flask>=2"},
+    ]
+
+
+def test_a_lock_written_before_required_by_was_data_still_reads(tmp_path: Path) -> None:
+    """Its entries are text, and it has no content-hash: read as they are, and kept current."""
+    data = parse_toml(render_lock(_lock(), ProfileCatalog().load("python361x64")), origin="x")
+    del data["tool"]["vendorer"]["content-hash"]
+    click, flask = data["packages"]
+    click["tool"]["vendorer"]["required-by"] = ["flask 2.0.3 (click>=7.1.2)"]
+    flask["tool"]["vendorer"]["required-by"] = [
+        "sub dir/base.txt:3 (flask)",  # a requirements file in a folder whose name has a space
+        "webapp 1.0 (flask>=2)",
+    ]
+    path = tmp_path / "pylock.python361x64.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    lock = read_lock(path)
+    assert lock.package("click") == _lock().package("click")
+    read_flask = lock.package("flask")
+    assert read_flask is not None and read_flask.required_by == (
+        FromFile(file="sub dir/base.txt", line=3, requirement="flask"),
+        FromPackage(package=_name("webapp"), version=Version("1.0"), requirement="flask>=2"),
+    )
+    assert "    #   -r sub dir/base.txt" in export_requirements(lock, source=path.name)
+    flask["tool"]["vendorer"]["required-by"] = ["somewhere (flask)"]
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    with pytest.raises(LockError, match=r"malformed vendorer lock .*vendorer lock --force"):
+        read_lock(path)
+
+
+def test_a_lock_edited_by_hand_is_refused_with_the_command_that_writes_it_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "pylock.python361x64.toml"
+    text = render_lock(_lock(), ProfileCatalog().load("python361x64"))
+    path.write_text(text.replace("# Locked by", "# (a comment is not content)\n# Locked by"))
+    assert read_lock(path) == _lock()
+    path.write_text(text.replace(SHA, "b" * 64, 1), encoding="utf-8")
+    with pytest.raises(LockError, match=r"edited by hand .*`vendorer lock --profile python361x64`"):
+        read_lock(path)
+    assert read_lock_as_written(path).edited

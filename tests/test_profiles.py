@@ -20,6 +20,7 @@ from vendorer.catalog import BUILTIN_DIR, ProfileCatalog
 from vendorer.errors import ConfigError, ProfileError, UsageError
 from vendorer.profile import (
     MARKER_KEYS,
+    is_host_built,
     load_profile_file,
     manylinux_platforms,
     profile_from_dict,
@@ -93,16 +94,41 @@ def test_python361x64_is_cpython_361_on_64_bit_windows() -> None:
     assert not Marker('python_full_version >= "3.6.2"').evaluate(env)
 
 
-def test_manylinux_platforms_follow_pep_600_order() -> None:
+def test_manylinux_platforms_follow_pep_600_order_and_end_with_linux() -> None:
     platforms = manylinux_platforms((2, 31), "x86_64")
-    assert platforms[:3] == ["linux_x86_64", "manylinux_2_31_x86_64", "manylinux_2_30_x86_64"]
+    assert platforms[:2] == ["manylinux_2_31_x86_64", "manylinux_2_30_x86_64"]
     assert platforms.index("manylinux2014_x86_64") == platforms.index("manylinux_2_17_x86_64") + 1
     assert platforms.index("manylinux1_x86_64") == platforms.index("manylinux_2_5_x86_64") + 1
-    assert platforms[-1] == "manylinux1_x86_64"
+    assert platforms[-2:] == ["manylinux1_x86_64", "linux_x86_64"]  # built anywhere: last
     assert "manylinux_2_32_x86_64" not in platforms
     arm = manylinux_platforms((2, 28), "aarch64")
-    assert arm[0] == "linux_aarch64"
-    assert arm[-2:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    assert arm[0] == "manylinux_2_28_aarch64"
+    assert arm[-3:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64", "linux_aarch64"]
+
+
+@pytest.mark.parametrize("name", [name for name in BUILTINS if "python3" in name and "-" in name])
+def test_every_linux_profile_ranks_a_host_built_wheel_after_every_manylinux_one(name: str) -> None:
+    tags = [str(tag) for tag in ProfileCatalog().load(name).tags]
+    assert "manylinux_2_" in tags[0]
+    for interpreter_abi in {tag.rsplit("-", 1)[0] for tag in tags}:
+        run = [tag for tag in tags if tag.startswith(f"{interpreter_abi}-")]
+        linux = [i for i, tag in enumerate(run) if "-linux_" in tag]
+        manylinux = [i for i, tag in enumerate(run) if "-manylinux" in tag]
+        assert len(linux) == 1 and linux[0] > max(manylinux), (interpreter_abi, run[-3:])
+
+
+def test_an_explicit_tag_list_ranks_linux_last_too(tmp_path: Path) -> None:
+    """Profiles captured before the rule list `linux_<arch>` first: they rank it last as well."""
+    data = profile_to_dict(ProfileCatalog().load("linux-python312"))
+    platforms = data["python"].pop("platforms")
+    abis = data["python"].pop("abis")
+    data["python"]["tags"] = [
+        f"cp312-{abi}-{platform}" for abi in abis for platform in ["linux_x86_64", *platforms]
+    ] + ["py3-none-any"]
+    profile = load_profile_file(_write(tmp_path / "old-capture.toml", data))
+    tags = [str(tag) for tag in profile.tags]
+    assert tags[0] == "cp312-cp312-manylinux_2_31_x86_64"
+    assert tags[-2:] == ["cp312-cp312-linux_x86_64", "py3-none-any"]
 
 
 # --- bad profiles -------------------------------------------------------------------------------
@@ -314,9 +340,21 @@ def test_the_capture_script_runs_on_old_and_new_pythons(python: str, tmp_path: P
 
 
 def test_capture_of_this_python_gives_exactly_the_tags_packaging_computes(tmp_path: Path) -> None:
+    """The very tags packaging computes for this interpreter, with one difference on Linux: the
+    profile describes a machine other than the one vendorer runs on, so `linux_<arch>` ranks
+    after the manylinux tags (packaging 26.3 and later ranks it first for the running host)."""
     facts = _run_capture_script(sys.executable, tmp_path)
     profile = profile_from_capture(facts, "here", origin="capture.json")
-    assert list(profile.tags) == list(pytags.sys_tags())
+    expected = list(pytags.sys_tags())
+    assert set(profile.tags) == set(expected) and len(profile.tags) == len(expected)
+    assert [t for t in profile.tags if not is_host_built(t)] == [
+        t for t in expected if not is_host_built(t)
+    ]
+    for number, tag in enumerate(profile.tags):
+        if is_host_built(tag):
+            after = profile.tags[number + 1 :]
+            same = [t for t in after if (t.interpreter, t.abi) == (tag.interpreter, tag.abi)]
+            assert not [t for t in same if "manylinux" in t.platform], tag
 
 
 def test_capture_of_a_windows_site_extension(tmp_path: Path) -> None:

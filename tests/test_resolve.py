@@ -7,13 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
+from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import YANKED, build_scenario
 from vendorer.catalog import ProfileCatalog
 from vendorer.errors import IndexError_, ResolutionError
 from vendorer.inputs import LockOptions
-from vendorer.lock import Lock, read_lock
+from vendorer.lock import FromPackage, Lock, read_lock
 from vendorer.locking import make_lock
 
 WINDOWS = ProfileCatalog().load("python361x64")
@@ -58,7 +61,11 @@ def test_markers_extras_and_requires_python_are_the_targets(
     assert _versions(linux) == {"webfw": "3.0", "clicky": "8.0", "fullver": "1.1"}
     clicky = windows.package("clicky")
     assert clicky is not None
-    assert clicky.required_by == ("webfw 2.0 (clicky>=7)",)
+    assert clicky.required_by == (
+        FromPackage(
+            package=canonicalize_name("webfw"), version=Version("2.0"), requirement="clicky>=7"
+        ),
+    )
     assert any(line.startswith("8.0: Requires-Python") for line in clicky.newer)
 
 
@@ -256,3 +263,39 @@ def test_offline_resolves_from_the_cache_alone(tmp_path: Path, index: StaticInde
     requirements.write_text("webfw\nfullver\n", encoding="utf-8")
     with pytest.raises(IndexError_, match="offline"):
         make_lock(WINDOWS, requirements, LockOptions(index_url=index.url, offline=True))
+
+
+def test_a_manylinux_wheel_beats_a_host_built_one_and_a_host_built_one_is_a_warning(
+    tmp_path: Path,
+) -> None:
+    links = tmp_path / "links"  # e.g. wheels someone built on their own Linux machine
+    make_wheel(links, "hostpick", "1.0", tag="cp312-cp312-linux_x86_64")
+    make_wheel(links, "hostpick", "1.0", tag="cp312-cp312-manylinux_2_17_x86_64")
+    make_wheel(links, "hostonly", "1.0", tag="cp312-cp312-linux_x86_64")
+    requirements = _requirements(tmp_path, "--no-index", "hostpick", "hostonly")
+    options = LockOptions(find_links=(str(links),))
+    result = make_lock(LINUX, requirements, options)
+    files = {package.name: package.file.filename for package in result.lock.packages}
+    assert files == {
+        "hostpick": "hostpick-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "hostonly": "hostonly-1.0-cp312-cp312-linux_x86_64.whl",  # the only one: taken, but...
+    }
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith(
+        "hostonly-1.0-cp312-cp312-linux_x86_64.whl is a linux_x86_64 wheel"
+    )
+    assert "promises nothing about the glibc of linux-python312" in result.warnings[0]
+    again = make_lock(LINUX, requirements, options)  # current: said again, without resolving
+    assert not again.changed and again.warnings == result.warnings
+
+
+def test_the_newest_usable_version_named_by_a_failure_is_no_pre_release(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    make_wheel(links, "prerel", "1.0")
+    make_wheel(links, "prerel", "1.9", requires_python=">=3.7")  # only its file says so
+    make_wheel(links, "prerel", "2.0", tag="cp312-cp312-win_amd64")
+    make_wheel(links, "prerel", "2.1rc1")
+    requirements = _requirements(tmp_path, "--no-index", "prerel>=2")
+    with pytest.raises(ResolutionError) as caught:
+        make_lock(WINDOWS, requirements, LockOptions(find_links=(str(links),)))
+    assert "newest version usable on python361x64: 1.0 (a wheel)" in str(caught.value)

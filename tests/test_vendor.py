@@ -151,11 +151,14 @@ def test_two_runs_at_once_do_not_share_the_lib_folder(tmp_path: Path) -> None:
     wheels = _wheels(tmp_path / "w")
     vendor(wheels, WINDOWS, lib, lock_hash="h1")
     before = _tree(lib)
+    waited: list[bool] = []
     with (
         FileLock(run_lock_path(lib)),
-        pytest.raises(VendorError, match="is being vendored by another vendorer run"),
+        pytest.raises(VendorError, match="is still being vendored by another vendorer run after"),
     ):
-        vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2")
+        vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2", wait_seconds=0.2,
+               on_wait=lambda: waited.append(True))  # fmt: skip
+    assert waited == [True]
     assert _tree(lib) == before
     assert vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2").installed
 

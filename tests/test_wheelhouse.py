@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from filelock import FileLock
@@ -355,3 +357,114 @@ def test_a_failing_build_shows_the_backend_output_and_how_to_reproduce(
     assert "cext 1.0 needs a compiler the target does not have: its build failed" in result.stderr
     assert "reproduce with: tar xf" in result.stderr and "-m build --wheel" in result.stderr
     assert "Traceback (most recent call last)" not in result.stderr.split("last lines")[0]
+
+
+# --- what a build backend prints ------------------------------------------------------------------
+
+
+def _chatty_app(tmp_path: Path, static_index: Callable[..., StaticIndex], **sdist: Any) -> Path:
+    dists = tmp_path / "dists"
+    make_sdist(dists, "chatty", "1.0", noise=30, **sdist)  # metadata 2.1: built, not read
+    index = static_index(dists, metadata=False)  # so that the lock asks the backend for it
+    return make_app(tmp_path / "app", index.url, "chatty")
+
+
+def test_a_backend_is_silent_when_it_succeeds_and_heard_with_verbose(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    app = _chatty_app(tmp_path, static_index)
+    locked = vendorer("lock", cwd=app)  # builds the metadata
+    assert locked.returncode == 0, locked.stderr
+    filled = vendorer("wheelhouse", cwd=app)  # builds the wheel
+    assert filled.returncode == 0, filled.stderr
+    assert _wheels(app / "wheelhouse" / "python361x64") == ["chatty-1.0-py3-none-any.whl"]
+    for quiet in (locked, filled):
+        assert "backend-noise" not in quiet.stdout + quiet.stderr
+    loud = vendorer("lock", "--force", "-v", cwd=app)
+    assert loud.returncode == 0, loud.stderr
+    for line in (
+        "backend-noise stdout get_requires_for_build_wheel 29",
+        "backend-noise stderr prepare_metadata_for_build_wheel 0",
+        "backend-noise warning prepare_metadata_for_build_wheel",
+    ):
+        assert line in loud.stderr
+    shutil.rmtree(app / "wheelhouse")
+    loud = vendorer("wheelhouse", "--verbose", cwd=app)
+    assert loud.returncode == 0, loud.stderr
+    assert "backend-noise stderr build_wheel 29" in loud.stderr
+    assert "backend-noise warning build_wheel" in loud.stderr
+
+
+@pytest.mark.parametrize(
+    ("hook", "command", "step"),
+    [
+        ("get_requires_for_build_wheel", "lock", "listing its build requirements"),
+        ("prepare_metadata_for_build_wheel", "lock", "preparing its metadata"),
+        ("build_wheel", "wheelhouse", "building its wheel"),
+    ],
+)
+def test_a_failing_backend_is_named_as_the_cause_with_its_last_lines(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], hook: str, command: str, step: str
+) -> None:
+    app = _chatty_app(tmp_path, static_index, fail_in=hook)
+    result = vendorer(command, cwd=app)
+    assert result.returncode == 1
+    assert f"the build backend of chatty-1.0.tar.gz failed while {step}" in result.stderr
+    assert "last lines of its output:" in result.stderr
+    assert f"  | RuntimeError: backend-failure in {hook}" in result.stderr
+    assert f"backend-noise stdout {hook} 0" not in result.stderr  # the last lines only
+    assert "reproduce with: tar xf" in result.stderr
+    assert "index-url" not in result.stderr  # not an index problem
+    assert "Traceback" not in result.stderr.split("last lines")[0]
+
+
+def test_a_host_built_linux_wheel_is_taken_with_a_warning(app: Path, tmp_path: Path) -> None:
+    links = tmp_path / "linux-wheels"
+    make_wheel(links, "hostonly", "1.0", tag="cp312-cp312-linux_x86_64")
+    (app / "requirements.txt").write_text("cext\nhostonly\n", encoding="utf-8")
+    supplied = make_wheel(  # for the native sdist, built on the developer's machine
+        app / "wheelhouse" / "linux-python312", "cext", "1.0", tag="cp312-cp312-linux_x86_64"
+    )
+    result = vendorer("wheelhouse", "-p", "linux-python312", "-f", str(links), cwd=app)
+    assert result.returncode == 0, result.stderr
+    for wheel in ("hostonly-1.0-cp312-cp312-linux_x86_64.whl", supplied.name):
+        assert f"warning: {wheel} is a linux_x86_64 wheel" in result.stderr
+    again = vendorer("lock", "-p", "linux-python312", "-f", str(links), cwd=app)
+    assert "up to date" in again.stderr
+    assert "warning: hostonly-1.0-cp312-cp312-linux_x86_64.whl" in again.stderr
+
+
+def test_native_plan_matches_wheels_by_name_and_version_as_the_wheelhouse_does(
+    app: Path, index: StaticIndex
+) -> None:
+    make_native_sdist(index.root, "zope.interface", "5.0")
+    (app / "requirements.txt").write_text("cext\nzope.interface\n", encoding="utf-8")
+    assert vendorer("lock", cwd=app).returncode == 0
+    folder = app / "wheelhouse" / "python361x64"
+    make_wheel(folder, "cext", "0.9", tag=WIN36)  # a stale wheel of an older version
+    dotted = make_wheel(folder, "zope_interface", "5.0", tag=WIN36)  # built for the target,
+    dotted.rename(folder / "zope.interface-5.0-cp36-cp36m-win_amd64.whl")  # named the old way
+    make_wheel(folder, "cext", "1.0", tag="cp311-cp311-linux_x86_64")  # not for the target
+    result = vendorer("native-plan", "--print", cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert 'sdist: ["cext==1.0"]' in result.stdout
+
+
+def test_the_advice_for_a_native_sdist_follows_the_rules_of_resolution(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    dists, links = _distributions(tmp_path / "dists"), tmp_path / "links"
+    make_wheel(dists, "cext", "0.9", tag=WIN36)  # the one to pin
+    make_wheel(dists, "cext", "0.95rc1", tag=WIN36)  # a pre-release
+    make_wheel(dists, "cext", "0.96", tag=WIN36)  # yanked
+    make_wheel(links, "cext", "0.97", tag=WIN36, requires_python=">=3.7")  # only its file says
+    index = static_index(dists, yanked={"cext-0.96-cp36-cp36m-win_amd64.whl": "broken"})
+    app = make_app(tmp_path / "app", index.url, "cext==1.0")
+    result = vendorer("wheelhouse", "-f", str(links), cwd=app)
+    assert result.returncode == 1
+    assert "pin the newest version with a wheel for cp36-cp36m-win_amd64: cext==0.9 " in (
+        result.stderr
+    )
+    (app / "requirements.txt").write_text("--pre\ncext==1.0\n", encoding="utf-8")
+    with_pre = vendorer("wheelhouse", "-f", str(links), cwd=app)  # the lock's own --pre
+    assert "cext==0.95rc1 in your requirements" in with_pre.stderr

@@ -8,9 +8,10 @@ compiler-less target wants a version with a wheel before a newer one that has on
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from packaging.metadata import Metadata
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName
@@ -19,7 +20,15 @@ from packaging.version import Version
 from vendorer.finder import DistFile
 from vendorer.profile import Profile
 
-__all__ = ["FilePolicy", "Rejection", "VersionChoice", "choose_versions", "summarize"]
+__all__ = [
+    "FilePolicy",
+    "Rejection",
+    "VersionChoice",
+    "choose_versions",
+    "newest_usable",
+    "release_allowed",
+    "summarize",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +156,36 @@ def _choose(
     return VersionChoice(
         project=project, version=version, wheel=best, sdist=next(iter(sdists), None)
     ), ""
+
+
+def newest_usable(
+    choices: Iterable[VersionChoice],
+    profile: Profile,
+    metadata_of: Callable[[VersionChoice], Metadata | None],
+    *,
+    pre: bool,
+    wheel_only: bool = False,
+) -> VersionChoice | None:
+    """The newest of `choices` that resolution could take for the target.
+
+    `choices` come from `choose_versions`, so the user's binary options, the yanked rule and the
+    index's Requires-Python are already applied. On top: no pre-release unless `pre`, only a
+    wheel with `wheel_only`, and the version's own metadata must admit the target's Python (an
+    index may not say Requires-Python). `metadata_of` gives None when it cannot be read: such a
+    version is not named.
+    """
+    for choice in sorted(choices, key=lambda choice: choice.version, reverse=True):
+        if not release_allowed(choice.version, pre=pre) or (wheel_only and choice.needs_build):
+            continue
+        metadata = metadata_of(choice)
+        if metadata is not None and _python_ok(metadata.requires_python, profile):
+            return choice
+    return None
+
+
+def release_allowed(version: Version, *, pre: bool) -> bool:
+    """A pre-release is taken only with --pre (or a requirement that names one)."""
+    return pre or not version.is_prerelease
 
 
 def _python_ok(requires_python: SpecifierSet | None, profile: Profile) -> bool:

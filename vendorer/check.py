@@ -7,14 +7,16 @@ writes a file, so it suits pre-commit, pre-push and pre-deploy hooks and CI.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from vendorer.errors import VendorerError
 from vendorer.fileio import HashCache, sha256_of
 from vendorer.inputs import LockOptions, current_inputs_hash
+from vendorer.libfolder import leftovers, run_in_progress, scan_tree
 from vendorer.lock import Lock, lock_path, read_lock
 from vendorer.profile import Profile
 from vendorer.vendor import (
@@ -49,9 +51,10 @@ def check_app(
     *,
     wheelhouse: Path,
     lib: Path | None,
+    lib_dir: str | None = None,
 ) -> CheckResult:
     """Compare requirements, lock, wheelhouse and vendored tree (unless `lib` is None); report
-    each difference."""
+    each difference. `lib_dir` is the lib folder as the app names it (default: its name)."""
     path = lock_path(requirements, profile.name)
     lock_fix = f"vendorer lock --profile {profile.name}"
     try:
@@ -66,7 +69,9 @@ def check_app(
         )
     wheel_hashes = _check_wheelhouse(lock, profile, wheelhouse / profile.name, drifts, notes)
     if lib is not None:
-        drifts.extend(_check_lib(lock, profile, lib, wheel_hashes))
+        shown = lib_dir or lib.name
+        drifts.extend(_check_leftovers(lib, shown, profile, notes))
+        drifts.extend(_check_lib(lock, profile, lib, shown, wheel_hashes))
     return CheckResult(drifts=tuple(drifts), notes=tuple(notes), distributions=len(lock.packages))
 
 
@@ -98,11 +103,27 @@ def _check_wheelhouse(
     return {name: sha for name, (_, sha) in found.items()}
 
 
+def _check_leftovers(lib: Path, shown: str, profile: Profile, notes: list[str]) -> Iterator[Drift]:
+    """Copies of the lib folder that killed runs left beside it (unless a run is going on)."""
+    found = leftovers(lib)
+    if not found:
+        return
+    if run_in_progress(lib):
+        notes.append(f"a vendorer run is updating {shown} now; check again once it has finished")
+        return
+    base = posixpath.dirname(shown)
+    for path in found:
+        where = posixpath.join(base, path.relative_to(lib.parent).as_posix())
+        yield Drift(
+            f"{where}: left by an interrupted vendorer run (a copy of {shown}, not used)",
+            f"vendorer vendor --profile {profile.name} removes it (or: rm -rf {where})",
+        )
+
+
 def _check_lib(
-    lock: Lock, profile: Profile, lib: Path, wheel_hashes: dict[str, str]
+    lock: Lock, profile: Profile, lib: Path, shown: str, wheel_hashes: dict[str, str]
 ) -> Iterator[Drift]:
     fix = f"vendorer vendor --profile {profile.name}"
-    shown = lib.name
     try:
         manifest = read_manifest(lib)
     except ManifestError as error:
@@ -124,31 +145,36 @@ def _check_lib(
     locked = {package.name for package in lock.packages}
     for name in sorted(set(distributions) - locked):
         yield Drift(f"{shown}: {name} is vendored but no longer locked", fix)
-    yield from _check_files(lib, distributions, fix)
+    yield from _check_files(lib, shown, distributions, fix)
 
 
-def _check_files(lib: Path, distributions: dict[str, Any], fix: str) -> Iterator[Drift]:
-    """No file vendorer wrote is missing or changed, and none was added beside them."""
-    shown = lib.name
+ADDED: Final = {
+    "file": "added by hand",
+    "folder": "folder added by hand",
+    "link": "link added by hand",
+}
+
+
+def _check_files(lib: Path, shown: str, distributions: dict[str, Any], fix: str) -> Iterator[Drift]:
+    """No file vendorer wrote is missing or changed, and nothing (file, folder, link) was added
+    beside them."""
     expected = {
         relative: sha
         for entry in distributions.values()
         for relative, sha in entry["files"].items()
     }
+    scan = scan_tree(lib, {MANIFEST, GITATTRIBUTES, *expected})
     hashes = HashCache(hash_cache_path(lib))
     for relative, sha in expected.items():
-        found = hashes.sha256(lib / relative)
-        if found is None:
-            yield Drift(f"{shown}/{relative}: missing", fix)
-        elif found != sha:
+        if relative not in scan.regular:
+            replaced = os.path.lexists(lib / relative)
+            what = "replaced by hand (a link, a folder, or in a linked folder)"
+            yield Drift(f"{shown}/{relative}: {what if replaced else 'missing'}", fix)
+        elif hashes.sha256(lib / relative) != sha:
             yield Drift(f"{shown}/{relative}: changed by hand", fix)
     hashes.save()
-    owned = {MANIFEST, GITATTRIBUTES, *expected}
-    for root, _, names in os.walk(lib):
-        for name in names:
-            relative = (Path(root) / name).relative_to(lib).as_posix()
-            if relative not in owned:
-                yield Drift(
-                    f"{shown}/{relative}: added by hand",
-                    f"move it out of {shown}/ (vendorer owns that folder), then {fix}",
-                )
+    for entry in scan.foreign:
+        yield Drift(
+            f"{shown}/{entry}: {ADDED[entry.kind]}",
+            f"move it out of {shown}/ (vendorer owns that folder), then {fix}",
+        )

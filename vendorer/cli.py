@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import threading
@@ -42,11 +43,11 @@ from vendorer.lock import (
     lock_path,
     read_lock,
 )
-from vendorer.nativeplan import plan_for
+from vendorer.nativeplan import plan_for, sdists_without_wheel
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.tomlfile import decode_text, kind_of, parse_json, read_input
-from vendorer.urls import scrub_credentials
-from vendorer.vendor import lib_folder, pythonpath_entry, vendor, wheels_for
+from vendorer.urls import find_links_problem, redact, scrub_credentials, url_problem
+from vendorer.vendor import lib_dir_in_app, lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
 if TYPE_CHECKING:
@@ -223,11 +224,16 @@ def _add_project_commands(
     )
     resolving = argparse.ArgumentParser(add_help=False, parents=[targeted])
     resolving.add_argument(
-        "-i", "--index-url", metavar="URL", help="package index (PEP 503/691; default: PyPI)"
+        "-i",
+        "--index-url",
+        type=_index_url,
+        metavar="URL",
+        help="package index (PEP 503/691; default: PyPI)",
     )
     resolving.add_argument(
         "--extra-index-url",
         action="append",
+        type=_index_url,
         default=[],
         metavar="URL",
         dest="extra_index_urls",
@@ -237,6 +243,7 @@ def _add_project_commands(
         "-f",
         "--find-links",
         action="append",
+        type=_find_link,
         default=[],
         metavar="DIR|URL",
         help="a folder or HTML page of distributions (repeatable)",
@@ -288,11 +295,18 @@ def _add_project_commands(
         "only a user (https://user@host/simple/), as pip and uv do (default: disabled)",
     )
     resolving.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show what build backends and pip print while sdists are built (otherwise only the "
+        "last lines of a failed build are shown)",
+    )
+    resolving.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=15.0,
         metavar="SECONDS",
-        help="network timeout per request (default: 15)",
+        help=f"network timeout per request (default: 15; at most {MAX_TIMEOUT})",
     )
     wheelhouse_option = argparse.ArgumentParser(add_help=False)
     wheelhouse_option.add_argument(
@@ -562,6 +576,38 @@ def _add_server_commands(
     run.set_defaults(handler=_kudu_run)
 
 
+MAX_TIMEOUT = 3600  # seconds; far more than any index needs, and within what sockets accept
+
+
+def _timeout(text: str) -> float:
+    """--timeout: a number of seconds above 0 (0 would mean non-blocking sockets)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds above 0 and at most {MAX_TIMEOUT} (e.g. 15)"
+        )
+    return seconds
+
+
+def _index_url(text: str) -> str:
+    """-i / --extra-index-url: a URL that parses, without unexpanded ${VAR} credentials."""
+    problem = url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"index URL {redact(text)!r} {problem}")
+    return text
+
+
+def _find_link(text: str) -> str:
+    """-f: a folder, or a URL that parses."""
+    problem = find_links_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"find-links {redact(text)!r} {problem}")
+    return text
+
+
 def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
@@ -587,9 +633,7 @@ def _profiles_list(args: argparse.Namespace) -> int:
     for entry in _catalog(args).entries():
         profile = _load_profile(args, entry.name)
         source = entry.source + (" (shadows built-in)" if entry.shadows_builtin else "")
-        platforms = [tag.platform for tag in profile.tags]
-        # linux_<arch> ranks first on Linux, but the manylinux level says more about the target.
-        platform = next((p for p in platforms if not p.startswith("linux_")), platforms[0])
+        platform = profile.tags[0].platform  # the most specific: the manylinux level on Linux
         rows.append((profile.name, str(profile.python.version), platform, source))
     if args.json:
         keys = ("name", "python", "platform", "source")
@@ -709,12 +753,25 @@ def _lock_options(args: argparse.Namespace, settings: Settings) -> LockOptions:
     )
 
 
-def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> LockResult:
+@contextlib.contextmanager
+def _warnings_after(console: Console, warnings: list[str]) -> Iterator[None]:
+    """Print what a step adds to `warnings` (a list it fills) once it ends, failed or not."""
+    start = len(warnings)
+    try:
+        yield
+    finally:
+        for message in dict.fromkeys(warnings[start:]):
+            console.print(f"warning: {message}", markup=False)
+
+
+def _locked(
+    args: argparse.Namespace, settings: Settings, profile: Profile, warnings: list[str]
+) -> LockResult:
     """Lock if stale, with a status line while resolving; say what happened."""
     from vendorer.locking import make_lock
 
     err = _stderr()
-    with err.status(f"resolving for {profile.name}") as status:
+    with _warnings_after(err, warnings), err.status(f"resolving for {profile.name}") as status:
         pinned: list[str] = []
 
         def on_pin(name: str, version: Version) -> None:
@@ -730,6 +787,8 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
             upgrade_packages=args.upgrade_packages,
             dry_run=getattr(args, "lock_dry_run", False),
             on_pin=on_pin,
+            on_build_output=_build_output(args, err),
+            warnings=warnings,
         )
     dry = getattr(args, "lock_dry_run", False)
     verb = "up to date:" if not result.changed else "would write" if dry else "wrote"
@@ -739,12 +798,21 @@ def _locked(args: argparse.Namespace, settings: Settings, profile: Profile) -> L
     if result.previous is not None:
         for line in lock_changes(result.previous, result.lock):
             err.print(f"  {line}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     return result
+
+
+def _build_output(args: argparse.Namespace, console: Console) -> Callable[[str], None] | None:
+    """With -v, a build backend's output (and pip's) as it comes, each line marked."""
+    if not args.verbose:
+        return None
+    return lambda line: console.print(f"  | {line}", markup=False, highlight=False)
 
 
 def _lock(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    result = _locked(args, settings, _profile_of(args, settings))
+    result = _locked(args, settings, _profile_of(args, settings), [])
     if args.export:
         text = export_requirements(result.lock, source=result.path.name)
         if args.output:
@@ -773,13 +841,20 @@ def _wheelhouse_root(args: argparse.Namespace, settings: Settings) -> Path:
     return Path(args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse)
 
 
+def _lib_dir(args: argparse.Namespace, settings: Settings, profile: Profile) -> str:
+    """The lib folder as a relative path inside the app (an absolute one is made relative; one
+    outside the app is refused): what the server's paths are made of."""
+    return lib_dir_in_app(args.app, args.lib_dir or settings.lib_dir or profile.server.lib_dir)
+
+
 def _vendor(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = read_lock(lock_path(settings.requirements, profile.name))
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    lib_dir = _lib_dir(args, settings, profile)
     folder = lib_folder(args.app, lib_dir)
     wheels = wheels_for(lock, _wheelhouse_root(args, settings) / profile.name)
+    err = _stderr()
     report = vendor(
         wheels,
         profile,
@@ -788,19 +863,23 @@ def _vendor(args: argparse.Namespace) -> int:
         slim=args.slim,
         dry_run=args.dry_run,
         locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
+        on_wait=lambda: err.print(
+            f"waiting for another vendorer run on {lib_dir} to finish", markup=False
+        ),
     )
-    err = _stderr()
     prefix = "would " if args.dry_run else ""
+    for path in report.leftovers:
+        left = path.relative_to(args.app.resolve()).as_posix()
+        err.print(f"  {prefix}remove {left} (an interrupted run left it)", markup=False)
     for line in report.installed:
         err.print(f"  {prefix}install {line}", markup=False)
     for line in report.removed:
         err.print(f"  {prefix}remove {line}", markup=False)
-    shown = os.path.relpath(folder, args.app)
     if report.changed:
         verb = "would change" if args.dry_run else "vendored into"
-        err.print(f"{verb} {shown}: {len(wheels)} distributions", markup=False)
+        err.print(f"{verb} {lib_dir}: {len(wheels)} distributions", markup=False)
     else:
-        err.print(f"up to date: {shown} ({len(wheels)} distributions)", markup=False)
+        err.print(f"up to date: {lib_dir} ({len(wheels)} distributions)", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
     if report.pth_files:
@@ -823,10 +902,14 @@ def _wheelhouse(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lock = _locked(args, settings, profile)
+    warnings: list[str] = []  # the lock's and the wheelhouse's, each shown once
+    lock = _locked(args, settings, profile, warnings)
     root = _wheelhouse_root(args, settings)
     err = _stderr()
-    with _file_progress(err, len(lock.lock.packages)) as (on_file, on_bytes):
+    with (
+        _warnings_after(err, warnings),
+        _file_progress(err, len(lock.lock.packages)) as (on_file, on_bytes),
+    ):
         result = make_wheelhouse(
             profile,
             root,
@@ -835,6 +918,8 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             on_file=on_file,
             on_bytes=on_bytes,
             native=args.native,
+            on_build_output=_build_output(args, err),
+            warnings=warnings,
         )
     report = result.report
     summary = (
@@ -845,6 +930,8 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     err.print(f"wheelhouse {report.folder}: {len(report.wheels)} wheels ({summary})", markup=False)
     if report.foreign:
         err.print(f"left alone (not vendorer's): {', '.join(report.foreign)}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     for advice in result.native:
         for line in describe_native(advice, profile, report.folder):
             err.print(line, markup=False)
@@ -880,14 +967,8 @@ def _native_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
     lock = read_lock(lock_path(settings.requirements, profile.name))
-    root = args.app / args.wheelhouse if args.wheelhouse else settings.wheelhouse
-    built = {path.name.split("-")[0].lower() for path in (root / profile.name).glob("*.whl")}
-    missing = [
-        package
-        for package in lock.packages
-        if package.needs_build and package.name.replace("-", "_") not in built
-    ]
-    plan = plan_for(profile, missing)
+    folder = _wheelhouse_root(args, settings) / profile.name
+    plan = plan_for(profile, sdists_without_wheel(lock, folder, profile))
     files = {plan.config_path: plan.config, plan.workflow_path: plan.workflow}
     for path, text in files.items():
         if args.print_only:
@@ -901,8 +982,8 @@ def _native_plan(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
-    result = _checked(args, settings, profile, lib_folder(args.app, lib_dir))
+    lib_dir = _lib_dir(args, settings, profile)
+    result = _checked(args, settings, profile, lib_folder(args.app, lib_dir), lib_dir)
     if result.drifts:
         return 1
     _stderr().print(
@@ -914,7 +995,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _checked(
-    args: argparse.Namespace, settings: Settings, profile: Profile, lib: Path | None
+    args: argparse.Namespace,
+    settings: Settings,
+    profile: Profile,
+    lib: Path | None,
+    lib_dir: str | None = None,
 ) -> CheckResult:
     """`vendorer check` (without the lib folder when `lib` is None), its drifts printed."""
     from vendorer.check import check_app
@@ -925,7 +1010,9 @@ def _checked(
         find_links=settings.find_links,
     )
     wheelhouse = _wheelhouse_root(args, settings)
-    result = check_app(profile, settings.requirements, options, wheelhouse=wheelhouse, lib=lib)
+    result = check_app(
+        profile, settings.requirements, options, wheelhouse=wheelhouse, lib=lib, lib_dir=lib_dir
+    )
     err = _stderr()
     for note in result.notes:
         err.print(f"note: {note}", markup=False)
@@ -947,7 +1034,7 @@ def _webconfig(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    lib_dir = _lib_dir(args, settings, profile)
     if not profile.is_windows:
         for line in linux_instructions(profile, lib_dir, args.wsgi_handler):
             print(line)
@@ -1026,7 +1113,7 @@ def _upload(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     profile = _profile_of(args, settings)
-    lib_dir = args.lib_dir or settings.lib_dir or profile.server.lib_dir
+    lib_dir = _lib_dir(args, settings, profile)
     if args.print_commands:
         print("\n".join(console_steps(profile, args.mode, lib_dir)))
         return 0
@@ -1052,6 +1139,11 @@ def _upload(args: argparse.Namespace) -> int:
         err.print(f"  sent {line}", markup=False)
     for line in report.deleted:
         err.print(f"  deleted {line}", markup=False)
+    for kept in report.kept_folders:
+        err.print(
+            f"  kept {lib_dir}/{kept}/ on the server: it holds files vendorer did not write",
+            markup=False,
+        )
     err.print(
         f"uploaded: {len(report.sent)} sent, {len(report.deleted)} deleted, "
         f"{len(report.unchanged)} unchanged",

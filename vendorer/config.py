@@ -11,6 +11,7 @@ from typing import Any
 from vendorer.errors import ConfigError
 from vendorer.lock import BEST_MATCH, INDEX_STRATEGIES
 from vendorer.tomlfile import kind_of, read_toml
+from vendorer.urls import find_links_problem, redact, url_problem
 
 __all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
 
@@ -71,6 +72,20 @@ def _default_requirements(app_dir: Path) -> Path:
     return source if source.exists() and not txt.exists() else txt
 
 
+def _url_problems(table: Mapping[str, Any]) -> list[str]:
+    """index-url, extra-index-urls and find-links (those that are URLs) must parse; none empty."""
+    entries = [("index-url", table.get("index-url"))]
+    for key in _LIST_KEYS:
+        value = table.get(key)
+        entries += [(key, item) for item in value] if isinstance(value, list) else []
+    check = {"find-links": find_links_problem}
+    return [
+        f"  {key}: {redact(value)!r} {problem}"
+        for key, value in entries
+        if isinstance(value, str) and (problem := check.get(key, url_problem)(value)) is not None
+    ]
+
+
 def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     if not os.path.lexists(pyproject):  # a broken link is read, and reported
         return {}
@@ -86,22 +101,30 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
         for key in table
         if key not in _STRING_KEYS + _LIST_KEYS
     ]
-    problems += [_string_problem(key, table[key]) for key in _STRING_KEYS if key in table]
+    # An empty URL is _url_problems' to name.
+    problems += [
+        _string_problem(key, table[key], empty_ok=key == "index-url")
+        for key in _STRING_KEYS
+        if key in table
+    ]
     problems += [_list_problem(key, table[key]) for key in _LIST_KEYS if key in table]
     problems = [problem for problem in problems if problem]
     if table.get("keyring-provider", "disabled") not in KEYRING_PROVIDERS:
         problems.append(f"  keyring-provider: one of {', '.join(KEYRING_PROVIDERS)}")
     if table.get("index-strategy", BEST_MATCH) not in INDEX_STRATEGIES:
         problems.append(f"  index-strategy: one of {', '.join(INDEX_STRATEGIES)}")
+    problems += _url_problems(table)
     if problems:
         raise ConfigError(f"{where}:\n" + "\n".join(problems))
     return table
 
 
-def _string_problem(key: str, value: object) -> str:
+def _string_problem(key: str, value: object, *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
         return f"  {key}: must be a string, not {kind_of(value)}"
-    return "" if value.strip() else f"  {key}: must not be empty (leave the key out instead)"
+    if empty_ok or value.strip():
+        return ""
+    return f"  {key}: must not be empty (leave the key out instead)"
 
 
 def _list_problem(key: str, value: object) -> str:
@@ -110,4 +133,4 @@ def _list_problem(key: str, value: object) -> str:
     wrong = [item for item in value if not isinstance(item, str)]
     if wrong:
         return f"  {key}: must be a list of strings, and holds {kind_of(wrong[0])}"
-    return "" if all(item.strip() for item in value) else f"  {key}: holds an empty string"
+    return ""  # each item, an empty one included, is _url_problems' to check

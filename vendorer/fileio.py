@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +17,32 @@ CHUNK = 1 << 20
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it, then rename it into place."""
+    """Write `data` to a temporary file beside `path`, flush it, then rename it into place.
+
+    The file gets the mode the umask gives (644 with 022), as any file a program creates."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temporary = _new_temporary(path)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        Path(temporary).chmod(0o644)  # mkstemp makes 0600; these files are meant to be shared
-        Path(temporary).replace(path)
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A new empty file beside `path`, open for writing; unlike mkstemp's 600, its mode is the
+    one the umask gives."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -47,12 +61,10 @@ def sha256_of(path: Path) -> str:
 def copy_atomic(source: Path, target: Path) -> None:
     """Copy `source` to a temporary file beside `target`, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temporary = _new_temporary(target)
     os.close(fd)
-    temporary = Path(name)
     try:
         shutil.copyfile(source, temporary)
-        temporary.chmod(0o644)
         temporary.replace(target)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -60,8 +72,10 @@ def copy_atomic(source: Path, target: Path) -> None:
 
 
 class HashCache:
-    """sha256 of files, remembered with their size, mtime and inode (as git's index does), so an
-    unchanged file is not read again. Kept outside the tree it describes; a lost cache costs time.
+    """sha256 of files, remembered with their size, mtime, inode and ctime (as git's index does),
+    so an unchanged file is not read again. The ctime catches an edit whose mtime was put back
+    (only the kernel sets it; a checkout or a link changes it too, which costs one re-hash). Kept
+    outside the tree it describes; a lost cache costs time.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -76,20 +90,22 @@ class HashCache:
             self.entries = {  # what another version or a damaged file left is dropped
                 key: entry
                 for key, entry in (data.items() if isinstance(data, dict) else ())
-                if isinstance(entry, list) and len(entry) == 4 and isinstance(entry[3], str)
+                if isinstance(entry, list)
+                and len(entry) == 5
+                and all(isinstance(part, int) for part in entry[:4])
+                and isinstance(entry[4], str)
             }
 
     def sha256(self, path: Path) -> str | None:
         """The file's sha256, or None when it is missing."""
         try:
-            stat = path.stat()
+            signature = _signature(path.stat())
         except (FileNotFoundError, NotADirectoryError):
             return None
-        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
         key = str(path)
         known = self.entries.get(key)
-        if known is not None and known[:3] == signature:
-            return str(known[3])
+        if known is not None and known[:4] == signature:
+            return str(known[4])
         try:
             digest = sha256_of(path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -98,7 +114,25 @@ class HashCache:
         self.changed = True
         return digest
 
+    def remember(self, path: Path, digest: str, *, modified_before: int) -> None:
+        """Record `digest`, known to be the file's content at the time `modified_before` (ns since
+        the epoch), unless its mtime says it may have changed since."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return
+        if stat.st_mtime_ns < modified_before:
+            self.entries[str(path)] = [*_signature(stat), digest]
+            self.changed = True
+
     def save(self) -> None:
+        """Write the cache; one that cannot be written (a full disk, a read-only home) is only
+        time lost on the next run."""
         if self.path is not None and self.changed:
-            write_text_atomic(self.path, json.dumps(self.entries))
+            with contextlib.suppress(OSError):
+                write_text_atomic(self.path, json.dumps(self.entries))
             self.changed = False
+
+
+def _signature(stat: os.stat_result) -> list[int]:
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from types import TracebackType
+from typing import IO
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
@@ -45,6 +46,7 @@ from packaging.version import InvalidVersion, Version
 from vendorer.errors import IndexError_
 from vendorer.fileio import copy_atomic, sha256_of, write_bytes_atomic
 from vendorer.http import (
+    MAX_DOCUMENT,
     BrokenDownloadError,
     HttpClient,
     HttpStatusError,
@@ -54,7 +56,7 @@ from vendorer.http import (
     OfflineError,
     Page,
 )
-from vendorer.urls import file_url_path, redact
+from vendorer.urls import WEB_SCHEMES, file_url_path, redact, url_problem
 
 __all__ = [
     "ACCEPT",
@@ -151,8 +153,11 @@ class Finder:
         keyring: bool = False,
         first_index: bool = False,
         accept: str = ACCEPT,
+        warnings: list[str] | None = None,
     ) -> None:
-        self.warnings: list[str] = []  # files skipped, specifiers ignored, netrc unreadable...
+        # files skipped, specifiers ignored, netrc unreadable...: each once, into `warnings` if
+        # given (the caller reads it after the step, even a failed one)
+        self.warnings: list[str] = [] if warnings is None else warnings
         self.accept = accept  # what project pages are asked for: PEP 691 JSON first
         self.first_index = first_index  # a project's files from the first index that lists it
         self._lock = threading.Lock()
@@ -395,6 +400,12 @@ class Finder:
         """The file at `url` streamed into the disk store (or found there), checked against
         `sha256` (HashMismatchError otherwise); a wheel is checked to be a zip too. `on_bytes`
         hears each chunk downloaded."""
+        problem = url_problem(url, WEB_SCHEMES)
+        if problem is not None:
+            raise IndexError_(
+                f"the lock's URL for {filename}, {redact(url)!r}, {problem}; lock again "
+                "(`vendorer lock --force`) or fix the lock"
+            )
         link = _Link(url=url, filename=filename, hashes={"sha256": sha256.lower()})
         file = _dist_file(link, source=redact(url), warn=self._warn)
         if file is None:
@@ -505,7 +516,10 @@ def _json_links(page: Page, warn: Callable[[str], None]) -> list[_Link]:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             warn(f"skipped a malformed file entry on {page.url}: {entry!r:.80}")
             continue
-        url, hashes = _split_fragment(urljoin(page.url, entry["url"]))
+        joined = _link_url(page.url, entry["url"], page.url, warn)
+        if joined is None:
+            continue
+        url, hashes = _split_fragment(joined)
         filename = entry.get("filename")
         yanked = entry.get("yanked", False)
         requires_python = entry.get("requires-python")
@@ -528,10 +542,15 @@ def _html_links(page: Page, warn: Callable[[str], None]) -> list[_Link]:
     parser.close()
     if parser.api_version is not None:
         _check_api_version(parser.api_version.split(".")[0], page.url)
-    base = urljoin(page.url, parser.base) if parser.base else page.url
+    base = page.url
+    if parser.base:
+        base = _link_url(page.url, parser.base, page.url, warn, "ignored its <base href>") or base
     links = []
     for href, attributes in parser.anchors:
-        url, hashes = _split_fragment(urljoin(base, href))
+        joined = _link_url(base, href, page.url, warn)
+        if joined is None:
+            continue
+        url, hashes = _split_fragment(joined)
         metadata = attributes.get("data-core-metadata", attributes.get("data-dist-info-metadata"))
         links.append(
             _Link(
@@ -544,6 +563,28 @@ def _html_links(page: Page, warn: Callable[[str], None]) -> list[_Link]:
             )
         )
     return links
+
+
+def _link_url(
+    base: str,
+    href: str,
+    page_url: str,
+    warn: Callable[[str], None],
+    what: str = "skipped a link",
+) -> str | None:
+    """`href` made absolute against `base`; None, with a warning, when it is not a URL vendorer
+    can fetch (a remote page may link to http and https only, a local one to files too)."""
+    local = page_url.startswith("file:")
+    schemes = ("http", "https", "file") if local else WEB_SCHEMES
+    try:
+        url = urljoin(base, href)
+    except ValueError:  # urljoin parses both: an unclosed [IPv6 bracket, say
+        url = href
+    problem = url_problem(url, schemes)
+    if problem is None:
+        return url
+    warn(f"{what} on {redact(page_url)}: {redact(url)!r} {problem}")
+    return None
 
 
 class _AnchorParser(HTMLParser):
@@ -664,7 +705,7 @@ def _charset(content_type: str) -> str:
 
 
 def _is_remote(link: str) -> bool:
-    return urlsplit(link).scheme in {"http", "https"}
+    return link.partition("://")[0].lower() in WEB_SCHEMES  # parsing it could raise
 
 
 # --- verified files -------------------------------------------------------------------------------
@@ -818,9 +859,22 @@ def _wheel_metadata(path: Path, file: DistFile) -> bytes:
                     f"{file.filename}: {'no' if not own else 'more than one'} .dist-info/METADATA "
                     "in the wheel; it is not a valid wheel"
                 )
-            return wheel.read(own[0])
+            with wheel.open(own[0]) as member:
+                return _read_metadata_member(member, file)
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
         raise BrokenDownloadError(f"{file.filename}: not a readable wheel ({error})") from None
+
+
+def _read_metadata_member(member: IO[bytes], file: DistFile) -> bytes:
+    """Core metadata inside an archive, read into memory as a metadata file is: bounded (one
+    bounded read, so a compressed member that expands without end is not inflated)."""
+    data = member.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise MetadataError(
+            f"{file.filename}: its core metadata is larger than the {MAX_DOCUMENT >> 20} MiB "
+            "vendorer reads; exclude this version or report it"
+        )
+    return data
 
 
 def _dist_info_project(member: str) -> str:
@@ -835,12 +889,15 @@ def _sdist_pkg_info(path: Path, file: DistFile) -> bytes | None:
         if file.filename.endswith(".zip"):
             with zipfile.ZipFile(path) as archive:
                 name = next((n for n in archive.namelist() if pattern.fullmatch(n)), None)
-                return archive.read(name) if name else None
+                if name is None:
+                    return None
+                with archive.open(name) as stream:
+                    return _read_metadata_member(stream, file)
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
                 if member.isfile() and pattern.fullmatch(member.name):
                     extracted = archive.extractfile(member)
-                    return extracted.read() if extracted else None
+                    return _read_metadata_member(extracted, file) if extracted else None
         return None
     except (tarfile.TarError, zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
         raise BrokenDownloadError(f"{file.filename}: not a readable sdist ({error})") from None

@@ -7,7 +7,9 @@ a user, from the `keyring` command; they are applied per host and never appear i
 Project pages are cached on disk with their ETag / Last-Modified and used without a request while
 their `Cache-Control: max-age` lasts (when the index sends one), revalidated after that or with
 `refresh=True`; `offline=True` answers from that cache only. Every httpx exception is translated
-here into a `vendorer.errors.IndexError_` subclass.
+here into a `vendorer.errors.IndexError_` subclass. A URL that does not parse (a bad port, an
+unclosed IPv6 bracket, no host), whether asked for or redirected to, is refused before any request.
+Pages and metadata files are read into memory, so their size is bounded (`MAX_DOCUMENT`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import ipaddress
 import json
 import netrc
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,10 +30,10 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from vendorer.errors import IndexError_
+from vendorer.errors import IndexError_, UsageError
 from vendorer.fileio import write_bytes_atomic
 from vendorer.keyringcli import keyring_password
-from vendorer.urls import file_url_path, redact
+from vendorer.urls import WEB_SCHEMES, file_url_path, redact, scrub_credentials, url_problem
 
 __all__ = [
     "BrokenDownloadError",
@@ -43,11 +44,15 @@ __all__ = [
     "IndexUnreachableError",
     "OfflineError",
     "Page",
+    "ResponseTooLargeError",
 ]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_DELAY = 10.0  # seconds: the longest pause between two tries, Retry-After included
 CHUNK = 1 << 16
+# The most bytes one index page or metadata file may have: they are held in memory. PyPI's
+# largest project pages are a few MB (JSON, tens of thousands of files); core metadata is KBs.
+MAX_DOCUMENT = 64 << 20
 
 
 class IndexUnreachableError(IndexError_):
@@ -60,6 +65,10 @@ class IndexTimeoutError(IndexError_):
 
 class BrokenDownloadError(IndexError_):
     """A transfer was cut off, or the bytes that arrived are not the archive they should be."""
+
+
+class ResponseTooLargeError(IndexError_):
+    """A page or metadata file larger than vendorer reads into memory."""
 
 
 class OfflineError(IndexError_):
@@ -110,13 +119,18 @@ class HttpClient:
         self._warn = warn or (lambda message: None)
         self._credentials: dict[str, tuple[str, str]] = {}
         self._cancelled = threading.Event()
-        self._keyring_asks: dict[str, str] = {}  # origin -> the URL to ask keyring about
+        self._keyring_services: dict[str, str] = {}  # origin -> the URL to ask keyring about
+        self._keyring_answered: set[str] = set()  # origins whose question keyring has answered
         self._keyring_lock = threading.Lock()
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
         self._netrc_lock = threading.Lock()
         self._client = httpx.Client(
-            timeout=timeout, follow_redirects=True, trust_env=True, headers={"User-Agent": _agent()}
+            timeout=timeout,
+            follow_redirects=True,
+            trust_env=True,
+            headers={"User-Agent": _agent()},
+            event_hooks={"response": [_refuse_bad_redirect]},
         )
 
     def close(self) -> None:
@@ -127,13 +141,20 @@ class HttpClient:
         self._cancelled.set()
 
     def remember_credentials(self, url: str) -> str:
-        """Keep `url`'s user:password for its host; return the URL without them."""
+        """Keep `url`'s user:password for its host; return the URL without them. A URL that does
+        not parse is a UsageError."""
+        problem = url_problem(url)
+        if problem is not None:
+            raise UsageError(f"{redact(url)!r} {problem}")
         parts = urlsplit(url)
         if parts.username is not None:
             origin = _origin(url)
-            self._credentials[origin] = (unquote(parts.username), unquote(parts.password or ""))
-            if self.keyring and not parts.password:
-                self._keyring_asks.setdefault(origin, redact(url))
+            user, password = unquote(parts.username), unquote(parts.password or "")
+            known = self._credentials.get(origin)
+            if password or known is None or known[0] != user:  # never forget a known password
+                self._credentials[origin] = (user, password)
+            if self.keyring and not password:
+                self._keyring_services.setdefault(origin, redact(url))
         return redact(url)
 
     # --- pages: cached and revalidated ----------------------------------------------------------
@@ -150,7 +171,7 @@ class HttpClient:
             return cached.page
         headers = {"Accept": accept, **(cached.validators if cached else {})}
         buffer = io.BytesIO()
-        response = self._get(url, buffer, headers=headers)
+        response = self._get(url, buffer, headers=headers, limit=MAX_DOCUMENT)
         if response.status_code == 304 and cached is not None:
             page = cached.page
         elif response.status_code in {404, 410}:
@@ -172,7 +193,7 @@ class HttpClient:
         if self.offline:
             raise OfflineError(_offline_message(url))
         buffer = io.BytesIO()
-        self._check_status(self._get(url, buffer), url)
+        self._check_status(self._get(url, buffer, limit=MAX_DOCUMENT), url)
         return buffer.getvalue()
 
     def download(
@@ -194,8 +215,13 @@ class HttpClient:
         *,
         headers: Mapping[str, str] | None = None,
         on_bytes: Callable[[int], None] | None = None,
+        limit: int | None = None,
     ) -> httpx.Response:
-        """GET with retries; a 2xx body lands in `sink`. The response returned is closed."""
+        """GET with retries; a 2xx body lands in `sink` (at most `limit` bytes of it, else
+        ResponseTooLargeError). The response returned is closed."""
+        problem = url_problem(url, WEB_SCHEMES)
+        if problem is not None:
+            raise IndexError_(f"{redact(url)!r} {problem}; check where it comes from")
         auth = self._auth_for(url)
         failure: Exception | None = None
         receiving = False  # the last failure happened after the headers had arrived
@@ -216,12 +242,7 @@ class HttpClient:
                         continue
                     if response.is_success:
                         receiving = True
-                        for chunk in response.iter_bytes(CHUNK):
-                            if self._cancelled.is_set():
-                                raise IndexError_(f"{redact(url)}: cancelled")
-                            sink.write(chunk)
-                            if on_bytes:
-                                on_bytes(len(chunk))
+                        self._receive(response, url, sink, on_bytes, limit)
                     return response
             except (
                 httpx.TimeoutException,
@@ -231,10 +252,32 @@ class HttpClient:
             ) as error:
                 failure = error
             except (httpx.HTTPError, httpx.InvalidURL) as error:  # bad URL, scheme, redirects
-                raise IndexError_(
-                    f"{redact(url)}: {_scrub(str(error)) or type(error).__name__}; check the URL"
-                ) from None
+                reason = scrub_credentials(str(error)) or type(error).__name__
+                raise IndexError_(f"{redact(url)}: {reason}; check the URL") from None
         raise self._failure(url, failure, receiving=receiving)
+
+    def _receive(
+        self,
+        response: httpx.Response,
+        url: str,
+        sink: BinaryIO,
+        on_bytes: Callable[[int], None] | None,
+        limit: int | None,
+    ) -> None:
+        """The body into `sink`, chunk by chunk, counted (as decoded) against `limit`."""
+        announced = response.headers.get("content-length", "")
+        if limit is not None and announced.isdigit() and int(announced) > limit:
+            raise _too_large(url, limit, f"it announces {int(announced):,} bytes")
+        received = 0
+        for chunk in response.iter_bytes(CHUNK):
+            if self._cancelled.is_set():
+                raise IndexError_(f"{redact(url)}: cancelled")
+            received += len(chunk)
+            if limit is not None and received > limit:
+                raise _too_large(url, limit, "more arrived")
+            sink.write(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
 
     def _failure(self, url: str, error: Exception | None, *, receiving: bool) -> IndexError_:
         shown = redact(url)
@@ -287,7 +330,7 @@ class HttpClient:
 
     def _auth_for(self, url: str) -> httpx.Auth | None:
         origin = _origin(url)
-        if origin in self._keyring_asks:
+        if origin in self._keyring_services and origin not in self._keyring_answered:
             self._ask_keyring(origin)
         credentials = self._credentials.get(origin)
         if credentials is None and _may_send_implicit_credentials(url):
@@ -295,17 +338,20 @@ class HttpClient:
         return httpx.BasicAuth(*credentials) if credentials else None
 
     def _ask_keyring(self, origin: str) -> None:
-        """Once per origin: the password `keyring` holds for the user its URL names."""
+        """The password `keyring` holds for the user the origin's URL names, asked once: the
+        first request asks, every other one for that origin waits here for the answer (one
+        question at a time, as a backend may prompt on the terminal)."""
         with self._keyring_lock:
-            service = self._keyring_asks.pop(origin, None)
-            if service is None:  # another thread asked already
+            if origin in self._keyring_answered:
                 return
+            service = self._keyring_services[origin]
             user = self._credentials[origin][0]
-            password = keyring_password(service, user)
+            password = keyring_password(service, user)  # no `keyring`: every request says so
             if password is None:
                 self._warn(f"keyring has no password for {user} at {service}")
             else:
                 self._credentials[origin] = (user, password)
+            self._keyring_answered.add(origin)  # after the password: a reader sees both
 
     def _netrc_credentials(self, host: str) -> tuple[str, str] | None:
         with self._netrc_lock:
@@ -388,6 +434,30 @@ def _lifetime(headers: httpx.Headers) -> float:
     return 0.0
 
 
+def _too_large(url: str, limit: int, seen: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{redact(url)}: larger than the {limit >> 20} MiB vendorer reads for an index page or "
+        f"metadata file ({seen}); check that the URL is a package index or find-links page"
+    )
+
+
+def _refuse_bad_redirect(response: httpx.Response) -> None:
+    """A redirect to a URL that does not parse (or not to http/https) stops the request."""
+    location = response.headers.get("location")
+    if not response.is_redirect or location is None:
+        return
+    try:
+        target = str(response.url.join(location))
+    except (httpx.InvalidURL, ValueError):
+        target = location
+    problem = url_problem(target, WEB_SCHEMES)
+    if problem is not None:
+        raise IndexError_(
+            f"{redact(str(response.url))}: the server redirects to {redact(target)!r}, which "
+            f"{problem}; check the index URL, or tell the index's administrator"
+        )
+
+
 def _offline_message(url: str) -> str:
     return f"offline: {redact(url)} is not in the cache; run once without --offline to fill it"
 
@@ -427,15 +497,10 @@ def _read_local(url: str) -> bytes:
         raise IndexError_(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _scrub(text: str) -> str:
-    """Remove any `user:password@` that a third-party message may carry."""
-    return re.sub(r"//[^/@\s]*@", "//", text)
-
-
 def _reason(error: Exception | None) -> str:
     if error is None:
         return "no answer"
-    text = _scrub(str(error)).split("] ")[-1].strip()
+    text = scrub_credentials(str(error)).split("] ")[-1].strip()
     return text or type(error).__name__
 
 

@@ -12,7 +12,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from platformdirs import user_cache_dir
 
@@ -20,7 +19,7 @@ from vendorer.errors import UsageError
 from vendorer.lock import BEST_MATCH, FIRST_INDEX, FORMAT, Lock
 from vendorer.profile import Profile, profile_to_dict
 from vendorer.reqfile import RequirementsFile, parse_requirements
-from vendorer.urls import redact
+from vendorer.urls import find_links_problem, redact, url_problem
 
 __all__ = [
     "BuildIndexes",
@@ -87,16 +86,25 @@ class Indexes:
 
 
 def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes:
-    index_url = options.index_url or requirements.index_url or PYPI
+    """Where files come from: the options' indexes first, then the requirements file's; every URL
+    must parse (an empty one is refused, not taken for PyPI)."""
+    given = options.index_url if options.index_url is not None else requirements.index_url
     extra = tuple(dict.fromkeys(options.extra_index_urls + requirements.extra_index_urls))
-    index_urls = () if requirements.no_index and not options.index_url else (index_url, *extra)
+    no_index = requirements.no_index and options.index_url is None
+    index_urls = () if no_index else (PYPI if given is None else given, *extra)
     for url in index_urls:
-        if urlsplit(url).scheme not in {"http", "https", "file"}:
+        if (problem := url_problem(url)) is not None:
             raise UsageError(
-                f"index URL {redact(url)!r} is not an http://, https:// or file:// URL; "
-                "check --index-url / --extra-index-url and index-url in the config"
+                f"index URL {redact(url)!r} {problem}; check --index-url / --extra-index-url "
+                "and index-url in the config"
             )
     find_links = tuple(dict.fromkeys(options.find_links + requirements.find_links))
+    for link in find_links:
+        if (problem := find_links_problem(link)) is not None:
+            raise UsageError(
+                f"find-links {redact(link)!r} {problem}; check --find-links and find-links in "
+                "the config"
+            )
     build = BuildIndexes(
         index_url=index_urls[0] if index_urls else None,
         extra_index_urls=index_urls[1:],

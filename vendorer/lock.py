@@ -1,17 +1,23 @@
 """The lock: `pylock.<profile>.toml` (PEP 751), read, written and validated with packaging.pylock.
 
 vendorer's own facts ride in the `tool.vendorer` tables PEP 751 reserves for tools: the profile,
-the hash of the inputs (so a stale lock is detected), and per package whether it needs a build,
-who required it and why newer versions were not taken.
+the hash of the inputs (so a stale lock is detected), the hash of the lock's own content (so a
+lock edited by hand is detected), and per package whether it needs a build, who required it (as
+data: a line of a requirements file, or a locked package's dependency) and why newer versions
+were not taken.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import tomli_w
 from packaging.markers import Marker
@@ -34,9 +40,12 @@ __all__ = [
     "BEST_MATCH",
     "FIRST_INDEX",
     "INDEX_STRATEGIES",
+    "FromFile",
+    "FromPackage",
     "Lock",
     "LockedFile",
     "LockedPackage",
+    "RequiredBy",
     "export_requirements",
     "lock_changes",
     "lock_path",
@@ -47,7 +56,9 @@ __all__ = [
 ]
 
 LOCK_VERSION: Final = Version("1.0")
-FORMAT: Final = 1  # vendorer's tool.vendorer layout
+# vendorer's tool.vendorer layout. `required-by` entries became tables, and `content-hash` came,
+# within format 1: a reader tells both apart, and the inputs hash, which includes FORMAT, stays.
+FORMAT: Final = 1
 # Which index a project's files come from: pip's way, every index merged and the best file wins
 # (a public index can then shadow a private one), or uv's default, the first index that has it.
 BEST_MATCH: Final = "unsafe-best-match"
@@ -69,6 +80,41 @@ class LockedFile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FromFile:
+    """A requirement the user wrote: `file` (relative to the lock's folder), line `line`."""
+
+    file: str
+    line: int
+    requirement: str  # as written, without its marker
+
+    @property
+    def parent(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.parent} ({self.requirement})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FromPackage:
+    """A requirement of a package's metadata (`Requires-Dist`, or its Requires-Python)."""
+
+    package: NormalizedName
+    version: Version
+    requirement: str  # as written, without its marker
+
+    @property
+    def parent(self) -> str:
+        return f"{self.package} {self.version}"
+
+    def __str__(self) -> str:
+        return f"{self.parent} ({self.requirement})"
+
+
+RequiredBy: TypeAlias = FromFile | FromPackage  # one link of a requirement chain
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LockedPackage:
     name: NormalizedName
     version: Version
@@ -76,7 +122,7 @@ class LockedPackage:
     index: str | None = None
     requires_python: SpecifierSet | None = None
     dependencies: tuple[NormalizedName, ...] = ()
-    required_by: tuple[str, ...] = ()
+    required_by: tuple[RequiredBy, ...] = ()
     newer: tuple[str, ...] = ()  # "2.1.0: Requires-Python >=3.7"
 
     @property
@@ -92,6 +138,8 @@ class Lock:
     prefer_newest: bool = False  # the choices it was made with, so `check` can recompute the hash
     pre: bool = False
     index_strategy: str = BEST_MATCH
+    # Read from a file whose content no longer matches the content-hash vendorer wrote in it.
+    edited: bool = field(default=False, compare=False)
 
     def package(self, name: str) -> LockedPackage | None:
         wanted = canonicalize_name(name)
@@ -131,11 +179,27 @@ def render_lock(lock: Lock, profile: Profile) -> str:
         f"# Locked by vendorer for the target profile {lock.profile}; do not edit by hand.\n"
         f"# Regenerate with: vendorer lock --profile {lock.profile}\n"
     )
-    return header + tomli_w.dumps(_without_none(pylock.to_dict()))
+    document = _without_none(pylock.to_dict())
+    document["tool"]["vendorer"]["content-hash"] = _content_hash(document)
+    return header + tomli_w.dumps(document)
 
 
 def read_lock(path: Path) -> Lock:
-    """Read and validate a vendorer lock; a malformed one is a LockError naming the problem."""
+    """Read and validate a vendorer lock; a malformed one, or one edited by hand since vendorer
+    wrote it, is a LockError that names the problem and the command that writes it again."""
+    lock = read_lock_as_written(path)
+    if lock.edited:
+        raise LockError(
+            f"{path}: edited by hand since vendorer wrote it (its content no longer matches its "
+            f"content-hash); run `vendorer lock --profile {lock.profile}` to write it again (the "
+            "versions it names are kept where they still fit)"
+        )
+    return lock
+
+
+def read_lock_as_written(path: Path) -> Lock:
+    """`read_lock`, but a lock edited by hand comes back marked `edited` instead of refused
+    (the lock step keeps its versions where they fit, and never counts it as current)."""
     if not path.exists():
         raise LockError(f"{path}: no lock; run `vendorer lock` first")
     try:
@@ -149,6 +213,7 @@ def read_lock(path: Path) -> Lock:
     tool = (pylock.tool or {}).get("vendorer")
     if not isinstance(tool, Mapping) or tool.get("format") != FORMAT:
         raise LockError(f"{path}: not a lock written by this vendorer; run `vendorer lock` again")
+    recorded = tool.get("content-hash")  # None in a lock written before it existed
     try:
         return Lock(
             profile=str(tool["profile"]),
@@ -157,6 +222,7 @@ def read_lock(path: Path) -> Lock:
             prefer_newest=bool(tool.get("prefer-newest", False)),
             pre=bool(tool.get("pre", False)),
             index_strategy=str(tool.get("index-strategy", BEST_MATCH)),
+            edited=recorded is not None and recorded != _content_hash(data),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise LockError(
@@ -210,13 +276,12 @@ def pinned_requirements(
     return "\n".join(lines) + "\n"
 
 
-def _via(required_by: Sequence[str]) -> list[str]:
+def _via(required_by: Iterable[RequiredBy]) -> list[str]:
     """pip-compile's `# via` comment: what requires a package (`-r FILE`: a requirements file)."""
-    parents = set()
-    for entry in required_by:  # "flask 2.0.3 (click>=7.1.2)" or "requirements.txt:2 (flask)"
-        parent = entry.split(" ", 1)[0]
-        source, colon, line = parent.rpartition(":")
-        parents.add(f"-r {source}" if colon and line.isdigit() else parent)
+    parents = {
+        f"-r {entry.file}" if isinstance(entry, FromFile) else str(entry.package)
+        for entry in required_by
+    }
     if len(parents) == 1:
         return [f"    # via {parents.pop()}"]
     return ["    # via", *(f"    #   {parent}" for parent in sorted(parents))] if parents else []
@@ -238,7 +303,7 @@ def _to_package(package: LockedPackage) -> Package:
     }
     tool: dict[str, Any] = {"needs-build": package.needs_build}
     if package.required_by:
-        tool["required-by"] = list(package.required_by)
+        tool["required-by"] = [_required_by_table(entry) for entry in package.required_by]
     if package.newer:
         tool["newer"] = list(package.newer)
     return Package(
@@ -275,9 +340,73 @@ def _from_package(package: Package) -> LockedPackage:
         dependencies=tuple(
             canonicalize_name(dependency["name"]) for dependency in package.dependencies or []
         ),
-        required_by=tuple(tool.get("required-by", ())),
+        required_by=tuple(_required_by_entry(entry) for entry in tool.get("required-by", ())),
         newer=tuple(tool.get("newer", ())),
     )
+
+
+def _required_by_table(entry: RequiredBy) -> dict[str, Any]:
+    if isinstance(entry, FromFile):
+        return {"file": entry.file, "line": entry.line, "requirement": entry.requirement}
+    return {
+        "package": entry.package,
+        "version": str(entry.version),
+        "requirement": entry.requirement,
+    }
+
+
+def _required_by_entry(entry: object) -> RequiredBy:
+    """A `required-by` entry: a table, or the text a lock written before tables holds."""
+    if isinstance(entry, str):
+        return _legacy_required_by(entry)
+    if not isinstance(entry, Mapping):
+        raise TypeError(f"a required-by entry must be a table, not {entry!r}")
+    requirement = _text(entry, "requirement")
+    if "file" in entry:
+        line = entry.get("line")
+        if not isinstance(line, int) or isinstance(line, bool) or line < 1:
+            raise ValueError(f"required-by line must be a positive integer, not {line!r}")
+        return FromFile(file=_text(entry, "file"), line=line, requirement=requirement)
+    return FromPackage(
+        package=canonicalize_name(_text(entry, "package"), validate=True),
+        version=Version(_text(entry, "version")),
+        requirement=requirement,
+    )
+
+
+def _text(table: Mapping[str, Any], key: str) -> str:
+    value = table[key]
+    if not isinstance(value, str):
+        raise TypeError(f"required-by {key} must be a string, not {value!r}")
+    return value
+
+
+# How vendorer wrote `required-by` before entries were tables: "flask 2.0.3 (click>=7.1.2)" and
+# "requirements.txt:3 (flask)". A project name and a version hold no space, colon or parenthesis.
+_LEGACY_PACKAGE: Final = re.compile(
+    r"(?P<name>[A-Za-z0-9._-]+) (?P<version>[^\s:()]+) \((?P<req>.*)\)"
+)
+_LEGACY_FILE: Final = re.compile(r"(?P<file>.+):(?P<line>[0-9]+) \((?P<req>.*)\)")
+
+
+def _legacy_required_by(text: str) -> RequiredBy:
+    if match := _LEGACY_PACKAGE.fullmatch(text):
+        return FromPackage(
+            package=canonicalize_name(match["name"]),
+            version=Version(match["version"]),
+            requirement=match["req"],
+        )
+    if match := _LEGACY_FILE.fullmatch(text):
+        return FromFile(file=match["file"], line=int(match["line"]), requirement=match["req"])
+    raise ValueError(f"required-by entry {text!r} is not one vendorer writes")
+
+
+def _content_hash(document: Mapping[str, Any]) -> str:
+    """sha256 of the lock's data (not its comments or layout), without the hash itself."""
+    data = copy.deepcopy(dict(document))
+    data.get("tool", {}).get("vendorer", {}).pop("content-hash", None)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _without_none(value: Any) -> Any:

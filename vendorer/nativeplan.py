@@ -11,12 +11,22 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
 
 from vendorer.errors import UsageError
-from vendorer.lock import LockedPackage
+from vendorer.lock import Lock, LockedPackage
 from vendorer.profile import Profile
+from vendorer.wheelhouse import locked_wheels
 
-__all__ = ["NativePlan", "cibuildwheel_identifier", "manylinux_image", "plan_for"]
+__all__ = [
+    "NativePlan",
+    "cibuildwheel_identifier",
+    "manylinux_image",
+    "plan_for",
+    "sdists_without_wheel",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,6 +35,19 @@ class NativePlan:
     config: str
     workflow_path: str
     workflow: str
+
+
+def sdists_without_wheel(lock: Lock, folder: Path, profile: Profile) -> list[LockedPackage]:
+    """The locked sdists that `folder` (the profile's wheelhouse) has no wheel for: a wheel of
+    the same name and version, as the wheelhouse matches them, with a tag the target takes."""
+    wheels = locked_wheels(lock, folder)
+    supported = frozenset(profile.tags)
+
+    def has_wheel(package: LockedPackage) -> bool:
+        wheel = wheels.get(package.name)
+        return wheel is not None and bool(parse_wheel_filename(wheel.name)[3] & supported)
+
+    return [package for package in lock.packages if package.needs_build and not has_wheel(package)]
 
 
 def cibuildwheel_identifier(profile: Profile) -> str:

@@ -7,8 +7,9 @@ in this module reads the running interpreter.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
@@ -26,6 +27,7 @@ __all__ = [
     "PythonSpec",
     "ServerLayout",
     "derive_tags",
+    "is_host_built",
     "load_profile_file",
     "manylinux_platforms",
     "profile_from_dict",
@@ -98,34 +100,47 @@ class Profile:
 
 
 def manylinux_platforms(glibc: tuple[int, int], arch: str) -> list[str]:
-    """PEP 600 platform tags a glibc `glibc` on `arch` accepts, newest first, with legacy aliases.
+    """The platform tags a Linux target with glibc `glibc` on `arch` accepts, best first.
 
-    The rule packaging applies to the running host, applied here to a foreign one: every
-    `manylinux_2_N` from the target's glibc down to the oldest defined for the architecture, each
-    legacy alias (`manylinux2014`, `manylinux2010`, `manylinux1`) right after its PEP 600 equal,
-    all after `linux_<arch>`, exactly as `packaging.tags` orders them for a running interpreter.
+    Every `manylinux_2_N` from the target's glibc down to the oldest defined for the architecture,
+    each legacy alias (`manylinux2014`, `manylinux2010`, `manylinux1`) right after its PEP 600
+    equal, as `packaging.tags` lists them; then `linux_<arch>`, last (see `is_host_built`).
     """
     major, minor = glibc
     if major != 2:
         return [f"linux_{arch}"]
     legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
     oldest = 5 if arch in {"x86_64", "i686"} else 17
-    platforms = [f"linux_{arch}"]  # packaging ranks a wheel built on the machine itself first
+    platforms = []
     for glibc_minor in range(minor, oldest - 1, -1):
         platforms.append(f"manylinux_2_{glibc_minor}_{arch}")
         alias = legacy.get(glibc_minor)
         if alias and (glibc_minor == 17 or arch in {"x86_64", "i686"}):
             platforms.append(f"{alias}_{arch}")
-    return platforms
+    return [*platforms, f"linux_{arch}"]
+
+
+def is_host_built(tag: pytags.Tag) -> bool:
+    """Whether `tag` is `linux_<arch>`: a wheel built on some Linux machine, with no promise.
+
+    packaging (26.3 and later) ranks `linux_<arch>` first for the interpreter running it, because
+    such a wheel there was built on that very machine. A profile describes another machine: the
+    `linux_<arch>` wheels vendorer finds were built elsewhere (often on the developer's host) and
+    promise nothing about the target's glibc, while a manylinux wheel does. So for a profile they
+    rank last, as packaging ranked them before 26.3, and the lock step warns when it takes one.
+    """
+    return tag.platform.startswith("linux_")
 
 
 def derive_tags(python: PythonSpec) -> tuple[pytags.Tag, ...]:
-    """The ordered compatible tags of `python`, as packaging computes them for a running one."""
+    """The ordered compatible tags of `python`, as packaging computes them for a running one,
+    except that `linux_<arch>` ranks after the other platforms (`is_host_built`), in derived and
+    explicit lists alike (profiles captured before this rule listed it first)."""
     if python.explicit_tags:
         ordered: list[pytags.Tag] = []
         for text in python.explicit_tags:
             ordered.extend(pytags.parse_tag(text))
-        return tuple(dict.fromkeys(ordered))
+        return _host_built_last(dict.fromkeys(ordered))
     version = (python.version.major, python.version.minor)
     interpreter = f"{python.implementation}{version[0]}{version[1]}"
     if python.implementation == "cp":
@@ -133,7 +148,17 @@ def derive_tags(python: PythonSpec) -> tuple[pytags.Tag, ...]:
     else:
         specific = pytags.generic_tags(interpreter, python.abis, python.platforms)
     general = pytags.compatible_tags(version, interpreter, python.platforms)
-    return tuple(dict.fromkeys([*specific, *general]))
+    return _host_built_last(dict.fromkeys([*specific, *general]))
+
+
+def _host_built_last(tags: Iterable[pytags.Tag]) -> tuple[pytags.Tag, ...]:
+    """Within each run of tags of one interpreter and ABI, `linux_<arch>` after the others."""
+    ordered: list[pytags.Tag] = []
+    for _, run in itertools.groupby(tags, key=lambda tag: (tag.interpreter, tag.abi)):
+        members = list(run)
+        ordered += [tag for tag in members if not is_host_built(tag)]
+        ordered += [tag for tag in members if is_host_built(tag)]
+    return tuple(ordered)
 
 
 def version_problem(version: Version) -> str | None:

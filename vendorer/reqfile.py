@@ -32,7 +32,7 @@ from packaging.utils import (
 )
 
 from vendorer.errors import ConfigError
-from vendorer.urls import file_url_path
+from vendorer.urls import file_url_path, redact, scrub_credentials, url_problem
 
 __all__ = ["RequirementLine", "RequirementsFile", "RequirementsFileError", "parse_requirements"]
 
@@ -334,13 +334,15 @@ class _Reader:
         return None
 
     def _index_option(self, option: str, value: str, at: _At) -> None:
+        if option != "--no-index" and (option != "--find-links" or not _is_folder(value)):
+            _check_url(value, f"{option} {redact(value)!r}")
         if option == "--index-url":
             self.index_url = value
         elif option == "--extra-index-url":
             self.extra_index_urls.append(value)
         elif option == "--no-index":
             self.no_index = True
-        elif _SCHEME.match(value):
+        elif not _is_folder(value):
             self.find_links.append(value)
         else:  # a folder, relative to the file that names it
             self.find_links.append(str(_absolute(at.path.parent / _native(value))))
@@ -443,6 +445,7 @@ def _bare_url(text: str, scheme: str, at: _At) -> tuple[Requirement, Path | None
     _check_scheme(scheme, text)
     url, _, marker = text.partition("; ")  # a URL may hold ';', its marker follows "; "
     url = url.strip()
+    _check_url(url, f"{redact(url)!r}")
     if scheme == "file":
         local = _file_url_target(url, at)
         name = _local_dist_name(local, text)
@@ -479,6 +482,7 @@ def _direct_reference(
             "file's path alone on the line"
         )
     _check_scheme(scheme.group(1).lower(), text)
+    _check_url(url, f"{requirement.name} @ {redact(url)!r}")
     local = _file_url_target(url, at) if scheme.group(1).lower() == "file" else None
     actual = _local_dist_name(local, text) if local else _dist_name(_url_filename(url), text)
     if actual != canonicalize_name(requirement.name):
@@ -589,6 +593,19 @@ def _check_scheme(scheme: str, text: str) -> None:
         raise _LineError(f"{text!r}: {scheme}: URLs are not supported; use https:// or file:")
 
 
+def _is_folder(find_links: str) -> bool:
+    """A -f value without a scheme is a folder (`C:\\wheels` too); an empty one is neither."""
+    return _SCHEME.match(find_links) is None and bool(find_links.strip())
+
+
+def _check_url(url: str, shown: str) -> None:
+    """The URL must parse; credentials still holding `${VAR}` (the variable is not set) are
+    refused, never sent."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise _LineError(f"{shown} {problem}")
+
+
 def _file_url_target(url: str, at: _At) -> Path:
     """The file a `file:` URL names; a relative one is relative to the requirements file."""
     return _absolute(at.path.parent / file_url_path(url))
@@ -646,7 +663,8 @@ def _native(path: str) -> str:
 
 
 def _conceal(message: str, secrets: tuple[tuple[str, str], ...]) -> str:
-    """The message with each expanded value shown as its `${VAR}` again (tokens stay secret)."""
+    """The message with each expanded value shown as its `${VAR}` again, and the credentials of
+    the URLs it quotes removed (tokens stay secret)."""
     for placeholder, value in sorted(secrets, key=lambda pair: -len(pair[1])):
         message = message.replace(value, placeholder)
-    return message
+    return scrub_credentials(message)

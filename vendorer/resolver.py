@@ -22,9 +22,18 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
 
-from vendorer.candidates import FilePolicy, Rejection, VersionChoice, choose_versions, summarize
+from vendorer.candidates import (
+    FilePolicy,
+    Rejection,
+    VersionChoice,
+    choose_versions,
+    newest_usable,
+    release_allowed,
+    summarize,
+)
 from vendorer.errors import ResolutionError, VendorerError
 from vendorer.finder import DistFile
+from vendorer.lock import FromFile, FromPackage, RequiredBy
 from vendorer.profile import Profile
 
 __all__ = [
@@ -56,7 +65,8 @@ class RootRequirement:
     """A requirement the user wrote, with where it was written and its --hash values."""
 
     requirement: Requirement
-    source: str
+    written_in: str  # its requirements file, relative to the lock's folder (or an option's name)
+    line: int = 0  # its line in that file
     hashes: frozenset[str] = frozenset()
     file: DistFile | None = None  # a direct reference: exactly this file
 
@@ -68,7 +78,7 @@ class ResolvedPackage:
     choice: VersionChoice
     requires_python: SpecifierSet | None
     dependencies: tuple[NormalizedName, ...]
-    required_by: tuple[str, ...]  # "flask 2.0.3 (click>=7.1.2)" or "requirements.txt:3 (click)"
+    required_by: tuple[RequiredBy, ...]  # each requirement that named it, and who wrote it
     newer: tuple[Rejection, ...]  # newer versions not chosen, each with its reason
 
 
@@ -85,15 +95,28 @@ class _Req:
     name: NormalizedName
     extras: frozenset[str]
     specifier: SpecifierSet
-    parent: str  # who asked: "requirements.txt:3" or "flask 2.0.3"
-    text: str  # the requirement as written, without its marker
-    parent_name: NormalizedName | None = None  # None: the user asked
+    asked_by: RequiredBy  # who asked (a line of a requirements file, or a package), and how
     hashes: frozenset[str] = frozenset()
     file: DistFile | None = None
 
     @property
     def identifier(self) -> str:
         return _identifier(self.name, self.extras)
+
+    @property
+    def text(self) -> str:
+        """The requirement as written, without its marker."""
+        return self.asked_by.requirement
+
+    @property
+    def parent(self) -> str:
+        """Who asked: `requirements.txt:3` or `flask 2.0.3`."""
+        return self.asked_by.parent
+
+    @property
+    def parent_name(self) -> NormalizedName | None:
+        """The package that asked; None when the user did."""
+        return self.asked_by.package if isinstance(self.asked_by, FromPackage) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +129,14 @@ class _Candidate:
     @property
     def identifier(self) -> str:
         return _identifier(self.name, self.extras)
+
+
+def _requires_python(specifier: SpecifierSet, parent: _Candidate) -> _Req:
+    """A package's Requires-Python, as a requirement on the target's interpreter."""
+    asked_by = FromPackage(
+        package=parent.name, version=parent.version, requirement=f"Requires-Python {specifier}"
+    )
+    return _Req(_PYTHON, frozenset(), specifier, asked_by)
 
 
 def _identifier(name: str, extras: frozenset[str]) -> str:
@@ -123,22 +154,33 @@ def _exact_pins(reqs: Iterable[_Req]) -> list[Version]:
     return pins
 
 
-def _requirement(
-    requirement: Requirement,
-    parent: str,
-    parent_name: NormalizedName | None,
-    hashes: frozenset[str] = frozenset(),
-    file: DistFile | None = None,
-) -> _Req:
+def _written(requirement: Requirement) -> str:
+    """The requirement as written, without its marker."""
+    return str(requirement).split(";")[0].strip()
+
+
+def _root_requirement(root: RootRequirement) -> _Req:
+    requirement = root.requirement
+    asked_by = FromFile(file=root.written_in, line=root.line, requirement=_written(requirement))
     return _Req(
         canonicalize_name(requirement.name),
         frozenset(requirement.extras),
         requirement.specifier,
-        parent,
-        str(requirement).split(";")[0].strip(),
-        parent_name,
-        hashes,
-        file,
+        asked_by,
+        root.hashes,
+        root.file,
+    )
+
+
+def _dependency(requirement: Requirement, parent: _Candidate) -> _Req:
+    asked_by = FromPackage(
+        package=parent.name, version=parent.version, requirement=_written(requirement)
+    )
+    return _Req(
+        canonicalize_name(requirement.name),
+        frozenset(requirement.extras),
+        requirement.specifier,
+        asked_by,
     )
 
 
@@ -209,9 +251,10 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             if choice.version in bad:
                 continue
             allowed = all(
-                req.specifier.contains(choice.version, prereleases=self._pre(req)) for req in reqs
+                req.specifier.contains(choice.version, prereleases=self.allows_pre(req))
+                for req in reqs
             ) and constraint.contains(choice.version, prereleases=True)
-            if allowed and (self._pre(*reqs) or not choice.version.is_prerelease):
+            if allowed and release_allowed(choice.version, pre=self.allows_pre(*reqs)):
                 matches.append(_Candidate(name, choice.version, extras, choice))
         kept = self.preferred.get(name)
         matches.sort(key=lambda candidate: candidate.version != kept)  # stable: the rest in order
@@ -230,33 +273,20 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
         if candidate.name == PYTHON:
             return []
         metadata = self._metadata_of(candidate)
-        parent = f"{candidate.name} {candidate.version}"
         dependencies: list[_Req] = []
         if metadata.requires_python is not None:
             self.requires_python[(candidate.name, candidate.version)] = metadata.requires_python
-            text = f"Requires-Python {metadata.requires_python}"
-            dependencies.append(
-                _Req(_PYTHON, frozenset(), metadata.requires_python, parent, text, candidate.name)
-            )
+            dependencies.append(_requires_python(metadata.requires_python, candidate))
         if candidate.extras:  # an extra's candidate depends on its base at the same version
-            pin = SpecifierSet(f"=={candidate.version}")
-            dependencies.append(
-                _Req(
-                    candidate.name,
-                    frozenset(),
-                    pin,
-                    parent,
-                    f"{candidate.name}{pin}",
-                    candidate.name,
-                )
-            )
+            base = Requirement(f"{candidate.name}=={candidate.version}")
+            dependencies.append(_dependency(base, candidate))
         wanted = {""} | set(candidate.extras)
         for requirement in metadata.requires_dist or []:
             marker = requirement.marker
             if marker is None or any(
                 marker.evaluate({**self.environment, "extra": extra}) for extra in wanted
             ):
-                dependencies.append(_requirement(requirement, parent, candidate.name))
+                dependencies.append(_dependency(requirement, candidate))
         for dependency in dependencies:
             self.asked_by.setdefault(dependency.name, dependency)
         self.prefetch_projects(req.name for req in dependencies if req.name != PYTHON)
@@ -264,7 +294,7 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
 
     # helpers
 
-    def _pre(self, *reqs: _Req) -> bool:
+    def allows_pre(self, *reqs: _Req) -> bool:
         return self.policy.pre or any(req.specifier.prereleases for req in reqs)
 
     def _choices(self, name: NormalizedName, reqs: list[_Req]) -> list[VersionChoice]:
@@ -290,6 +320,13 @@ class _Provider(AbstractProvider[_Req, _Candidate, str]):
             assert candidate.choice is not None
             self._metadata[key] = self.fetch_metadata(candidate.choice)
         return self._metadata[key]
+
+    def readable_metadata(self, choice: VersionChoice) -> Metadata | None:
+        """`fetch_metadata`, or None when it cannot be had."""
+        try:
+            return self.fetch_metadata(choice)
+        except VendorerError:
+            return None
 
     def fetch_metadata(self, choice: VersionChoice) -> Metadata:
         for file in (choice.wheel, choice.sdist):
@@ -345,7 +382,7 @@ def resolve_for(
     """
     environment = {**profile.marker_environment(), "extra": ""}
     roots = [
-        _requirement(root.requirement, root.source, None, root.hashes, root.file)
+        _root_requirement(root)
         for root in requirements
         if root.requirement.marker is None or root.requirement.marker.evaluate(environment)
     ]
@@ -380,7 +417,7 @@ def resolve_for(
 def _collect(
     mapping: Mapping[str, _Candidate], criteria: Mapping[str, object], provider: _Provider
 ) -> Resolution:
-    required_by: dict[NormalizedName, list[str]] = {}
+    required_by: dict[NormalizedName, list[RequiredBy]] = {}
     dependencies: dict[NormalizedName, set[NormalizedName]] = {}
     for identifier, criterion in criteria.items():
         if identifier == PYTHON or identifier not in mapping:
@@ -391,7 +428,7 @@ def _collect(
             parent = info.parent
             if parent is not None and parent.name == name:
                 continue  # an extra's candidate requiring its own base
-            required_by.setdefault(name, []).append(f"{req.parent} ({req.text})")
+            required_by.setdefault(name, []).append(req.asked_by)
             if parent is not None:
                 dependencies.setdefault(parent.name, set()).add(name)
     packages = [
@@ -401,7 +438,7 @@ def _collect(
             choice=candidate.choice,
             requires_python=provider.requires_python.get((candidate.name, candidate.version)),
             dependencies=tuple(sorted(dependencies.get(candidate.name, set()) - {candidate.name})),
-            required_by=tuple(sorted(set(required_by.get(candidate.name, [])))),
+            required_by=tuple(sorted(set(required_by.get(candidate.name, [])), key=str)),
             newer=_newer_versions(candidate, provider),
         )
         for candidate in mapping.values()
@@ -490,9 +527,8 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     lines = [f"    {line}" for line in summary[:8]]
     if len(summary) > 8:
         lines.append(f"    ... and {len(summary) - 8} older groups of versions")
-    newest = next(
-        (c for c in sorted(usable, key=lambda c: c.version, reverse=True) if _fits(c, provider)),
-        None,
+    newest = newest_usable(
+        usable, provider.profile, provider.readable_metadata, pre=provider.allows_pre(*reqs)
     )
     if newest is not None:
         kind = "an sdist to build" if newest.needs_build else "a wheel"
@@ -505,14 +541,3 @@ def _explain_versions(name: NormalizedName, reqs: Sequence[_Req], provider: _Pro
     else:
         lines.append(f"    no version of {name} is usable on {provider.profile.name}")
     return lines
-
-
-def _fits(choice: VersionChoice, provider: _Provider) -> bool:
-    """Whether `choice`'s own metadata admits the target (indexes may not say Requires-Python)."""
-    try:
-        metadata = provider.fetch_metadata(choice)
-    except VendorerError:
-        return False
-    requires_python = metadata.requires_python
-    version = provider.profile.python.version
-    return requires_python is None or requires_python.contains(version, prereleases=True)

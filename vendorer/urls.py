@@ -1,34 +1,113 @@
-"""URL helpers: hiding credentials, and the paths behind `file:` URLs."""
+"""URL helpers: hiding credentials, telling why a URL cannot be used, the paths behind `file:` URLs.
+
+Nothing here raises on a malformed URL: `redact` hides whatever could be credentials, and
+`url_problem` says what is wrong without repeating any part that could be a secret.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-__all__ = ["file_url_path", "redact", "scrub_credentials"]
+__all__ = [
+    "WEB_SCHEMES",
+    "file_url_path",
+    "find_links_problem",
+    "redact",
+    "scrub_credentials",
+    "url_problem",
+]
+
+WEB_SCHEMES = ("http", "https")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]*)\}")  # a `${VAR}` left unexpanded
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BEFORE_LAST_AT = re.compile(r"(//).*@", re.DOTALL)  # all that could be user:password
+_USERINFO_IN_TEXT = re.compile(r"//([^\s/]*)@")  # a password may hold '@' (but not '/')
 
 
 def redact(url: str) -> str:
-    """`url` without credentials, for anything shown, logged or written."""
-    parts = urlsplit(url)
+    """`url` without credentials, for anything shown, logged or written; never raises."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # it does not parse: drop everything that could be user:password
+        return _BEFORE_LAST_AT.sub(r"\1", url, count=1)
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    netloc = host if port is None else f"{host}:{port}"
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def scrub_credentials(text: str) -> str:
+    """`text` (a message that may quote URLs) with every URL's `user:password@` removed; where
+    some of it is a `${VAR}` placeholder (no secret), that stays and the rest becomes `***`."""
+
+    def scrubbed(match: re.Match[str]) -> str:
+        parts = match.group(1).split(":", 1)
+        if not any(_PLACEHOLDER.fullmatch(part) for part in parts):
+            return "//"
+        return "//" + ":".join(p if _PLACEHOLDER.fullmatch(p) else "***" for p in parts) + "@"
+
+    return _USERINFO_IN_TEXT.sub(scrubbed, text)
+
+
+def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) -> str | None:
+    """Why `url` cannot be used, as the end of a sentence that starts with the URL ("... has no
+    host"); None when it can. The text repeats no part of the URL that could be a secret."""
+    if not url.strip():
+        return "is empty (give a URL, or leave it out)"
+    if _CONTROL.search(url):
+        return "holds a control character (a line break or tab?)"
+    netloc = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+    userinfo = netloc.rpartition("@")[0]
+    if names := list(dict.fromkeys(_PLACEHOLDER.findall(userinfo))):
+        shown, variables = " and ".join(f"${{{n}}}" for n in names), " and ".join(names)
+        return (
+            f"holds {shown} in its credentials: set {variables} in the environment (a "
+            "requirements file replaces ${VAR} by its value), or write the credentials out"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return _parse_problem(str(error))
+    if parts.scheme.lower() not in schemes:
+        return f"is not {_either(schemes)} URL"
+    if parts.scheme.lower() in WEB_SCHEMES:
+        if not parts.hostname:
+            return "has no host (write scheme://host/path)"
+        if any(character.isspace() for character in parts.hostname):
+            return "has a space in its host name"
+        if port == 0:
+            return "has a port that is not a number from 1 to 65535"
+    return None
+
+
+def find_links_problem(location: str) -> str | None:
+    """Why a find-links location cannot be used: it is a folder, or a URL (it has `://`) that
+    must parse; never empty. None when it can."""
+    return url_problem(location) if "://" in location or not location.strip() else None
+
+
+def _parse_problem(error: str) -> str:
+    if "Port" in error:
+        return "has a port that is not a number from 1 to 65535"
+    if "IPv6" in error or "IPv4" in error:
+        return "does not parse: its [IPv6 address] is not closed, or not an IP address"
+    return "does not parse as a URL (its host has characters a host name cannot have)"
+
+
+def _either(schemes: Collection[str]) -> str:
+    names = [f"{scheme}://" for scheme in schemes]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"an {listed}" if listed[0] in "aeiouh" else f"a {listed}"
 
 
 def file_url_path(url: str) -> Path:
     """The local path a `file:` URL names."""
     return Path(url2pathname(urlsplit(url).path))
-
-
-# `//` then a netloc's user and password, up to its last `@` (a password may hold `@`, not `/`).
-_USERINFO_IN_TEXT = re.compile(r"//[^\s/?#]*@")
-
-
-def scrub_credentials(text: str) -> str:
-    """`text` (a message that may quote URLs) with every URL's `user:password@` removed."""
-    return _USERINFO_IN_TEXT.sub("//", text)

@@ -90,6 +90,7 @@ class WheelhouseContext:
     native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
     on_file: Callable[[str], None] | None = None  # a file is in place
     on_bytes: Callable[[int], None] | None = None  # a chunk of a download arrived
+    build_output: Callable[[str], None] | None = None  # a line a build backend printed (-v)
     max_workers: int = 8
 
 
@@ -243,7 +244,9 @@ def _build(
         sdist = Path(work) / package.file.filename
         shutil.copyfile(source, sdist)
         try:
-            wheel = build_wheel(sdist, Path(work) / "out", context.indexes)
+            wheel = build_wheel(
+                sdist, Path(work) / "out", context.indexes, echo=context.build_output
+            )
             reason = _unusable(wheel, profile)
         except BuildError as error:
             reason = f"its build failed: {error}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from vendorer.errors import UsageError
-from vendorer.lock import Lock, LockedPackage
+from vendorer.lock import FromPackage, Lock, LockedPackage
 
 __all__ = ["explain"]
 
@@ -17,7 +17,8 @@ def explain(lock: Lock, name: str) -> Iterator[str]:
     package = lock.package(name)
     if package is None:
         raise UsageError(
-            f"{name} is not in the lock for {lock.profile}; `vendorer lock` resolves it again"
+            f"{name} is not in the lock for {lock.profile}: no requirement brings it in on that "
+            "target; if you just added one, run `vendorer lock` first"
         )
     kind = "sdist, needs a build" if package.needs_build else "wheel"
     yield f"{package.name} {package.version} ({kind}: {package.file.filename})"
@@ -32,13 +33,12 @@ def explain(lock: Lock, name: str) -> Iterator[str]:
 
 
 def _chains(lock: Lock, package: LockedPackage, seen: frozenset[str]) -> Iterator[list[str]]:
-    """Each path from `package` up to a line of the requirements file."""
-    # Each requirer is "flask 2.0.3 (click>=7.1.2)", or "requirements.txt:1 (flask)" at the top.
+    """Each path from `package` up to a line of a requirements file, a link each:
+    `flask 2.0.3 (click>=7.1.2)`, and `requirements.txt:1 (flask)` at the top."""
     for requirer in package.required_by:
-        parent_name = requirer.split(" ", 1)[0]
-        parent = lock.package(parent_name) if ":" not in parent_name else None
+        parent = lock.package(requirer.package) if isinstance(requirer, FromPackage) else None
         if parent is None or parent.name in seen or len(seen) >= MAX_DEPTH:
-            yield [requirer]
+            yield [str(requirer)]
             continue
         for chain in _chains(lock, parent, seen | {package.name}):
-            yield [requirer, *chain]
+            yield [str(requirer), *chain]

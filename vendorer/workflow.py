@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
-from vendorer.candidates import FilePolicy, choose_versions
+from vendorer.candidates import FilePolicy, VersionChoice, choose_versions, newest_usable
+from vendorer.errors import VendorerError
 from vendorer.finder import Finder
 from vendorer.inputs import LockOptions
-from vendorer.locking import LockResult, open_finder
+from vendorer.locking import LockResult, host_built_warning, open_finder
 from vendorer.nativebuild import CibuildwheelError, build_with_cibuildwheel
 from vendorer.profile import Profile
 from vendorer.wheelhouse import (
@@ -52,6 +54,7 @@ class WheelhouseResult:
     lock: LockResult
     report: WheelhouseReport
     native: tuple[NativeAdvice, ...]
+    warnings: tuple[str, ...] = ()  # about wheels supplied by the user
 
 
 def make_wheelhouse(
@@ -63,11 +66,15 @@ def make_wheelhouse(
     on_file: Callable[[str], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
+    on_build_output: Callable[[str], None] | None = None,
+    warnings: list[str] | None = None,
 ) -> WheelhouseResult:
-    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over."""
+    """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
+    `on_build_output` sees what build backends print (otherwise only a failure's last lines).
+    What the index client skipped or could not use is added to `warnings`."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
-    with open_finder(indexes, options) as finder:
+    with open_finder(indexes, options, warnings) as finder:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=finder,
@@ -75,6 +82,7 @@ def make_wheelhouse(
             find_links=local_links,
             on_file=on_file,
             on_bytes=on_bytes,
+            build_output=on_build_output,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
@@ -84,8 +92,16 @@ def make_wheelhouse(
                 report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
             if failures:  # raised once the wheels that did build are in the wheelhouse
                 raise CibuildwheelError("\n".join(failures))
-        advice = tuple(native_advice(route, profile, finder) for route in report.native)
-    return WheelhouseResult(lock=lock, report=report, native=advice)
+        advice = tuple(
+            native_advice(route, profile, finder, lock.policy) for route in report.native
+        )
+    host_built = (host_built_warning(name, profile) for name in report.accepted)
+    return WheelhouseResult(
+        lock=lock,
+        report=report,
+        native=advice,
+        warnings=tuple(warning for warning in host_built if warning is not None),
+    )
 
 
 def _cibuildwheel(
@@ -110,13 +126,25 @@ def _cibuildwheel(
     return output, failures
 
 
-def native_advice(route: NativeRoute, profile: Profile, finder: Finder) -> NativeAdvice:
-    """Find the newest version of the project that has a wheel the target can load."""
+def native_advice(
+    route: NativeRoute, profile: Profile, finder: Finder, policy: FilePolicy
+) -> NativeAdvice:
+    """The newest version of the project with a wheel the target can load, by the rules the lock
+    was resolved with (`policy`: binary options, pre-releases; yanked files; Requires-Python
+    from the index and from the wheel's own metadata)."""
     tag_rank = {tag: rank for rank, tag in enumerate(profile.tags)}
     choices, _ = choose_versions(
-        finder.project_files(route.name), profile, policy=FilePolicy(), tag_rank=tag_rank
+        finder.project_files(route.name), profile, policy=policy, tag_rank=tag_rank
     )
-    with_wheel = next((choice for choice in choices if not choice.needs_build), None)
+
+    def metadata_of(choice: VersionChoice) -> Metadata | None:
+        assert choice.wheel is not None  # wheel_only
+        try:
+            return finder.metadata(choice.wheel)
+        except VendorerError:
+            return None
+
+    with_wheel = newest_usable(choices, profile, metadata_of, pre=policy.pre, wheel_only=True)
     return NativeAdvice(
         route=route, older_with_wheel=str(with_wheel.version) if with_wheel else None
     )

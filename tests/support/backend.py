@@ -2,9 +2,11 @@
 
 `make_sdist` copies this file into each sdist as `_backend/backend.py` (`backend-path`), next to
 `_backend/config.json`: the name, the version, the PKG-INFO text and, for a native sdist, the C
-sources to compile. `build_wheel` packs every file of the tree except the build's own; a native
-sdist's extension is compiled with the host's C compiler (`$CC`, else `cc`) into a wheel tagged for
-the running interpreter, derived from `sys` and `sysconfig`, never hard-coded.
+sources to compile; optionally how chatty each hook is (`noise`: lines to stdout and to stderr, and
+a warning, as setuptools prints) and which hook fails (`fail_in`). `build_wheel` packs every file
+of the tree except the build's own; a native sdist's extension is compiled with the host's C
+compiler (`$CC`, else `cc`) into a wheel tagged for the running interpreter, derived from `sys` and
+`sysconfig`, never hard-coded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import sysconfig
 import tarfile
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -104,10 +107,24 @@ def _write_zip(path: Path, members: dict[str, bytes]) -> None:
             archive.writestr(info, data)
 
 
+def _chatter(hook: str) -> None:
+    """What a real backend prints while it works, and its failure if this hook is to fail."""
+    config = _config()
+    noise = int(str(config.get("noise") or 0))
+    for number in range(noise):
+        print(f"backend-noise stdout {hook} {number}", flush=True)
+        print(f"backend-noise stderr {hook} {number}", file=sys.stderr, flush=True)
+    if noise:
+        warnings.warn(f"backend-noise warning {hook}", UserWarning, stacklevel=2)
+    if config.get("fail_in") == hook:
+        raise RuntimeError(f"backend-failure in {hook}")
+
+
 # --- PEP 517 hooks --------------------------------------------------------------------------------
 
 
 def get_requires_for_build_wheel(config_settings: object = None) -> list[str]:
+    _chatter("get_requires_for_build_wheel")
     return []
 
 
@@ -118,6 +135,7 @@ def get_requires_for_build_sdist(config_settings: object = None) -> list[str]:
 def prepare_metadata_for_build_wheel(
     metadata_directory: str, config_settings: object = None
 ) -> str:
+    _chatter("prepare_metadata_for_build_wheel")
     config = _config()
     folder = Path(metadata_directory) / _dist_info(config)
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,6 +146,7 @@ def prepare_metadata_for_build_wheel(
 def build_wheel(
     wheel_directory: str, config_settings: object = None, metadata_directory: str | None = None
 ) -> str:
+    _chatter("build_wheel")
     config = _config()
     extensions = _extensions(config)
     members = _tree_files()

@@ -248,6 +248,8 @@ def make_sdist(
     dynamic: Sequence[str] = (),
     native: bool = False,
     build_requires: Sequence[str] = (),
+    noise: int = 0,
+    fail_in: str | None = None,
 ) -> Path:
     """An sdist `{name}-{version}.tar.gz` that builds offline with the in-tree backend.
 
@@ -255,7 +257,10 @@ def make_sdist(
     `make_native_sdist`) it holds `<import_name>/_native.c` and builds a wheel for the host.
     With `metadata_version="2.2"` the PKG-INFO is reliable (PEP 643) except for the `dynamic`
     fields, which are marked so. `build_requires` go to `[build-system] requires` (an isolated
-    build installs them, though the in-tree backend needs none).
+    build installs them, though the in-tree backend needs none). With `noise`, each hook prints
+    that many lines to stdout and to stderr and raises a warning, as setuptools does; `fail_in`
+    names a hook (`get_requires_for_build_wheel`, `prepare_metadata_for_build_wheel`,
+    `build_wheel`) that then raises.
     """
     directory.mkdir(parents=True, exist_ok=True)
     module = import_name(name)
@@ -288,6 +293,9 @@ def make_sdist(
         "escaped_version": escaped_version(version),
         "metadata": pkg_info,
         "ext_modules": ext_modules,
+        # only when asked for, so that every other sdist keeps its bytes
+        **({"noise": noise} if noise else {}),
+        **({"fail_in": fail_in} if fail_in else {}),
     }
     members = {
         **contents,

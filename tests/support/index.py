@@ -20,7 +20,8 @@
 top of its root: PEP 691 JSON (API 1.1, PEP 700 `versions` and `size`) or PEP 503 HTML chosen by
 the Accept header's q-values, `data-requires-python`, PEP 592 yanked files, PEP 658/714 `.metadata`
 files, ETags, optional Basic auth, a flat find-links page, a log of the requests and switches that
-make it fail on purpose.
+make it fail on purpose (error statuses, delays, wrong bytes, dropped connections, odd links and
+`<base href>`s, redirects, and bodies of any size, generated as they are sent).
 """
 
 from __future__ import annotations
@@ -246,6 +247,10 @@ class StaticIndex:
         """Headers added to project pages (Cache-Control, Age...)."""
         self._wrong_bytes: set[str] = set()
         self._drop: set[str] = set()
+        self._links: dict[str, list[str]] = {}
+        self._bases: dict[str, str] = {}
+        self._redirects: dict[str, str] = {}
+        self._huge: dict[str, tuple[int, bool]] = {}
         self._lock = threading.Lock()
         self._http = LoopbackServer(self._handler())
         self.port = self._http.port
@@ -271,6 +276,25 @@ class StaticIndex:
     def drop_connection(self, filename: str) -> None:
         """Announce all of `filename`, send half of it and close the connection."""
         self._drop.add(filename)
+
+    def add_links(self, project: str, *hrefs: str) -> None:
+        """List these hrefs too on `project`'s page: HTML anchors, and JSON entries whose `url`
+        is the href (their filename: the href's last segment)."""
+        self._links.setdefault(project, []).extend(hrefs)
+
+    def base_href(self, project: str, href: str) -> None:
+        """Give `project`'s HTML page a `<base href>`."""
+        self._bases[project] = href
+
+    def redirect(self, path: str, location: str) -> None:
+        """Answer requests for `path` with a 301 to `location`, whatever it is."""
+        self._redirects[path] = location
+
+    def serve_huge(self, path: str, size: int, *, announce: bool) -> None:
+        """Answer `path` with `size` bytes made as they are sent (never held); with `announce`
+        the Content-Length says so up front, else they come chunked. A project page so served
+        is JSON that never closes."""
+        self._huge[path] = (size, announce)
 
     def paths(self, prefix: str = "") -> list[str]:
         """The paths requested so far that start with `prefix`, in order."""
@@ -329,11 +353,15 @@ class StaticIndex:
 
     def project_json(self, project: NormalizedName) -> bytes:
         files = self._files(project)
+        extra = [
+            {"filename": unquote(href.rsplit("/", 1)[-1]), "url": href, "hashes": {}}
+            for href in self._links.get(project, [])
+        ]
         document = {
             "meta": {"api-version": "1.1"},
             "name": project,
             "versions": [str(v) for v in sorted({version for _, _, version in files})],
-            "files": [self._entry(path) for path, _, _ in files],
+            "files": [self._entry(path) for path, _, _ in files] + extra,
         }
         return json.dumps(document, indent=1).encode()
 
@@ -356,8 +384,11 @@ class StaticIndex:
                 attributes += f' data-core-metadata="{value}" data-dist-info-metadata="{value}"'
             href = html.escape(f"{entry['url']}#sha256={hashes['sha256']}")
             anchors.append(f'<a href="{href}"{attributes}>{html.escape(path.name)}</a><br/>')
+        for href in self._links.get(project or "", []):
+            anchors.append(f'<a href="{html.escape(href)}">odd link</a><br/>')
         title = f"Links for {project}" if project else "Files"
-        return _html_page(title, anchors)
+        base = self._bases.get(project or "")
+        return _html_page(title, anchors, base=base)
 
     def project_list_json(self) -> bytes:
         names = sorted({name for _, name, _ in self._files()})
@@ -407,7 +438,13 @@ class StaticIndex:
                 if failure is not None:
                     self._send(failure, b"failure on purpose\n", "text/plain")
                     return
-                self._route(unquote(urlsplit(self.path).path))
+                if self.path in index._redirects:
+                    location = {"Location": index._redirects[self.path]}
+                    self._send(301, b"", "text/plain", location)
+                elif self.path in index._huge:
+                    self._send_huge(*index._huge[self.path])
+                else:
+                    self._route(unquote(urlsplit(self.path).path))
 
             def _authorized(self) -> bool:
                 assert index.auth is not None
@@ -470,6 +507,29 @@ class StaticIndex:
                 else:
                     self._send(200, data, content_type)
 
+            def _send_huge(self, size: int, announce: bool) -> None:
+                """`size` bytes of a JSON page that never ends, made chunk by chunk."""
+                index.statuses.append((self.path, 200))
+                self.send_response(200)
+                self.send_header("Content-Type", JSON_TYPE)
+                if announce:
+                    self.send_header("Content-Length", str(size))
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                block = b'{"files": [' + b" " * ((1 << 20) - 11)
+                try:
+                    for start in range(0, size, len(block)):
+                        part = block[: size - start]
+                        framed = part if announce else b"%x\r\n%s\r\n" % (len(part), part)
+                        self.wfile.write(framed)
+                        block = b" " * len(block)
+                    if not announce:
+                        self.wfile.write(b"0\r\n\r\n")
+                except ConnectionError:  # the client had enough
+                    pass
+                self.close_connection = True
+
             def _send_half(self, data: bytes) -> None:
                 index.statuses.append((self.path, 200))
                 self.send_response(200)
@@ -500,11 +560,12 @@ class StaticIndex:
         return Handler
 
 
-def _html_page(title: str, lines: list[str]) -> bytes:
+def _html_page(title: str, lines: list[str], *, base: str | None = None) -> bytes:
     body = "\n".join(lines)
+    base_tag = f'<base href="{html.escape(base)}">' if base is not None else ""
     return (
         '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.1">'
-        f"<title>{html.escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
+        f"{base_tag}<title>{html.escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
     ).encode()
 
 

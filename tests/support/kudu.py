@@ -3,18 +3,28 @@
 Basic auth; `/api/vfs/` (directory listings with name/size/mtime/crtime/mime/href/path, files with
 a quoted ETag, PUT needs If-Match to overwrite (412 otherwise, 201 when new, 204 when replaced),
 DELETE needs If-Match, `dir/` vs file); `/api/zip/<dir>/` PUT extracts a zip over the folder
-(400 for a bad one); `/api/command` answers `{Output, Error, ExitCode}` with HTTP 200. Switches make
-it fail on purpose: wrong password, an HTTP status on the n-th request, a dropped connection.
+(400 for a bad one); `/api/command` answers `{Output, Error, ExitCode}` with HTTP 200. A folder is
+deleted by `DELETE path` with or without its slash (as Kudu checks what is on disk), and only when
+empty (409 otherwise) unless `?recursive=true`.
+
+Switches make it fail on purpose: wrong password, an HTTP status on the n-th request (its message
+`failure_message`), a connection dropped before the request is handled (`drops`) or after it was
+handled and before the answer (`cuts`: the command ran, the client hears nothing), a request held
+until `release` is set (`held`), and a slow command (`command_seconds`) behind App Service's front
+end, which answers HTTP 500 once a request has taken `front_end_limit` seconds (230 on Azure)
+while the command goes on (`finished` lists the commands that completed).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
 import shutil
 import threading
+import time
 import zipfile
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -36,7 +46,14 @@ class KuduServer:
         self.commands: list[dict[str, str]] = []
         self.command_result: object = {"Output": "ok\n", "Error": "", "ExitCode": 0}
         self.failures: dict[int, int] = {}  # request number (1-based) -> HTTP status
-        self.drops: set[int] = set()  # request numbers whose connection is cut
+        self.failure_message = "failure on purpose"
+        self.drops: set[int] = set()  # request numbers whose connection is cut, unhandled
+        self.cuts: set[int] = set()  # request numbers handled, then cut before the answer
+        self.held: set[int] = set()  # request numbers that wait for `release` (30 s at most)
+        self.release = threading.Event()
+        self.command_seconds = 0.0
+        self.front_end_limit: float | None = None
+        self.finished: list[dict[str, str]] = []
         self._count = 0
         self._lock = threading.Lock()
         self._http = LoopbackServer(self._handler())
@@ -69,6 +86,7 @@ class KuduServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            _cut = False
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -78,15 +96,17 @@ class KuduServer:
                 server.requests.append((self.command, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if number in server.held:
+                    server.release.wait(30)
+                self._cut = number in server.cuts
                 if number in server.drops:
-                    self.close_connection = True
-                    self.connection.shutdown(2)
+                    self._hang_up()
                     return
                 if not self._authorized():
                     self._json(401, {"Message": "Unauthorized"})
                     return
                 if number in server.failures:
-                    self._json(server.failures[number], {"Message": "failure on purpose"})
+                    self._json(server.failures[number], {"Message": server.failure_message})
                     return
                 path = unquote(urlsplit(self.path).path)
                 if path.startswith("/api/vfs/"):
@@ -94,11 +114,29 @@ class KuduServer:
                 elif path.startswith("/api/zip/") and self.command == "PUT":
                     self._zip(path.removeprefix("/api/zip/"), body)
                 elif path == "/api/command" and self.command == "POST":
-                    request = json.loads(body)
-                    server.commands.append(request)
-                    self._json(200, server.command_result)
+                    self._command(json.loads(body))
                 else:
                     self._json(404, {"Message": f"no route {path}"})
+
+            def _hang_up(self) -> None:
+                self.close_connection = True
+                with contextlib.suppress(OSError):  # the client may be gone already
+                    self.connection.shutdown(2)
+
+            def _command(self, request: dict[str, str]) -> None:
+                server.commands.append(request)  # it runs from here on
+                limit, seconds = server.front_end_limit, server.command_seconds
+                if limit is not None and seconds > limit:
+                    done = threading.Timer(seconds, server.finished.append, [request])
+                    done.daemon = True
+                    done.start()
+                    time.sleep(limit)
+                    page = b"<h2>500 - The request timed out.</h2><h3>The web server failed to "
+                    self._send(500, page + b"respond within the specified time.</h3>", "text/html")
+                    return
+                time.sleep(seconds)
+                server.finished.append(request)
+                self._json(200, server.command_result)
 
             do_GET = do_PUT = do_POST = do_DELETE = _dispatch
 
@@ -123,6 +161,26 @@ class KuduServer:
                     self._vfs_put(target, body, folder)
                 elif self.command == "DELETE":
                     self._vfs_delete(target, folder)
+
+            def _vfs_delete(self, target: Path, folder: bool) -> None:
+                """Kudu looks at the disk first: a folder is deleted with or without its slash
+                (409 when not empty, unless recursive); a file named with a slash is a 307."""
+                if not target.exists():
+                    self._json(404, {"Message": f"'{target.name}' not found."})
+                elif target.is_dir():
+                    recursive = "recursive=true" in self.path
+                    if any(target.iterdir()) and not recursive:
+                        self._json(409, {"Message": "Cannot delete directory. It is not empty."})
+                    else:
+                        shutil.rmtree(target)
+                        self._send(200, b"", "text/plain")
+                elif folder:
+                    self._send(307, b"", "text/plain")
+                elif self.headers.get("If-Match") not in {"*", _etag(target.read_bytes())}:
+                    self._json(412, {"Message": "If-Match required to delete"})
+                else:
+                    target.unlink()
+                    self._send(200, b"", "text/plain")
 
             def _vfs_get(self, target: Path, relative: str, folder: bool) -> None:
                 if not target.exists():
@@ -155,22 +213,6 @@ class KuduServer:
                 target.write_bytes(body)
                 self._send(201, b"", "text/plain")
 
-            def _vfs_delete(self, target: Path, folder: bool) -> None:
-                if not target.exists():
-                    self._json(404, {"Message": "not found"})
-                elif folder:
-                    recursive = "recursive=true" in self.path
-                    if any(target.iterdir()) and not recursive:
-                        self._json(409, {"Message": "not empty"})
-                    else:
-                        shutil.rmtree(target)
-                        self._send(200, b"", "text/plain")
-                elif self.headers.get("If-Match") not in {"*", _etag(target.read_bytes())}:
-                    self._json(412, {"Message": "If-Match required to delete"})
-                else:
-                    target.unlink()
-                    self._send(200, b"", "text/plain")
-
             def _zip(self, relative: str, body: bytes) -> None:
                 target = self._target(relative)
                 try:
@@ -197,6 +239,9 @@ class KuduServer:
                 kind: str,
                 headers: dict[str, str] | None = None,
             ) -> None:
+                if self._cut:  # handled; the client never hears of it
+                    self._hang_up()
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
