@@ -105,3 +105,112 @@ def test_capture_round_trip_through_the_cli(tmp_path: Path) -> None:
     junk = vendorer("profiles", "capture", "--from", str(tmp_path / "junk.json"), "x", "--app", app)
     assert junk.returncode == 2 and "not the capture script's JSON output" in junk.stderr
     assert "Traceback" not in junk.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("lock",),
+        ("build",),
+        ("check",),
+        ("webconfig", "-p", "python361x64", "--wsgi-handler", "app.app"),
+        ("arm", "-p", "python361x64"),
+        ("profiles", "show", "python361x64"),
+        ("profiles", "capture", "--from", "capture.json", "mine"),
+        ("hook", "install"),
+    ],
+)
+def test_an_app_folder_that_is_missing_or_a_file_is_refused_first(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Before, webconfig created the folder, and lock said 'no target profile'."""
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    for app, what in (("missing", "does not exist"), ("a-file", "is a file, not a folder")):
+        result = vendorer(*command, "--app", str(tmp_path / app))
+        assert result.returncode == 2
+        assert result.stderr == (
+            f"error: --app {tmp_path / app} {what}; give the app's folder (where its "
+            "pyproject.toml and requirements are)\n"
+        )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("webconfig", "-p", "python361x64", "--wsgi-handler", "app.app"),
+        ("profiles", "capture", "--from", "capture.json", "mine"),
+        ("lock", "--export", "requirements"),
+    ],
+)
+def test_an_output_file_in_a_missing_folder_is_refused(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    output = tmp_path / "missing" / "out.txt"
+    result = vendorer(*command, "-o", str(output), "--app", str(tmp_path))
+    assert result.returncode == 2
+    assert f"-o {output}: the folder {output.parent} does not exist; create it first" in (
+        result.stderr
+    )
+    folder = vendorer(*command, "-o", str(tmp_path), "--app", str(tmp_path))
+    assert folder.returncode == 2 and f"-o {tmp_path} is a folder" in folder.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_profile_in_an_app_without_pyproject_asks_whether_app_is_right(tmp_path: Path) -> None:
+    result = vendorer("lock", "--app", str(tmp_path))
+    assert result.returncode == 2
+    assert f"({tmp_path / 'pyproject.toml'} does not exist: is --app right?)" in result.stderr
+
+
+# A command that fails with an exception vendorer does not expect (none is known: each one
+# found has its own error now), made by replacing one command's function in a real process.
+BROKEN = """
+import sys
+import vendorer.cli as cli
+
+def broken(args):
+    {body}
+
+cli._profiles_show = broken
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "message"),
+    [
+        (
+            "raise ValueError('cannot reach https://me:pw-SECRET-123@host/simple/')",
+            "ValueError",
+            "cannot reach https://host/simple/",
+        ),
+        ("return broken(args)", "RecursionError", "maximum recursion depth exceeded"),
+        ("raise MemoryError()", "MemoryError", None),
+        ("b'\\xff'.decode('utf-8')", "UnicodeDecodeError", "'utf-8' codec can't decode byte 0xff"),
+    ],
+)
+def test_an_unexpected_exception_is_one_short_block_saying_it_is_a_bug(
+    body: str, kind: str, message: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VENDORER_DEBUG", raising=False)
+    code = BROKEN.format(body=body)
+    run = [sys.executable, "-c", code, "profiles", "show", "python361x64"]
+    result = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    if message is None:
+        assert lines[0] == f"error: internal error: {kind}"
+    else:
+        assert lines[0].startswith(f"error: internal error: {kind}: {message}")
+    assert lines[1] == (
+        "  this is a bug in vendorer: please report it (VENDORER_DEBUG=1 shows the traceback)"
+    )
+    monkeypatch.setenv("VENDORER_DEBUG", "1")
+    debug = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert debug.returncode == 1
+    assert debug.stderr.startswith("Traceback (most recent call last):")
+    assert debug.stderr.endswith(result.stderr)
+    assert "pw-SECRET-123" not in result.stderr + debug.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -196,6 +197,66 @@ def test_toml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
         load_profile_file(path)
 
 
+@pytest.mark.parametrize("version", ["10.0.0", "3.100.0"])
+def test_a_version_no_python_has_is_refused_before_any_tag_is_derived(
+    tmp_path: Path, version: str
+) -> None:
+    data = _valid()
+    data["python"]["version"] = data["markers"]["python_full_version"] = version
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(_write(tmp_path / "p.toml", data))
+    assert f"python.version: {version!r} is not a Python version (such as 3.6.1)" in str(
+        caught.value
+    )
+
+
+def _vendorer_in_1_gib(*args: str) -> subprocess.CompletedProcess[str]:
+    """vendorer in a real process with 1 GiB of address space: without a bound on versions,
+    the tags of 3.99999999 (one set per minor version below it) take all the machine has."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    command = [sys.executable, "-m", "vendorer", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, preexec_fn=cap)
+
+
+def test_a_version_that_would_take_all_memory_is_refused(tmp_path: Path) -> None:
+    data = _valid()
+    data["python"]["version"] = data["markers"]["python_full_version"] = "3.99999999.1"
+    result = _vendorer_in_1_gib("profiles", "show", str(_write(tmp_path / "p.toml", data)))
+    assert result.returncode == 2
+    assert "python.version: '3.99999999.1' is not a Python version" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("folder", "{path} is a folder, not a file; name the file"),
+        ("binary", "{path}:1: not UTF-8 text (byte 0x80); it may be binary or in another "
+                   "encoding: save it as UTF-8"),
+        ("dangling", "{path}: a symbolic link to {path}.gone, which does not exist; fix or "
+                     "remove the link"),
+    ],
+)  # fmt: skip
+def test_a_profile_file_that_cannot_be_read_is_one_error_naming_it(
+    tmp_path: Path, kind: str, message: str
+) -> None:
+    (tmp_path / "profiles").mkdir()
+    path = tmp_path / "profiles" / "mine.toml"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "binary":
+        path.write_bytes(bytes(range(128, 256)))
+    else:
+        path.symlink_to(f"{path}.gone")
+    with pytest.raises(ConfigError) as by_name:
+        ProfileCatalog(tmp_path).load("mine")
+    with pytest.raises(ConfigError) as by_path:
+        load_profile_file(path)
+    assert str(by_name.value) == str(by_path.value) == message.format(path=path)
+
+
 def test_unknown_profile_name_lists_close_names() -> None:
     with pytest.raises(UsageError) as caught:
         ProfileCatalog().load("python361x46")
@@ -338,3 +399,52 @@ def test_capture_output_with_a_fact_of_the_wrong_shape_is_refused(
         ConfigError, match=r"capture\.json: the capture script's output is malformed"
     ):
         profile_from_capture(facts, "x", origin="capture.json")
+
+
+def test_capture_output_with_facts_of_the_wrong_type_names_every_one(tmp_path: Path) -> None:
+    """The script prints each fact with one type; another one made a wrong profile silently
+    (glibc 231 gave linux_x86_64 only) or a traceback (maxsize Infinity)."""
+    facts = _run_capture_script(sys.executable, tmp_path)
+    facts.update(maxsize=1e300, glibc=231, sysconfig_platform={"a": 1}, wfastcgi="yes")
+    facts["markers"]["os_name"] = 3
+    facts["config_vars"]["SOABI"] = ["cpython-311"]
+    with pytest.raises(ConfigError) as caught:
+        profile_from_capture(facts, "x", origin="capture.json")
+    assert str(caught.value) == (
+        "capture.json: the capture script's output is malformed (maxsize must be an integer, "
+        "not a number; sysconfig_platform must be a string, not an object; glibc must be a "
+        "string, not an integer; wfastcgi must be a boolean, not a string; markers.os_name must "
+        "be a string, not an integer; config_vars.SOABI must be a string, a number or null, not "
+        "a list); run the script on the target again and pass its whole output"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"glibc": "glibc 2.99999999"}, "'glibc 2.99999999' is not a glibc version"),
+        (
+            {"mac_ver": "99999999999", "markers": {"sys_platform": "darwin"}},
+            "mac_ver '99999999999' is not a macOS version",
+        ),
+        (
+            {"markers": {"python_full_version": "3.99999999.1"}},
+            "python_full_version '3.99999999.1' is not a Python version",
+        ),
+    ],
+)
+def test_capture_output_with_versions_that_would_take_all_memory_is_refused(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    facts = _run_capture_script(sys.executable, tmp_path)
+    facts["markers"].update(changes.pop("markers", {}))
+    facts.update(changes)
+    path = tmp_path / "capture.json"
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    result = _vendorer_in_1_gib("profiles", "capture", "--from", str(path), "x", "--app",
+                                str(tmp_path))  # fmt: skip
+    assert result.returncode == 2
+    assert f"{path}: the capture script's output is malformed" in result.stderr or (
+        f"{path}: python_full_version" in result.stderr
+    )
+    assert message in result.stderr

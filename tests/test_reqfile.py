@@ -200,6 +200,33 @@ def test_an_include_is_read_each_time_it_is_named_and_listed_once(tmp_path: Path
     ]
 
 
+def test_a_chain_of_includes_deeper_than_python_recursion_is_read_in_order(
+    tmp_path: Path,
+) -> None:
+    """pip sets no depth limit; neither does vendorer (it read 250 levels by recursion, then
+    died with RecursionError)."""
+    depth = 3000  # three times the interpreter's recursion limit
+    for level in range(depth):
+        _write(tmp_path / f"r{level}.txt", f"a{level}\n-r r{level + 1}.txt\n-i https://i{level}/\n")
+    _write(tmp_path / f"r{depth}.txt", "last\n")
+    parsed = parse_requirements(tmp_path / "r0.txt")
+    names = [line.requirement.name for line in parsed.requirements]
+    assert names == [f"a{level}" for level in range(depth)] + ["last"]
+    assert parsed.requirements[-1].source == f"r{depth}.txt:1"
+    assert parsed.index_url == "https://i0/"  # the includer's line after the include is the last
+    assert len(parsed.files) == depth + 1
+
+
+def test_a_cycle_at_the_end_of_a_deep_chain_is_caught(tmp_path: Path) -> None:
+    depth = 1500
+    for level in range(depth):
+        _write(tmp_path / f"r{level}.txt", f"-r r{level + 1}.txt\n")
+    _write(tmp_path / f"r{depth}.txt", "-r r0.txt\n")
+    (problem,) = _problems(tmp_path / "r0.txt")
+    assert problem.startswith(f"r{depth}.txt:1: -r r0.txt: the files include each other (r0.txt")
+    assert problem.endswith(f"r{depth}.txt -> r0.txt); remove one of these includes")
+
+
 def test_a_requirement_file_named_by_a_file_url(tmp_path: Path) -> None:
     base = _write(tmp_path / "elsewhere" / "base.txt", "flask\n")
     top = _write(tmp_path / "requirements.txt", f"-r {base.as_uri()}\n")

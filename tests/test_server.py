@@ -116,6 +116,7 @@ def test_values_are_escaped_and_bad_handlers_refused(tmp_path: Path) -> None:
     root = ET.fromstring((tmp_path / "web.config").read_text(encoding="utf-8"))
     variable = root.find(".//environmentVariable[@name='GREETING']")
     assert variable is not None and variable.get("value") == 'a "b" & <c>'
+    (tmp_path / "other").mkdir()  # an --app that does not exist is refused before anything
     bad = vendorer("webconfig", "-p", "python361x64", "--wsgi-handler", "app;rm -rf /",
                    "--app", str(tmp_path / "other"))  # fmt: skip
     assert bad.returncode == 2 and "is not module.attribute or module.function()" in bad.stderr
@@ -230,3 +231,141 @@ def test_a_utf16_web_config_and_a_bom_arm_template_are_read(tmp_path: Path) -> N
                    "appName")  # fmt: skip
     assert arm.returncode == 0, arm.stderr
     assert "siteextensions" in template.read_text(encoding="utf-8")
+
+
+WEBCONFIG = ("webconfig", "-p", "python361x64", "--wsgi-handler", "app.app")
+
+
+def test_a_linked_web_config_is_updated_through_its_link(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.config"
+    shared.write_text(USER_CONFIG, encoding="utf-8")
+    (tmp_path / "web.config").symlink_to(shared)
+    result = vendorer(*WEBCONFIG, "--app", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "web.config").is_symlink()  # the link stays; its target is updated
+    assert _settings(ET.fromstring(shared.read_bytes()))["FEATURE_FLAG"] == "on"
+    assert _settings(ET.fromstring(shared.read_bytes()))["WSGI_HANDLER"] == "app.app"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("dangling", "a symbolic link to {app}/gone.config, which does not exist"),
+        (b'<?xml version="1.0" encoding="x-nonsense"?><configuration/>',
+         "web.config: unknown encoding: x-nonsense; save it as UTF-8"),
+        (b"<configuration>" + b"<a>" * 150 + b"</a>" * 150 + b"</configuration>",
+         "web.config: elements nested more than 100 deep; not a web.config vendorer can update"),
+        (b"<configuration>" + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</configuration>",
+         "web.config: elements nested more than 100 deep"),
+    ],
+)  # fmt: skip
+def test_a_web_config_vendorer_cannot_update_is_refused_unchanged(
+    tmp_path: Path, content: bytes | str, message: str
+) -> None:
+    path = tmp_path / "web.config"
+    if content == "dangling":
+        path.symlink_to(tmp_path / "gone.config")
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    result = vendorer(*WEBCONFIG, "--app", str(tmp_path))
+    assert result.returncode == 2
+    assert message.format(app=tmp_path) in result.stderr and "Traceback" not in result.stderr
+    if content == "dangling":
+        assert path.is_symlink() and not path.exists()
+    else:
+        assert path.read_bytes() == content
+
+
+def test_an_environment_variable_named_with_a_quote_is_set_once(tmp_path: Path) -> None:
+    """Its name went into an XPath predicate: `A'B` was a SyntaxError traceback."""
+    args = ["-p", "python361x64", "--handler", "httpplatform", "--entry", "run.py"]
+    for value in ("1", "2"):
+        result = vendorer("webconfig", *args, "--env", f"A'B={value}", "--app", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+    root = ET.parse(tmp_path / "web.config").getroot()
+    variables = [(e.get("name"), e.get("value")) for e in root.iter("environmentVariable")]
+    assert variables.count(("A'B", "2")) == 1 and ("A'B", "1") not in variables
+
+
+def test_a_linked_arm_template_is_updated_through_its_link(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.json"
+    shared.write_text(json.dumps(TEMPLATE), encoding="utf-8")
+    link = tmp_path / "azuredeploy.json"
+    link.symlink_to(shared)
+    result = vendorer("arm", "-p", "python361x64", "--template", str(link), "--site-param",
+                      "appName")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and "python361x64" in shared.read_text(encoding="utf-8")
+
+
+def test_a_utf16_arm_template_is_read(tmp_path: Path) -> None:
+    """PowerShell 5's `>` and Out-File write UTF-16 with a byte-order mark."""
+    template = tmp_path / "azuredeploy.json"
+    template.write_bytes(json.dumps(TEMPLATE).encode("utf-16"))
+    result = vendorer("arm", "-p", "python361x64", "--template", str(template), "--site-param",
+                      "appName")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "python361x64" in template.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "cannot be read: nested too deeply"),
+        ('{"resources": [], "x": ' + "9" * 5000 + "}", "cannot be read: Exceeds the limit"),
+        ('{"resources": [], "x": NaN}', "cannot be read: NaN is not JSON"),
+    ],
+)  # fmt: skip
+def test_a_template_too_deep_or_too_large_is_refused_unchanged(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "azuredeploy.json"
+    path.write_text(text, encoding="utf-8")
+    result = vendorer("arm", "-p", "python361x64", "--template", str(path))
+    assert result.returncode == 2
+    assert f"{path}: {message}" in result.stderr and "Traceback" not in result.stderr
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_a_template_read_but_too_deep_to_write_is_refused_unchanged(tmp_path: Path) -> None:
+    """Python 3.12 reads JSON 1,200 levels deep, and cannot write it back; 3.11 cannot read it,
+    3.13 does both."""
+    site = {"type": "Microsoft.Web/sites", "name": "[parameters('siteName')]"}
+    text = json.dumps({"resources": [site]})[:-1] + ', "x": ' + "[" * 1200 + "]" * 1200 + "}"
+    path = tmp_path / "azuredeploy.json"
+    path.write_text(text, encoding="utf-8")
+    result = vendorer("arm", "-p", "python361x64", "--template", str(path))
+    assert "Traceback" not in result.stderr
+    if result.returncode == 0:
+        assert "siteextensions" in path.read_text(encoding="utf-8")
+        return
+    assert result.returncode == 2 and path.read_text(encoding="utf-8") == text
+    assert "cannot be read: nested too deeply" in result.stderr or (
+        "cannot be rewritten: nested too deeply" in result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--startup-time-limit", "-5"), "--startup-time-limit -5: HttpPlatform takes 0 to 3600"),
+        (("--startup-time-limit", "3601"), "--startup-time-limit 3601: HttpPlatform takes 0 to"),
+        (("--processes", "0"), "--processes 0: HttpPlatform takes 1 to 100"),
+        (("--processes", "101"), "--processes 101: HttpPlatform takes 1 to 100"),
+    ],
+)
+def test_httpplatform_numbers_iis_does_not_take_are_refused(
+    tmp_path: Path, args: tuple[str, str], message: str
+) -> None:
+    """Before, they were written into web.config without a word."""
+    base = ["-p", "python361x64", "--handler", "httpplatform", "--entry", "run.py"]
+    result = vendorer("webconfig", *base, *args, "--app", str(tmp_path))
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "web.config").exists()
+
+
+def test_a_site_parameter_that_would_break_the_expression_is_refused() -> None:
+    result = vendorer("arm", "-p", "python361x64", "--site-param", "site')), x('")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--site-param \"site')), x('\" is not a template parameter name" in result.stderr

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import MutableMapping
 from typing import Any
 
 from vendorer.errors import ConfigError, UsageError
 from vendorer.profile import Profile
+from vendorer.tomlfile import parse_json
 
 __all__ = ["add_to_template", "site_extension_resource"]
 
 API_VERSION = "2015-08-01"
 SITES = "Microsoft.Web/sites"
+_PARAMETER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def site_extension_resource(profile: Profile, site_param: str) -> dict[str, Any]:
     """The resource to nest in the `Microsoft.Web/sites` resource's `resources`."""
+    if not _PARAMETER.fullmatch(site_param):  # it goes inside an expression: [parameters('x')]
+        raise UsageError(
+            f"--site-param {site_param!r} is not a template parameter name (letters, digits, _ "
+            "and -)"
+        )
     extension = profile.server.site_extension
     if not extension:
         raise UsageError(
@@ -34,10 +42,7 @@ def site_extension_resource(profile: Profile, site_param: str) -> dict[str, Any]
 
 def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str) -> str:
     """`text` (an ARM template) with the site extension added to, or updated in, the site."""
-    try:
-        template = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{origin}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from None
+    template = parse_json(text, origin=origin)
     resources = template.get("resources", []) if isinstance(template, dict) else None
     if not isinstance(resources, list):
         raise ConfigError(f"{origin}: not an ARM template (no list of resources)")
@@ -67,7 +72,10 @@ def add_to_template(text: str, profile: Profile, site_param: str, *, origin: str
             break
     else:
         nested.append(resource)
-    return json.dumps(template, indent=2) + "\n"
+    try:
+        return json.dumps(template, indent=2) + "\n"
+    except RecursionError:  # read, but deeper than the writer goes (Python 3.12 reads deeper)
+        raise ConfigError(f"{origin}: cannot be rewritten: nested too deeply") from None
 
 
 def _is_python(name: str) -> bool:

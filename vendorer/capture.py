@@ -7,7 +7,7 @@ import ntpath
 import posixpath
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from packaging import tags as pytags
 from packaging.version import InvalidVersion, Version
@@ -21,11 +21,34 @@ from vendorer.profile import (
     derive_tags,
     manylinux_platforms,
     profile_from_dict,
+    version_problem,
 )
+from vendorer.tomlfile import kind_of
 
 __all__ = ["capture_script", "profile_from_capture"]
 
 _SITE_EXTENSION = re.compile(r"^python\d+x(64|86)$", re.IGNORECASE)
+# The type of each fact the script prints. A fact may be missing (an older script prints fewer),
+# but one of another type is refused: the profile would be wrong without a word.
+_FACT_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "markers": (dict,),
+    "version_info": (list,),
+    "executable": (str,),
+    "prefix": (str,),
+    "maxsize": (int,),
+    "maxunicode": (int,),
+    "debug_build": (bool,),
+    "sysconfig_platform": (str,),
+    "config_vars": (dict,),
+    "purelib": (str, type(None)),
+    "platlib": (str, type(None)),
+    "glibc": (str,),
+    "mac_ver": (str,),
+    "home": (str, type(None)),
+    "app_service": (bool,),
+    "functions": (bool,),
+    "wfastcgi": (bool,),
+}
 
 
 def capture_script() -> str:
@@ -73,11 +96,20 @@ def _profile(
             f"{origin}: not the output of vendorer's capture script "
             "(run `vendorer profiles capture > capture.py` and run that on the target)"
         )
+    problems = _mistyped(facts)
+    if problems:
+        raise ConfigError(
+            f"{origin}: the capture script's output is malformed ({'; '.join(problems)}); run the "
+            "script on the target again and pass its whole output"
+        )
     markers = {key: str(facts["markers"].get(key, "")) for key in MARKER_KEYS}
     try:
         version = Version(markers["python_full_version"])
     except InvalidVersion:
         raise ConfigError(f"{origin}: python_full_version is not a version") from None
+    problem = version_problem(version)
+    if problem:
+        raise ConfigError(f"{origin}: python_full_version {str(version)!r} {problem}")
     windows = markers["os_name"] == "nt"
     path = ntpath if windows else posixpath
     implementation = _implementation(markers["platform_python_implementation"])
@@ -123,6 +155,37 @@ def _profile(
     return profile_from_dict(data, origin=origin)
 
 
+def _mistyped(facts: Mapping[str, Any]) -> list[str]:
+    """Each fact whose type is not the one the script prints."""
+    problems = [
+        f"{key} must be {' or '.join(_kind(kind()) for kind in kinds)}, not {_kind(facts[key])}"
+        for key, kinds in _FACT_TYPES.items()
+        if key in facts and not _is(facts[key], kinds)
+    ]
+    markers = facts["markers"]
+    problems += [
+        f"markers.{key} must be a string, not {_kind(markers[key])}"
+        for key in MARKER_KEYS
+        if key in markers and not isinstance(markers[key], str)
+    ]
+    config = facts.get("config_vars")
+    problems += [
+        f"config_vars.{key} must be a string, a number or null, not {_kind(value)}"
+        for key, value in (config.items() if isinstance(config, Mapping) else ())
+        if not _is(value, (str, int, bool, type(None)))
+    ]
+    return problems
+
+
+def _is(value: object, kinds: tuple[type, ...]) -> bool:
+    """isinstance, where a boolean is not a number (JSON's true is not 1)."""
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+
+
+def _kind(value: object) -> str:
+    return kind_of(value, in_json=True)
+
+
 def _implementation(name: str) -> str:
     return {"CPython": "cp", "PyPy": "pp", "IronPython": "ip", "Jython": "jy"}.get(name, name)
 
@@ -156,11 +219,15 @@ def _platforms(facts: Mapping[str, Any], markers: Mapping[str, str], windows: bo
     if markers["sys_platform"] == "darwin":
         release, arch = str(facts.get("mac_ver", "")), markers["platform_machine"]
         major, minor = (int(part) for part in [*release.split("."), "0"][:2])
+        if major > 99 or minor > 99:  # packaging lists every version down to 10.0
+            raise ValueError(f"mac_ver {release!r} is not a macOS version")
         return list(pytags.mac_platforms((major, minor), arch))
     arch = markers["platform_machine"]
     if arch == "x86_64" and not is_64bit:
         arch = "i686"
     glibc = re.fullmatch(r"glibc (\d+)\.(\d+)", str(facts.get("glibc", "")))
+    if glibc and int(glibc[2]) > 200:  # every manylinux_2_N down to 2.5 is listed
+        raise ValueError(f"{facts['glibc']!r} is not a glibc version")
     if glibc:
         return manylinux_platforms((int(glibc[1]), int(glibc[2])), arch)
     return [f"linux_{arch}"]

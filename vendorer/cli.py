@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +45,8 @@ from vendorer.lock import (
 )
 from vendorer.nativeplan import plan_for, sdists_without_wheel
 from vendorer.profile import Profile, profile_to_dict
-from vendorer.urls import find_links_problem, redact, url_problem
+from vendorer.tomlfile import decode_text, kind_of, parse_json, read_input
+from vendorer.urls import find_links_problem, redact, scrub_credentials, url_problem
 from vendorer.vendor import lib_dir_in_app, lib_folder, pythonpath_entry, vendor, wheels_for
 from vendorer.why import explain
 
@@ -69,16 +72,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        _check_paths(args)
         return handler(args)
     except VendorerError as error:
-        _stderr().print(f"error: {error}", markup=False, highlight=False)
+        _stderr().print(f"error: {scrub_credentials(str(error))}", markup=False, highlight=False)
         return error.exit_code
     except OSError as error:  # a file vendorer needs cannot be read or written
-        _stderr().print(f"error: {error}", markup=False, highlight=False)
+        _stderr().print(f"error: {scrub_credentials(str(error))}", markup=False, highlight=False)
         return 1
     except KeyboardInterrupt:
         _stderr().print("interrupted: nothing was left half-written", markup=False)
         return 130
+    except Exception as error:  # the last line of defence: a bug in vendorer
+        return _internal_error(error)
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Before anything is read or written: the app's folder must be one, and an output file's
+    folder must exist (vendorer creates neither)."""
+    app: Path | None = getattr(args, "app", None)
+    if app is not None and not app.is_dir():
+        what = "is a file, not a folder" if app.exists() else "does not exist"
+        raise UsageError(
+            f"--app {app} {what}; give the app's folder (where its pyproject.toml and "
+            "requirements are)"
+        )
+    output: Path | None = getattr(args, "output", None)
+    if output is not None and output.is_dir():
+        raise UsageError(f"-o {output} is a folder; name the file to write")
+    if output is not None and not output.parent.is_dir():
+        raise UsageError(f"-o {output}: the folder {output.parent} does not exist; create it first")
+
+
+def _internal_error(error: Exception) -> int:
+    """An exception vendorer did not expect: a bug, said in one short block (the traceback only
+    with VENDORER_DEBUG=1); no URL's credentials in either."""
+    err = _stderr()
+    if os.environ.get("VENDORER_DEBUG", "") not in {"", "0"}:
+        err.print(
+            scrub_credentials("".join(traceback.format_exception(error))).rstrip(), markup=False
+        )
+    lines = scrub_credentials(str(error)).strip().splitlines()
+    what = f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
+    err.print(
+        f"error: internal error: {what}\n"
+        "  this is a bug in vendorer: please report it (VENDORER_DEBUG=1 shows the traceback)",
+        markup=False,
+        highlight=False,
+    )
+    return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -643,18 +685,12 @@ def _profiles_capture(args: argparse.Namespace) -> int:
         text, origin = _capture_on_server(args), f"the site of {args.publish_profile.name}"
     else:
         origin = str(args.from_file)
-        try:
-            text = args.from_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{args.from_file}: no such file") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{args.from_file}: cannot read: {error}") from None
-    try:
-        facts = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{origin}: not the capture script's JSON output: {error}") from None
+        text = decode_text(read_input(args.from_file), origin)  # PowerShell's `>` writes UTF-16
+    facts = parse_json(text, origin=origin, what="the capture script's JSON output")
     if not isinstance(facts, dict):
-        raise ConfigError(f"{origin}: not the capture script's JSON output")
+        raise ConfigError(
+            f"{origin}: not the capture script's JSON output, but {kind_of(facts, in_json=True)}"
+        )
     profile = profile_from_capture(
         facts,
         args.name,
@@ -664,10 +700,10 @@ def _profiles_capture(args: argparse.Namespace) -> int:
         site_extension=args.site_extension,
     )
     output: Path = args.output or args.app / "profiles" / f"{args.name}.toml"
-    if output.exists() and not args.force:
+    if os.path.lexists(output) and not args.force:
         raise UsageError(f"{output} exists; pass --force to replace it")
     header = f"# vendorer target profile, captured from {origin}\n"
-    write_text_atomic(output, header + tomli_w.dumps(profile_to_dict(profile)))
+    write_text_atomic(_write_target(output), header + tomli_w.dumps(profile_to_dict(profile)))
     _stdout().print(
         f"wrote {output}: {profile.python.version}, {len(profile.tags)} tags, "
         f"first {profile.tags[0]}",
@@ -693,9 +729,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _profile_of(args: argparse.Namespace, settings: Settings) -> Profile:
     if not settings.profile:
+        pyproject = args.app / "pyproject.toml"
+        missing = "" if pyproject.exists() else f" ({pyproject} does not exist: is --app right?)"
         raise UsageError(
             "no target profile: pass --profile NAME or set profile in [tool.vendorer] "
-            "(`vendorer profiles list` shows them)"
+            f"(`vendorer profiles list` shows them){missing}"
         )
     return _load_profile(args, settings.profile)
 
@@ -1015,13 +1053,13 @@ def _webconfig(args: argparse.Namespace) -> int:
         processes=args.processes,
     )
     path: Path = args.output or args.app / "web.config"
-    existing = path.read_bytes() if path.exists() else None  # XML says its own encoding
-    text = render_webconfig(profile, config, existing)
+    existing = read_input(path) if os.path.lexists(path) else None  # XML says its encoding
+    text = render_webconfig(profile, config, existing, origin=str(path))
     if args.check:
         current = existing == text.encode("utf-8")
         _stderr().print(f"{path}: {'current' if current else 'out of date'}", markup=False)
         return 0 if current else 1
-    write_text_atomic(path, text)
+    write_text_atomic(_write_target(path), text)
     _stderr().print(f"{'updated' if existing else 'wrote'} {path}", markup=False)
     return 0
 
@@ -1041,14 +1079,25 @@ def _arm(args: argparse.Namespace) -> int:
     if args.template is None:
         print(json.dumps(site_extension_resource(profile, args.site_param), indent=2))
         return 0
-    try:
-        text = args.template.read_text(encoding="utf-8-sig")  # the portal's exports have a BOM
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{args.template}: cannot read: {error}") from None
-    updated = add_to_template(text, profile, args.site_param, origin=str(args.template))
-    write_text_atomic(args.template, updated)
+    origin = str(args.template)
+    text = decode_text(read_input(args.template), origin)  # the portal's exports have a BOM
+    updated = add_to_template(text, profile, args.site_param, origin=origin)
+    write_text_atomic(_write_target(args.template), updated)
     _stderr().print(f"updated {args.template}", markup=False)
     return 0
+
+
+def _write_target(path: Path) -> Path:
+    """Where writing `path` goes: a symbolic link's target, so that the link stays."""
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        raise UsageError(
+            f"{path} is a symbolic link to {path.readlink()}, which does not exist; fix or "
+            "remove the link"
+        ) from None
 
 
 def _kudu_client(args: argparse.Namespace) -> KuduClient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from vendorer.errors import ConfigError
 from vendorer.lock import BEST_MATCH, INDEX_STRATEGIES
-from vendorer.tomlfile import read_toml
+from vendorer.tomlfile import kind_of, read_toml
 from vendorer.urls import find_links_problem, redact, url_problem
 
 __all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
@@ -86,28 +87,28 @@ def _url_problems(table: Mapping[str, Any]) -> list[str]:
 
 
 def _tool_table(pyproject: Path) -> Mapping[str, Any]:
-    if not pyproject.exists():
+    if not os.path.lexists(pyproject):  # a broken link is read, and reported
         return {}
-    table = read_toml(pyproject).get("tool", {}).get("vendorer", {})
+    tool = read_toml(pyproject).get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: [tool] must be a table, not {kind_of(tool)}")
+    table = tool.get("vendorer", {})
     where = f"{pyproject}: [tool.vendorer]"
     if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table")
+        raise ConfigError(f"{where} must be a table, not {kind_of(table)}")
     problems = [
         f"  {key}: unknown key (known: {', '.join(_STRING_KEYS + _LIST_KEYS)})"
         for key in table
         if key not in _STRING_KEYS + _LIST_KEYS
     ]
+    # An empty URL is _url_problems' to name.
     problems += [
-        f"  {key}: must be a string"
+        _string_problem(key, table[key], empty_ok=key == "index-url")
         for key in _STRING_KEYS
-        if key in table and not isinstance(table[key], str)
-    ]
-    problems += [
-        f"  {key}: must be a list of strings"
-        for key in _LIST_KEYS
         if key in table
-        and not (isinstance(table[key], list) and all(isinstance(v, str) for v in table[key]))
     ]
+    problems += [_list_problem(key, table[key]) for key in _LIST_KEYS if key in table]
+    problems = [problem for problem in problems if problem]
     if table.get("keyring-provider", "disabled") not in KEYRING_PROVIDERS:
         problems.append(f"  keyring-provider: one of {', '.join(KEYRING_PROVIDERS)}")
     if table.get("index-strategy", BEST_MATCH) not in INDEX_STRATEGIES:
@@ -116,3 +117,20 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     if problems:
         raise ConfigError(f"{where}:\n" + "\n".join(problems))
     return table
+
+
+def _string_problem(key: str, value: object, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        return f"  {key}: must be a string, not {kind_of(value)}"
+    if empty_ok or value.strip():
+        return ""
+    return f"  {key}: must not be empty (leave the key out instead)"
+
+
+def _list_problem(key: str, value: object) -> str:
+    if not isinstance(value, list):
+        return f"  {key}: must be a list of strings, not {kind_of(value)}"
+    wrong = [item for item in value if not isinstance(item, str)]
+    if wrong:
+        return f"  {key}: must be a list of strings, and holds {kind_of(wrong[0])}"
+    return ""  # each item, an empty one included, is _url_problems' to check

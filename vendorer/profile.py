@@ -32,6 +32,7 @@ __all__ = [
     "manylinux_platforms",
     "profile_from_dict",
     "profile_to_dict",
+    "version_problem",
 ]
 
 MARKER_KEYS: Final = (
@@ -158,6 +159,17 @@ def _host_built_last(tags: Iterable[pytags.Tag]) -> tuple[pytags.Tag, ...]:
         ordered += [tag for tag in members if not is_host_built(tag)]
         ordered += [tag for tag in members if is_host_built(tag)]
     return tuple(ordered)
+
+
+def version_problem(version: Version) -> str | None:
+    """Why `version` cannot be a target Python's full version (the end of a sentence that starts
+    with it); None when it can. Tags are derived for every minor version below it: 3.99999999
+    would take all the memory there is."""
+    if len(version.release) != 3:
+        return "must be a full version (3.6.1)"
+    if version.major > 9 or version.minor > 99:
+        return "is not a Python version (such as 3.6.1)"
+    return None
 
 
 def load_profile_file(path: Path, *, source: str | None = None) -> Profile:
@@ -303,8 +315,10 @@ def _python_spec(table: Mapping[str, Any] | None, problems: _Problems) -> Python
         except InvalidVersion:
             problems.add("python.version", f"{version_text!r} is not a version")
         else:
-            if len(version.release) != 3:
-                problems.add("python.version", f"{version_text!r} must be a full version (3.6.1)")
+            problem = version_problem(version)
+            if problem:
+                problems.add("python.version", f"{version_text!r} {problem}")
+                version = None  # no tags are derived from it
     problems.unknown_keys(
         table, "python.", {"implementation", "version", "abis", "platforms", "tags"}
     )

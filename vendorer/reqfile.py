@@ -162,6 +162,10 @@ _REFUSALS = {
 _OPTIONS_HELP = "-r, -c, -i, --extra-index-url, -f, --no-index, --pre, --only-binary, --no-binary"
 
 
+# A file being read: it yields the walk of each file it includes, when its line comes.
+_Walk = Iterator["_Walk"]
+
+
 class _LineError(Exception):
     """One line's problem (what to do included); collected, then reported with the others."""
 
@@ -174,6 +178,7 @@ class _At:
     where: str
     constraint: bool
     chain: tuple[Path, ...]
+    opened: frozenset[Path]  # the chain's files, resolved: a cycle is found in one look-up
 
 
 class _OptionParser(optparse.OptionParser):
@@ -232,16 +237,35 @@ class _Reader:
         except _LineError as error:
             self.problems.append(f"{given}: {error}")
             return
-        self._read(path, text, constraint=False, chain=(path,))
+        # Each file is a generator that yields the files it includes, in place; this loop reads
+        # an included file to its end before its includer goes on. No recursion: a chain of
+        # includes may be as long as pip allows (it sets no limit).
+        walks = [self._read(path, text, constraint=False, chain=(path,), opened=frozenset())]
+        while walks:
+            included = next(walks[-1], None)
+            if included is None:
+                walks.pop()
+            else:
+                walks.append(included)
 
-    def _read(self, path: Path, text: str, *, constraint: bool, chain: tuple[Path, ...]) -> None:
+    def _read(
+        self,
+        path: Path,
+        text: str,
+        *,
+        constraint: bool,
+        chain: tuple[Path, ...],
+        opened: frozenset[Path],
+    ) -> _Walk:
         self.files.append(path)
         shown = self._shown(path)
+        opened = opened | {path.resolve()}
         for number, line in _logical_lines(text):
-            at = _At(path=path, where=f"{shown}:{number}", constraint=constraint, chain=chain)
+            where = f"{shown}:{number}"
+            at = _At(path=path, where=where, constraint=constraint, chain=chain, opened=opened)
             expanded, secrets = self._expand(line)
             try:
-                self._line(expanded, at)
+                yield from self._line(expanded, at)
             except _LineError as error:
                 self.problems.append(f"{at.where}: {_conceal(str(error), secrets)}")
 
@@ -264,7 +288,8 @@ class _Reader:
 
         return _ENV_VAR.sub(value_of, line), tuple(used)
 
-    def _line(self, line: str, at: _At) -> None:
+    def _line(self, line: str, at: _At) -> _Walk:
+        """Take one line; yield the walk of each file it includes (-r, -c), in order."""
         requirement_text, words = _split_line(line)
         options = self._parse_options(words)
         for option, value in options:
@@ -277,7 +302,9 @@ class _Reader:
             self._requirement_line(requirement_text, options, at)
             return
         for option, value in options:
-            self._option(option, value or "", at)
+            included = self._option(option, value or "", at)
+            if included is not None:
+                yield included
 
     def _parse_options(self, words: list[str]) -> list[tuple[str, str | None]]:
         if not words:
@@ -291,10 +318,10 @@ class _Reader:
         seen: list[tuple[str, str | None]] = values.seen
         return seen
 
-    def _option(self, option: str, value: str, at: _At) -> None:
+    def _option(self, option: str, value: str, at: _At) -> _Walk | None:
         if option in {"--requirement", "--constraint"}:
-            self._include(option, value, at)
-        elif option in {"--index-url", "--extra-index-url", "--find-links", "--no-index"}:
+            return self._include(option, value, at)
+        if option in {"--index-url", "--extra-index-url", "--find-links", "--no-index"}:
             self._index_option(option, value, at)
         elif option in {"--only-binary", "--no-binary"}:
             self._format_control(option, value)
@@ -304,6 +331,7 @@ class _Reader:
             self.ignored.append(f"{at.where}: {option}")
         else:
             raise _LineError(_REFUSALS[option])
+        return None
 
     def _index_option(self, option: str, value: str, at: _At) -> None:
         if option != "--no-index" and (option != "--find-links" or not _is_folder(value)):
@@ -344,7 +372,7 @@ class _Reader:
                 other.discard(canonical)
                 chosen.add(canonical)
 
-    def _include(self, option: str, value: str, at: _At) -> None:
+    def _include(self, option: str, value: str, at: _At) -> _Walk:
         constraint = option == "--constraint"
         option = "-c" if constraint else "-r"
         scheme = _SCHEME.match(value)
@@ -361,7 +389,7 @@ class _Reader:
                 f"{option} {value}: no such file ({target}); paths after -r and -c are relative "
                 "to the file that names them"
             )
-        if any(target.resolve() == earlier.resolve() for earlier in at.chain):
+        if target.resolve() in at.opened:
             cycle = " -> ".join(self._shown(file) for file in (*at.chain, target))
             raise _LineError(
                 f"{option} {value}: the files include each other ({cycle}); remove one of these "
@@ -370,7 +398,9 @@ class _Reader:
         text = _read_text(target)
         # -c makes what it includes constraints; -r makes requirements, even inside a
         # constraints file (pip does the same).
-        self._read(target, text, constraint=constraint, chain=(*at.chain, target))
+        return self._read(
+            target, text, constraint=constraint, chain=(*at.chain, target), opened=at.opened
+        )
 
     def _requirement_line(self, text: str, options: list[tuple[str, str | None]], at: _At) -> None:
         hashes: list[str] = []

@@ -21,6 +21,7 @@ __all__ = ["WebConfig", "linux_instructions", "render_webconfig"]
 
 HANDLER_NAME = "PythonHandler"
 OWNED_SETTINGS = ("PYTHONPATH", "WSGI_HANDLER", "WSGI_LOG", "WSGI_RESTART_FILE_REGEX")
+MAX_DEPTH = 100  # IIS's own files go about ten deep; the serializer recurses per level
 _WSGI_HANDLER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+(\(\))?$")
 
 
@@ -41,14 +42,21 @@ class WebConfig:
     stdout_log: str = "D:\\home\\LogFiles\\python.log"
 
 
-def render_webconfig(profile: Profile, config: WebConfig, existing: bytes | None = None) -> str:
-    """The web.config text: `existing` updated in the elements vendorer owns, or a new file."""
+def render_webconfig(
+    profile: Profile,
+    config: WebConfig,
+    existing: bytes | None = None,
+    *,
+    origin: str = "web.config",
+) -> str:
+    """The web.config text: `existing` (read from `origin`) updated in the elements vendorer
+    owns, or a new file."""
     if not profile.is_windows or not profile.server.wfastcgi:
         raise UsageError(
             f"{profile.name} is not an App Service Windows site extension: web.config does not "
             "apply there (see `vendorer webconfig` for the Linux startup settings)"
         )
-    root = _parse(existing) if existing else ET.Element("configuration")
+    root = _parse(existing, origin) if existing else ET.Element("configuration")
     pythonpath = _pythonpath(profile, config.lib_dir)
     settings = _child(root, "appSettings") if config.handler == "fastcgi" else None
     web_server = _child(root, "system.webServer")
@@ -87,16 +95,32 @@ def linux_instructions(profile: Profile, lib_dir: str, wsgi_handler: str | None)
     ]
 
 
-def _parse(text: bytes) -> ET.Element:
+def _parse(text: bytes, origin: str) -> ET.Element:
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
     try:
         root = ET.fromstring(text, parser=parser)
     except ET.ParseError as error:
         line, column = error.position
-        raise ConfigError(f"web.config:{line}:{column}: not well-formed XML: {error}") from None
+        raise ConfigError(f"{origin}:{line}:{column}: not well-formed XML: {error}") from None
+    except LookupError as error:  # the XML declaration names an encoding Python does not know
+        raise ConfigError(f"{origin}: {error}; save it as UTF-8") from None
     if root.tag != "configuration":
-        raise ConfigError(f"web.config: the root element is <{root.tag}>, not <configuration>")
+        raise ConfigError(f"{origin}: the root element is <{root.tag}>, not <configuration>")
+    if _depth(root) > MAX_DEPTH:
+        raise ConfigError(
+            f"{origin}: elements nested more than {MAX_DEPTH} deep; not a web.config vendorer "
+            "can update"
+        )
     return root
+
+
+def _depth(root: ET.Element) -> int:
+    """How deep the elements below `root` go (without recursion: a file may go very deep)."""
+    deepest, level = 0, [root]
+    while level:
+        deepest += 1
+        level = [child for element in level for child in element]
+    return deepest
 
 
 def _child(parent: ET.Element, tag: str) -> ET.Element:
@@ -174,6 +198,13 @@ def _httpplatform(
 ) -> None:
     if not config.entry:
         raise UsageError("--handler httpplatform needs --entry SCRIPT (for example runserver.py)")
+    if not 0 <= config.startup_time_limit <= 3600:
+        raise UsageError(
+            f"--startup-time-limit {config.startup_time_limit}: HttpPlatform takes 0 to 3600 "
+            "seconds"
+        )
+    if not 1 <= config.processes <= 100:
+        raise UsageError(f"--processes {config.processes}: HttpPlatform takes 1 to 100")
     ET.SubElement(
         handlers,
         "add",
@@ -200,7 +231,14 @@ def _httpplatform(
     variables = _child(platform, "environmentVariables")
     owned = {"SERVER_PORT": "%HTTP_PLATFORM_PORT%", "PYTHONPATH": pythonpath, **config.environment}
     for name, value in owned.items():
-        existing = variables.find(f"environmentVariable[@name='{name}']")
+        existing = next(  # not an XPath predicate: a name may hold ' or ]
+            (
+                found
+                for found in variables.iterfind("environmentVariable")
+                if found.get("name") == name
+            ),
+            None,
+        )
         if existing is None:
             ET.SubElement(variables, "environmentVariable", {"name": name, "value": value})
         else:
