@@ -29,8 +29,8 @@ from pathlib import Path
 import tomllib
 from packaging.utils import canonicalize_name
 
-from vendorer.catalog import ProfileCatalog
-from vendorer.profile import Profile
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.target.profile import Profile
 
 BIN = Path(sys.executable).parent
 

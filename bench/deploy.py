@@ -23,8 +23,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vendorer.catalog import ProfileCatalog
-from vendorer.profile import Profile
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.target.profile import Profile
 
 BIN = Path(sys.executable).parent
 SETS = {

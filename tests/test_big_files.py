@@ -14,10 +14,10 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.kudu import KuduServer
-from vendorer.catalog import ProfileCatalog
-from vendorer.inputs import LockOptions, cache_dir
-from vendorer.locking import make_lock
-from vendorer.workflow import make_wheelhouse
+from vendorer.app.locking import make_lock
+from vendorer.app.workflow import make_wheelhouse
+from vendorer.inputs.options import LockOptions, cache_dir
+from vendorer.target.catalog import ProfileCatalog
 
 SIZE = 48 << 20  # random bytes: the wheel cannot be smaller than this
 

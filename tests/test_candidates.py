@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from vendorer.candidates import FilePolicy, Rejection, summarize
+from vendorer.resolve.candidates import FilePolicy, Rejection, summarize
 
 
 def test_binary_options_follow_pip() -> None:

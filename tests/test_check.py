@@ -17,8 +17,8 @@ import pytest
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
-from vendorer.hooks import MARKER
-from vendorer.vendor import hash_cache_path
+from vendorer.deploy.hooks import MARKER
+from vendorer.install.vendor import hash_cache_path
 
 
 @pytest.fixture

@@ -167,7 +167,7 @@ def test_no_profile_in_an_app_without_pyproject_asks_whether_app_is_right(tmp_pa
 # found has its own error now), made by replacing one command's function in a real process.
 BROKEN = """
 import sys
-import vendorer.cli as cli
+import vendorer.cli.commands as cli
 
 def broken(args):
     {body}

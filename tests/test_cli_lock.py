@@ -15,8 +15,8 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.scenario import YANKED, build_scenario
-from vendorer.http import MAX_DOCUMENT
-from vendorer.tomlfile import parse_toml
+from vendorer._util.tomlfile import parse_toml
+from vendorer.index.http import MAX_DOCUMENT
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vendorer.config import load_settings
 from vendorer.errors import ConfigError
+from vendorer.inputs.settings import load_settings
 
 
 def test_defaults_without_a_pyproject(tmp_path: Path) -> None:

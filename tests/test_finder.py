@@ -17,8 +17,9 @@ import pytest
 
 from tests.support.dists import make_sdist, make_wheel, metadata_text, write_tar_gz, write_zip
 from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
+from vendorer._util.urls import WEB_SCHEMES, redact, url_problem
 from vendorer.errors import IndexError_, UsageError
-from vendorer.finder import (
+from vendorer.index.finder import (
     ACCEPT,
     BrokenDownloadError,
     DistFile,
@@ -32,8 +33,7 @@ from vendorer.finder import (
     MetadataError,
     OfflineError,
 )
-from vendorer.http import MAX_DOCUMENT, ResponseTooLargeError
-from vendorer.urls import WEB_SCHEMES, redact, url_problem
+from vendorer.index.http import MAX_DOCUMENT, ResponseTooLargeError
 
 Summary = dict[str, tuple[object, ...]]
 

@@ -263,7 +263,7 @@ def _profile_cases() -> dict[str, Case]:
 
 
 def _capture_facts() -> dict[str, Any]:
-    from vendorer.capture import capture_script
+    from vendorer.target.capture import capture_script
 
     output = subprocess.run(
         [sys.executable, "-c", capture_script()], capture_output=True, check=True, text=True

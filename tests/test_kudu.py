@@ -18,8 +18,7 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.kudu import KuduServer
-from vendorer.catalog import ProfileCatalog
-from vendorer.kudu import (
+from vendorer.deploy.kudu import (
     CommandOutcomeUnknown,
     Credentials,
     KuduClient,
@@ -27,7 +26,8 @@ from vendorer.kudu import (
     may_resend,
     read_publish_profile,
 )
-from vendorer.upload import upload_vendored
+from vendorer.deploy.upload import upload_vendored
+from vendorer.target.catalog import ProfileCatalog
 
 PASSWORD = "s3cret-kudu"
 PROFILE = ProfileCatalog().load("python361x64")

@@ -20,9 +20,9 @@ from packaging.utils import canonicalize_name
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
-from vendorer.catalog import ProfileCatalog
-from vendorer.fileio import HashCache, sha256_of
-from vendorer.vendor import VendorError, hash_cache_path, read_manifest, vendor
+from vendorer._util.files import HashCache, sha256_of
+from vendorer.install.vendor import VendorError, hash_cache_path, read_manifest, vendor
+from vendorer.target.catalog import ProfileCatalog
 
 WINDOWS = ProfileCatalog().load("python361x64")
 STATE = ".vendorer-state"
@@ -121,8 +121,8 @@ def test_a_wheel_never_writes_through_a_link_of_yours(tmp_path: Path) -> None:
 VENDOR = """
 import sys
 from pathlib import Path
-from vendorer.catalog import ProfileCatalog
-from vendorer.vendor import vendor
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.install.vendor import vendor
 wheels = {p.name.split("-")[0]: p for p in Path(sys.argv[1]).glob("*.whl")}
 vendor(wheels, ProfileCatalog().load("linux-python312"), Path(sys.argv[2]), lock_hash=sys.argv[3])
 """

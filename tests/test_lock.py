@@ -13,9 +13,9 @@ from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from vendorer.catalog import ProfileCatalog
+from vendorer._util.tomlfile import parse_toml
 from vendorer.errors import LockError, UsageError
-from vendorer.lock import (
+from vendorer.lock.pylock import (
     FromFile,
     FromPackage,
     Lock,
@@ -28,8 +28,8 @@ from vendorer.lock import (
     read_lock_as_written,
     render_lock,
 )
-from vendorer.tomlfile import parse_toml
-from vendorer.why import explain
+from vendorer.lock.why import explain
+from vendorer.target.catalog import ProfileCatalog
 
 SHA = "a" * 64
 _name = canonicalize_name

@@ -16,8 +16,8 @@ import pytest
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel
 from tests.support.index import StaticIndex
-from vendorer.catalog import ProfileCatalog
-from vendorer.nativebuild import cibuildwheel_settings
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.wheelhouse.native_build import cibuildwheel_settings
 
 IMAGE = os.environ.get("VENDORER_TEST_IMAGE", "")
 needs_image = pytest.mark.skipif(

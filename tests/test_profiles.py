@@ -15,10 +15,10 @@ import tomli_w
 from packaging import tags as pytags
 from packaging.markers import Marker
 
-from vendorer.capture import capture_script, profile_from_capture
-from vendorer.catalog import BUILTIN_DIR, ProfileCatalog
 from vendorer.errors import ConfigError, ProfileError, UsageError
-from vendorer.profile import (
+from vendorer.target.capture import capture_script, profile_from_capture
+from vendorer.target.catalog import BUILTIN_DIR, ProfileCatalog
+from vendorer.target.profile import (
     MARKER_KEYS,
     is_host_built,
     load_profile_file,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from vendorer.catalog import ProfileCatalog
-from vendorer.inputs import LockOptions
-from vendorer.locking import make_lock
-from vendorer.workflow import make_wheelhouse
+from vendorer.app.locking import make_lock
+from vendorer.app.workflow import make_wheelhouse
+from vendorer.inputs.options import LockOptions
+from vendorer.target.catalog import ProfileCatalog
 
 pytestmark = pytest.mark.network
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.dists import make_sdist, make_wheel
 from vendorer.errors import ConfigError
-from vendorer.reqfile import RequirementsFileError, parse_requirements
+from vendorer.inputs.requirements import RequirementsFileError, parse_requirements
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

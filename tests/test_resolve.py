@@ -13,11 +13,11 @@ from packaging.version import Version
 from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import YANKED, build_scenario
-from vendorer.catalog import ProfileCatalog
+from vendorer.app.locking import make_lock
 from vendorer.errors import IndexError_, ResolutionError
-from vendorer.inputs import LockOptions
-from vendorer.lock import FromPackage, Lock, read_lock
-from vendorer.locking import make_lock
+from vendorer.inputs.options import LockOptions
+from vendorer.lock.pylock import FromPackage, Lock, read_lock
+from vendorer.target.catalog import ProfileCatalog
 
 WINDOWS = ProfileCatalog().load("python361x64")
 LINUX = ProfileCatalog().load("linux-python312")

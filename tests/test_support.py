@@ -31,7 +31,7 @@ from tests.support.dists import (
     truncated_copy,
 )
 from tests.support.index import HTML_TYPE, JSON_TYPE, PypiServer, StaticIndex
-from vendorer.tomlfile import parse_toml
+from vendorer._util.tomlfile import parse_toml
 
 SCHEME_KEYS = ("purelib", "platlib", "scripts", "data", "headers")
 

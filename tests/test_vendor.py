@@ -18,8 +18,7 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 
 from tests.support.dists import make_wheel, wheel_files
-from vendorer.catalog import ProfileCatalog
-from vendorer.vendor import (
+from vendorer.install.vendor import (
     MANIFEST,
     VendorError,
     lib_folder,
@@ -27,6 +26,7 @@ from vendorer.vendor import (
     run_lock_path,
     vendor,
 )
+from vendorer.target.catalog import ProfileCatalog
 
 WINDOWS = ProfileCatalog().load("python361x64")
 LINUX = ProfileCatalog().load("linux-python312")
@@ -245,8 +245,8 @@ def test_a_wheel_whose_record_lies_is_refused(tmp_path: Path) -> None:
 KILLER = """
 import sys
 from pathlib import Path
-from vendorer.catalog import ProfileCatalog
-from vendorer.vendor import vendor
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.install.vendor import vendor
 wheels = {p.name.split("-")[0]: p for p in Path(sys.argv[1]).glob("*.whl")}
 vendor(wheels, ProfileCatalog().load("python361x64"), Path(sys.argv[2]), lock_hash="new")
 """

@@ -21,10 +21,10 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_env
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import LINUX312, WIN36
-from vendorer.catalog import ProfileCatalog
-from vendorer.lock import LockedFile, LockedPackage
-from vendorer.nativeplan import cibuildwheel_identifier, plan_for
-from vendorer.tomlfile import parse_toml
+from vendorer._util.tomlfile import parse_toml
+from vendorer.lock.pylock import LockedFile, LockedPackage
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, plan_for
 
 TAGS_36 = ("--platform", "win_amd64", "--python-version", "3.6", "--implementation", "cp",
            "--abi", "cp36m", "--only-binary=:all:")  # fmt: skip
@@ -296,7 +296,7 @@ def test_two_runs_at_once_do_not_share_the_folder(app: Path) -> None:
     assert vendorer("lock", cwd=app).returncode == 0
     folder = app / "wheelhouse" / "python361x64"
     folder.mkdir(parents=True)
-    with FileLock(folder / ".vendorer.lock"):
+    with FileLock(folder / ".vendorer.lock.pylock"):
         result = vendorer("wheelhouse", cwd=app)
     assert result.returncode == 1
     assert "in use by another vendorer run" in result.stderr

@@ -13,20 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from vendorer._util.files import HashCache, sha256_of
 from vendorer.errors import VendorerError
-from vendorer.fileio import HashCache, sha256_of
-from vendorer.inputs import LockOptions, current_inputs_hash
-from vendorer.libfolder import leftovers, run_in_progress, scan_tree
-from vendorer.lock import Lock, lock_path, read_lock
-from vendorer.profile import Profile
-from vendorer.vendor import (
+from vendorer.inputs.options import LockOptions, current_inputs_hash
+from vendorer.install.libfolder import leftovers, run_in_progress, scan_tree
+from vendorer.install.vendor import (
     GITATTRIBUTES,
     MANIFEST,
     ManifestError,
     hash_cache_path,
     read_manifest,
 )
-from vendorer.wheelhouse import EXPORT_FILE, export_text, locked_wheels, owned_wheels
+from vendorer.lock.pylock import Lock, lock_path, read_lock
+from vendorer.target.profile import Profile
+from vendorer.wheelhouse.fill import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 
 __all__ = ["CheckResult", "Drift", "check_app"]
 

@@ -1,0 +1,1 @@
+"""The application layer: the steps a command runs, wired together."""

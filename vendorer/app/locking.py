@@ -1,0 +1,280 @@
+"""`vendorer lock`: requirements + profile -> resolution -> `pylock.<profile>.toml`.
+
+The one place that wires the parts together: it reads the requirements, asks the finder for files,
+runs the resolver, makes sure every chosen file has a sha256, and replaces the lock only once the
+new one is complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.metadata import Metadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from vendorer._util.files import write_text_atomic
+from vendorer._util.urls import file_url_path, redact
+from vendorer.errors import UsageError
+from vendorer.index.finder import DistFile, Finder
+from vendorer.inputs.options import (
+    BuildIndexes,
+    Indexes,
+    LockOptions,
+    cache_dir,
+    indexes_for,
+    inputs_hash,
+)
+from vendorer.inputs.requirements import RequirementLine, parse_requirements
+from vendorer.lock.pylock import (
+    FIRST_INDEX,
+    Lock,
+    LockedFile,
+    LockedPackage,
+    lock_path,
+    read_lock_as_written,
+    relative_posix,
+    render_lock,
+)
+from vendorer.resolve.candidates import FilePolicy, summarize
+from vendorer.resolve.resolver import ResolvedPackage, RootRequirement, resolve_for
+from vendorer.target.profile import Profile, is_host_built
+from vendorer.wheelhouse.builder import OutputSink, build_metadata
+
+__all__ = ["LockResult", "host_built_warning", "make_lock", "open_finder"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockResult:
+    lock: Lock
+    path: Path
+    changed: bool  # False: the existing lock was current and nothing was resolved
+    indexes: Indexes  # where its files came from (the next steps fetch and build from there)
+    policy: FilePolicy  # the binary, pre-release and wheel-first rules it was resolved with
+    previous: Lock | None = None  # the lock this one replaced, if there was a readable one
+    warnings: tuple[str, ...] = ()  # what the user should look at, though the lock is made
+
+
+def make_lock(
+    profile: Profile,
+    requirements_path: Path,
+    options: LockOptions,
+    *,
+    force: bool = False,
+    upgrade: bool = False,
+    upgrade_packages: Collection[str] = (),
+    dry_run: bool = False,
+    on_pin: Callable[[str, Version], None] | None = None,
+    on_build_output: OutputSink | None = None,
+    warnings: list[str] | None = None,
+) -> LockResult:
+    """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
+
+    The previous lock's versions are kept where they still fit (as pip-tools and uv do), except
+    with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again. With
+    `dry_run` the new lock is made but not written. `on_build_output` sees what build backends
+    print while they prepare metadata (otherwise only a failure shows their last lines). What
+    the user should hear about (options the requirements file gives in vain, what the index
+    client skipped) is added to `warnings`, as it is learnt: none when the lock is current.
+    """
+    requirements = parse_requirements(requirements_path)
+    indexes = indexes_for(requirements, options)
+    digest = inputs_hash(profile, requirements, indexes, options)
+    path = lock_path(requirements_path, profile.name)
+    policy = FilePolicy(
+        only_binary=requirements.only_binary,
+        no_binary=requirements.no_binary,
+        pre=options.pre or requirements.pre,
+        prefer_newest=options.prefer_newest,
+    )
+    previous = _read_if_valid(path)  # None when missing or unreadable
+    again = force or upgrade or bool(upgrade_packages)
+    if (
+        not again
+        and previous is not None
+        and previous.inputs_hash == digest
+        and not previous.edited  # edited by hand: no longer what vendorer resolved
+    ):
+        return LockResult(
+            lock=previous,
+            path=path,
+            changed=False,
+            indexes=indexes,
+            policy=policy,
+            warnings=_host_built_wheels(previous, profile),
+        )
+    if warnings is not None:
+        warnings.extend(_ignored(option) for option in requirements.ignored_options)
+    targets = [_upgrade_target(text) for text in upgrade_packages]
+    moving = {canonicalize_name(target.name) for target in targets}
+    kept = (
+        {p.name: p.version for p in previous.packages if p.name not in moving}
+        if previous is not None
+        and not upgrade
+        and (previous.prefer_newest, previous.pre, previous.index_strategy)
+        == (options.prefer_newest, options.pre, options.index_strategy)
+        else {}
+    )
+    with open_finder(indexes, options, warnings) as finder:
+        resolution = resolve_for(
+            profile,
+            [_root(line, finder) for line in requirements.requirements],
+            finder,
+            constraints=[
+                *(_root(line, finder) for line in requirements.constraints),
+                *(RootRequirement(requirement=t, written_in="--upgrade-package") for t in targets),
+            ],
+            policy=policy,
+            build_metadata=_metadata_builder(finder, indexes.build, on_build_output),
+            on_pin=on_pin,
+            preferred=kept,
+        )
+        packages = tuple(_locked(package, finder, path.parent) for package in resolution.packages)
+    lock = Lock(
+        profile=profile.name,
+        inputs_hash=digest,
+        packages=packages,
+        prefer_newest=options.prefer_newest,
+        pre=options.pre,
+        index_strategy=options.index_strategy,
+    )
+    if not dry_run:
+        write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this works
+    return LockResult(
+        lock=lock,
+        path=path,
+        changed=True,
+        indexes=indexes,
+        policy=policy,
+        previous=previous,
+        warnings=_host_built_wheels(lock, profile),
+    )
+
+
+def host_built_warning(filename: str, profile: Profile) -> str | None:
+    """A warning when the target would take the wheel `filename` only for a `linux_<arch>` tag:
+    built on some Linux machine, it promises nothing about the target's glibc."""
+    try:
+        tags = parse_wheel_filename(filename)[3] & frozenset(profile.tags)
+    except InvalidWheelFilename:
+        return None
+    if not tags or not all(is_host_built(tag) for tag in tags):
+        return None
+    platform = next(iter(tags)).platform
+    return (
+        f"{filename} is a {platform} wheel: it was built on some Linux machine and, unlike a "
+        f"manylinux wheel, promises nothing about the glibc of {profile.name}; make sure it was "
+        "built on a machine like the target (a glibc no newer than the target's), or use a "
+        "manylinux wheel of that release"
+    )
+
+
+def _host_built_wheels(lock: Lock, profile: Profile) -> tuple[str, ...]:
+    found = (host_built_warning(p.file.filename, profile) for p in lock.packages)
+    return tuple(warning for warning in found if warning is not None)
+
+
+def _upgrade_target(text: str) -> Requirement:
+    """`-P NAME` or `-P "NAME<SPEC>"` (pip-tools accepts `django==4.2`): a name, maybe a bound."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        raise UsageError(
+            f"--upgrade-package {text!r}: give a project name, or a name and a version "
+            "specifier (django, django==4.2, 'django<5')"
+        ) from None
+
+
+def _ignored(option: str) -> str:
+    """'requirements.txt:3: --trusted-host' -> the warning that says why it does nothing."""
+    why = _IGNORED_BECAUSE.get(option.rpartition(": ")[2], "vendorer has no use for it")
+    return f"{option} is ignored: {why}"
+
+
+_IGNORED_BECAUSE = {
+    "--prefer-binary": "vendorer prefers wheels anyway",
+    "--require-hashes": "vendorer checks every file's hash anyway",
+    "--no-require-hashes": "vendorer checks every file's hash anyway",
+    "--trusted-host": "vendorer checks every HTTPS certificate",
+    "--use-feature": "pip's feature flags do not apply to vendorer",
+}
+
+
+def open_finder(
+    indexes: Indexes, options: LockOptions, warnings: list[str] | None = None
+) -> Finder:
+    """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
+    into `warnings` when given."""
+    return Finder(
+        index_urls=indexes.index_urls,
+        find_links=indexes.find_links,
+        cache_dir=cache_dir() / "http",
+        timeout=options.timeout,
+        retries=options.retries,
+        offline=options.offline,
+        refresh=options.refresh,
+        keyring=options.keyring,
+        first_index=options.index_strategy == FIRST_INDEX,
+        warnings=warnings,
+    )
+
+
+def _read_if_valid(path: Path) -> Lock | None:
+    """The previous lock, even one edited by hand (its versions are kept where they fit, but
+    it never counts as current)."""
+    try:
+        return read_lock_as_written(path)
+    except Exception:  # any unreadable lock is simply replaced
+        return None
+
+
+def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
+    direct = None
+    if line.path is not None:
+        direct = finder.local_file(line.path)
+    elif line.requirement.url:
+        direct = finder.url_file(line.requirement.url, name=line.requirement.name)
+    # `source` is "<file>:<line>", the file relative to the top file's folder (the lock's)
+    written_in, _, number = line.source.rpartition(":")
+    return RootRequirement(
+        requirement=line.requirement,
+        written_in=written_in,
+        line=int(number),
+        hashes=frozenset(line.hashes),
+        file=direct,
+    )
+
+
+def _metadata_builder(
+    finder: Finder, indexes: BuildIndexes, echo: OutputSink | None
+) -> Callable[[DistFile], Metadata]:
+    def build(file: DistFile) -> Metadata:
+        sdist = finder.download(file, cache_dir() / "sdists")
+        return build_metadata(sdist, indexes, echo=echo)
+
+    return build
+
+
+def _locked(package: ResolvedPackage, finder: Finder, lock_dir: Path) -> LockedPackage:
+    file = package.choice.wheel or package.choice.sdist
+    assert file is not None  # a VersionChoice always has one
+    sha256 = finder.sha256(file)
+    local = file.url.startswith("file:")
+    return LockedPackage(
+        name=canonicalize_name(package.name),
+        version=package.version,
+        file=LockedFile(
+            filename=file.filename,
+            url=None if local else redact(file.url),
+            path=relative_posix(file_url_path(file.url), lock_dir) if local else None,
+            sha256=sha256,
+        ),
+        index=None if local or file.source == file.url else redact(file.source),
+        requires_python=package.requires_python,
+        dependencies=package.dependencies,
+        required_by=package.required_by,
+        newer=tuple(summarize(package.newer)),
+    )

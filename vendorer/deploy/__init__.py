@@ -1,0 +1,1 @@
+"""The server side: Kudu, upload, web.config, ARM, git hooks."""

@@ -1,0 +1,1 @@
+"""Package indexes: pages, metadata, the verified file store, HTTP, the finder."""

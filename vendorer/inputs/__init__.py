@@ -1,0 +1,1 @@
+"""What the user gives: requirements files, [tool.vendorer] settings, options."""

@@ -1,0 +1,1 @@
+"""Vendoring: wheels unpacked into the app's lib folder, with a manifest."""

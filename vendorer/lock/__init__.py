@@ -1,0 +1,1 @@
+"""The lock: the pylock model, export, why, what moved."""

@@ -1,0 +1,1 @@
+"""Resolution for the target: candidates, the resolvelib provider, explanations."""

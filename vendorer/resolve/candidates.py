@@ -1,0 +1,228 @@
+"""Which of a project's files fit the target, version by version, and why the others do not.
+
+A version is usable on the target when one of its wheels carries a tag the profile supports, or
+when it has an sdist (which then needs a build). Versions come out in preference order: the
+compiler-less target wants a version with a wheel before a newer one that has only an sdist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from packaging.metadata import Metadata
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from vendorer.index.finder import DistFile
+from vendorer.target.profile import Profile
+
+__all__ = [
+    "FilePolicy",
+    "Rejection",
+    "VersionChoice",
+    "choose_versions",
+    "newest_usable",
+    "release_allowed",
+    "summarize",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionChoice:
+    """One version of a project as the target would get it."""
+
+    project: NormalizedName
+    version: Version
+    wheel: DistFile | None  # the wheel whose best tag ranks highest on the target
+    sdist: DistFile | None
+
+    @property
+    def needs_build(self) -> bool:
+        return self.wheel is None
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """What the lock records: the chosen wheel, or the sdist to build."""
+        return (self.wheel,) if self.wheel else (self.sdist,) if self.sdist else ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejection:
+    version: Version
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilePolicy:
+    """The user's choices about files: pip's --only-binary / --no-binary / --pre and wheel-first."""
+
+    only_binary: frozenset[str] = frozenset()  # canonical names, or ":all:"
+    no_binary: frozenset[str] = frozenset()
+    pre: bool = False
+    prefer_newest: bool = False
+
+    def wheels_allowed(self, project: str) -> bool:
+        return not ({project, ":all:"} & self.no_binary) or project in self.only_binary
+
+    def sdists_allowed(self, project: str) -> bool:
+        return not ({project, ":all:"} & self.only_binary) or project in self.no_binary
+
+
+@dataclass(slots=True)
+class _Files:
+    wheels: list[DistFile] = field(default_factory=list)
+    sdists: list[DistFile] = field(default_factory=list)
+
+
+def choose_versions(
+    files: Iterable[DistFile],
+    profile: Profile,
+    *,
+    policy: FilePolicy,
+    tag_rank: Mapping[Tag, int],
+    pinned: Sequence[Version] = (),
+    allowed_hashes: frozenset[str] = frozenset(),
+) -> tuple[list[VersionChoice], list[Rejection]]:
+    """Every usable version in preference order, and why each other version was rejected.
+
+    `pinned` are versions the user named exactly (`==1.2.3`): only those may come from yanked
+    files. `allowed_hashes` ("sha256:<hex>"), when given, admits only files with one of them.
+    """
+    by_version: dict[Version, _Files] = defaultdict(_Files)
+    for file in files:
+        group = by_version[file.version]
+        (group.wheels if file.is_wheel else group.sdists).append(file)
+    choices: list[VersionChoice] = []
+    rejections: list[Rejection] = []
+    for version in sorted(by_version, reverse=True):
+        group = by_version[version]
+        choice, reason = _choose(
+            group,
+            profile,
+            policy,
+            tag_rank,
+            pinned=version in pinned,
+            allowed_hashes=allowed_hashes,
+        )
+        if choice is None:
+            rejections.append(Rejection(version=version, reason=reason))
+        else:
+            choices.append(choice)
+    if not policy.prefer_newest:  # stable sort: newest first within each kind
+        choices.sort(key=lambda choice: choice.needs_build)
+    return choices, rejections
+
+
+def _choose(
+    group: _Files,
+    profile: Profile,
+    policy: FilePolicy,
+    tag_rank: Mapping[Tag, int],
+    *,
+    pinned: bool,
+    allowed_hashes: frozenset[str],
+) -> tuple[VersionChoice | None, str]:
+    candidates = group.wheels + group.sdists
+    project, version = candidates[0].project, candidates[0].version
+    reasons: list[str] = []
+
+    def keep(file: DistFile) -> bool:
+        if file.yanked is not None and not pinned:
+            reasons.append(f"yanked{': ' + file.yanked if file.yanked else ''}")
+            return False
+        if not _python_ok(file.requires_python, profile):
+            reasons.append(f"Requires-Python {file.requires_python}")
+            return False
+        if allowed_hashes and not _hash_allowed(file, allowed_hashes):
+            reasons.append("no file matches the --hash values given")
+            return False
+        return True
+
+    wheels = [w for w in group.wheels if keep(w)] if policy.wheels_allowed(project) else []
+    sdists = [s for s in group.sdists if keep(s)] if policy.sdists_allowed(project) else []
+    ranked = sorted(
+        ((min((tag_rank[t] for t in w.tags if t in tag_rank), default=None), w) for w in wheels),
+        key=lambda pair: (pair[0] is None, pair[0] or 0),
+    )
+    best = ranked[0][1] if ranked and ranked[0][0] is not None else None
+    if best is None and not sdists:
+        if reasons and len(reasons) == len(candidates):
+            return None, "; ".join(dict.fromkeys(reasons))
+        return None, _no_file_reason(group, profile, policy)
+    return VersionChoice(
+        project=project, version=version, wheel=best, sdist=next(iter(sdists), None)
+    ), ""
+
+
+def newest_usable(
+    choices: Iterable[VersionChoice],
+    profile: Profile,
+    metadata_of: Callable[[VersionChoice], Metadata | None],
+    *,
+    pre: bool,
+    wheel_only: bool = False,
+) -> VersionChoice | None:
+    """The newest of `choices` that resolution could take for the target.
+
+    `choices` come from `choose_versions`, so the user's binary options, the yanked rule and the
+    index's Requires-Python are already applied. On top: no pre-release unless `pre`, only a
+    wheel with `wheel_only`, and the version's own metadata must admit the target's Python (an
+    index may not say Requires-Python). `metadata_of` gives None when it cannot be read: such a
+    version is not named.
+    """
+    for choice in sorted(choices, key=lambda choice: choice.version, reverse=True):
+        if not release_allowed(choice.version, pre=pre) or (wheel_only and choice.needs_build):
+            continue
+        metadata = metadata_of(choice)
+        if metadata is not None and _python_ok(metadata.requires_python, profile):
+            return choice
+    return None
+
+
+def release_allowed(version: Version, *, pre: bool) -> bool:
+    """A pre-release is taken only with --pre (or a requirement that names one)."""
+    return pre or not version.is_prerelease
+
+
+def _python_ok(requires_python: SpecifierSet | None, profile: Profile) -> bool:
+    return requires_python is None or requires_python.contains(
+        profile.python.version, prereleases=True
+    )
+
+
+def _hash_allowed(file: DistFile, allowed: frozenset[str]) -> bool:
+    return any(f"{name}:{value}" in allowed for name, value in file.hashes.items())
+
+
+def _no_file_reason(group: _Files, profile: Profile, policy: FilePolicy) -> str:
+    project = (group.wheels + group.sdists)[0].project
+    wheel_tags = sorted({str(tag) for wheel in group.wheels for tag in wheel.tags})
+    shown = ", ".join(wheel_tags[:6]) + (", ..." if len(wheel_tags) > 6 else "")
+    has = f"its wheels are for {shown}" if wheel_tags else "it has no wheels"
+    if group.sdists and not policy.sdists_allowed(project):
+        return f"no wheel for {profile.tags[0]} ({has}); its sdist is excluded by --only-binary"
+    if group.wheels and not policy.wheels_allowed(project):
+        return "its wheels are excluded by --no-binary and it has no sdist"
+    return f"no wheel for {profile.tags[0]} ({has}) and no sdist"
+
+
+def summarize(rejections: Sequence[Rejection]) -> list[str]:
+    """One line per run of versions rejected for the same reason, newest first.
+
+    `8.0: Requires-Python >=3.7`, or `8.1.0 to 8.3.2 (7 versions): Requires-Python >=3.10`.
+    """
+    lines: list[str] = []
+    run: list[Rejection] = []
+    for rejection in [*rejections, None]:
+        if run and (rejection is None or rejection.reason != run[0].reason):
+            newest, oldest = run[0].version, run[-1].version
+            span = f"{oldest} to {newest} ({len(run)} versions)" if len(run) > 1 else f"{newest}"
+            lines.append(f"{span}: {run[0].reason}")
+            run = []
+        if rejection is not None:
+            run.append(rejection)
+    return lines

@@ -1,0 +1,1 @@
+"""The target: the frozen profile model, the catalog, capture, the server layout."""

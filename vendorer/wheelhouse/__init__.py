@@ -1,0 +1,1 @@
+"""The wheelhouse: fetch, verify, build pure sdists, native plans and builds."""

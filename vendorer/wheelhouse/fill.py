@@ -1,0 +1,335 @@
+"""The wheelhouse: `wheelhouse/<profile>/`, one wheel per locked package, plus a pinned export.
+
+Wheels from the index are verified against the lock's sha256 before they are moved into place;
+pure sdists are built into `*-none-any` wheels; native sdists are never shipped as host wheels but
+reported with their routes to a real wheel. A wheel someone built on a matching machine and
+dropped into the folder (or a --find-links folder) is accepted once its name, version and tags
+check out. Only files vendorer put there are ever removed; a lock file keeps two runs apart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from filelock import FileLock, Timeout
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from vendorer._util.files import copy_atomic, sha256_of, write_text_atomic
+from vendorer.errors import VendorerError
+from vendorer.inputs.options import BuildIndexes
+from vendorer.lock.pylock import Lock, LockedPackage, pinned_requirements
+from vendorer.target.profile import Profile
+
+__all__ = [
+    "Downloader",
+    "HashMismatchError",
+    "NativeRoute",
+    "WheelhouseContext",
+    "WheelhouseReport",
+    "build_wheelhouse",
+    "export_text",
+    "locked_wheels",
+    "owned_wheels",
+    "verified_file",
+]
+
+STATE_FILE = ".vendorer-wheelhouse.json"
+LOCK_FILE = ".vendorer.lock.pylock"
+EXPORT_FILE = "requirements.txt"
+
+
+class HashMismatchError(VendorerError):
+    """A file's bytes do not match the sha256 the lock recorded."""
+
+
+class Downloader(Protocol):
+    """Streams a locked file into a local store, verified (the finder, in production)."""
+
+    def verified_file(
+        self, url: str, filename: str, sha256: str, on_bytes: Callable[[int], None] | None = None
+    ) -> Path: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NativeRoute:
+    """A locked sdist that compiles code: what the user can do to get a real wheel."""
+
+    name: str
+    version: str
+    reason: str
+
+
+@dataclass(slots=True)
+class WheelhouseReport:
+    folder: Path
+    wheels: dict[str, str] = field(default_factory=dict)  # filename -> sha256
+    downloaded: list[str] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # user-supplied wheels
+    removed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # files vendorer did not put there
+    native: list[NativeRoute] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelhouseContext:
+    """Where the locked files come from and where they go."""
+
+    lock_dir: Path  # the lock's folder: local paths in the lock are relative to it
+    downloader: Downloader
+    indexes: BuildIndexes  # for isolated builds of sdists
+    find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
+    native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
+    on_file: Callable[[str], None] | None = None  # a file is in place
+    on_bytes: Callable[[int], None] | None = None  # a chunk of a download arrived
+    build_output: Callable[[str], None] | None = None  # a line a build backend printed (-v)
+    max_workers: int = 8
+
+
+def build_wheelhouse(
+    lock: Lock, profile: Profile, root: Path, context: WheelhouseContext
+) -> WheelhouseReport:
+    """Make `root/<profile>/` hold exactly the lock's wheels; report what it did."""
+    folder = root / profile.name
+    folder.mkdir(parents=True, exist_ok=True)
+    guard = FileLock(folder / LOCK_FILE, timeout=0)
+    try:
+        guard.acquire()
+    except Timeout:
+        raise VendorerError(
+            f"{folder} is in use by another vendorer run; wait for it to finish"
+        ) from None
+    try:
+        return _fill(lock, profile, folder, context)
+    finally:
+        guard.release()
+
+
+def _fill(
+    lock: Lock, profile: Profile, folder: Path, context: WheelhouseContext
+) -> WheelhouseReport:
+    report = WheelhouseReport(folder=folder)
+    owned = owned_wheels(folder)
+    tags = frozenset(profile.tags)
+
+    def fetch(package: LockedPackage) -> tuple[str, str, bool]:
+        """(filename, sha256, downloaded) for a package whose lock names a wheel."""
+        target = folder / package.file.filename
+        sha = package.file.sha256
+        if target.exists() and sha256_of(target) == sha:
+            return target.name, sha, False
+        copy_atomic(verified_file(package, context), target)
+        if context.on_file:
+            context.on_file(target.name)
+        return target.name, sha, True
+
+    wheels = [p for p in lock.packages if not p.needs_build]
+    pool = ThreadPoolExecutor(max_workers=context.max_workers)
+    try:
+        for filename, sha, downloaded in pool.map(fetch, wheels):
+            report.wheels[filename] = sha
+            if downloaded:
+                report.downloaded.append(filename)
+    finally:  # interrupted: start no more downloads (the running ones are told to stop)
+        pool.shutdown(wait=False, cancel_futures=True)
+    sources = [folder, *context.native_builds, *context.find_links]
+    for package in (p for p in lock.packages if p.needs_build):
+        found = _supplied_wheel(package, tags, sources)
+        recorded = owned.get(found.name) if found is not None and found.parent == folder else None
+        if found is not None and recorded and sha256_of(found) != recorded:  # changed since built
+            found.unlink()
+            report.removed.append(found.name)
+            found = _supplied_wheel(package, tags, sources)
+        if found is not None:
+            target = folder / found.name
+            if found.parent not in context.native_builds and target.name not in owned:
+                _check_zip(found)  # a wheel someone else supplied
+            if found.parent != folder:
+                copy_atomic(found, target)
+            report.wheels[target.name] = sha256_of(target)
+            if found.parent in context.native_builds:
+                report.built.append(target.name)
+            elif found.parent != folder or target.name not in owned:  # not one vendorer built
+                report.accepted.append(target.name)
+            continue
+        built = _build(package, profile, folder, context, report)
+        if built is not None:
+            report.wheels[built.name] = sha256_of(built)
+            report.built.append(built.name)
+            if context.on_file:
+                context.on_file(built.name)
+    _prune(folder, owned, report)
+    write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
+    _write_state(folder, {n: sha for n, sha in report.wheels.items() if n not in report.accepted})
+    return report
+
+
+def verified_file(package: LockedPackage, context: WheelhouseContext) -> Path:
+    """The locked file on disk (downloaded in chunks if need be), checked against the lock's sha256
+    and, for a wheel, its zip's CRCs."""
+    sha = package.file.sha256
+    if package.file.path is None:
+        assert package.file.url is not None
+        path = context.downloader.verified_file(
+            package.file.url, package.file.filename, sha, context.on_bytes
+        )
+    else:
+        path = context.lock_dir / package.file.path
+        if (actual := sha256_of(path)) != sha:
+            raise HashMismatchError(
+                f"{path}: sha256 {actual} does not match the lock's {sha}; it was not used. If "
+                "you rebuilt it on purpose, run `vendorer lock --force` and review the change"
+            )
+    if package.file.is_wheel:
+        _check_zip(path, shown=package.file.filename)
+    return path
+
+
+def _check_zip(path: Path, *, shown: str = "") -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except zipfile.BadZipFile:
+        broken = "(not a zip file)"
+    if broken is not None:
+        raise VendorerError(
+            f"{shown or path.name} is a broken wheel: {broken}; delete it and run again"
+        )
+
+
+def _supplied_wheel(
+    package: LockedPackage, tags: frozenset[object], folders: Iterable[Path]
+) -> Path | None:
+    """A wheel for exactly this name and version with a tag the target supports, if given."""
+    refused: list[str] = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.whl")):
+            try:
+                name, version, _, wheel_tags = parse_wheel_filename(path.name)
+            except InvalidWheelFilename:
+                continue
+            if name != package.name or version != package.version:
+                continue
+            if wheel_tags & tags:
+                return path
+            refused.append(path.name)
+    if refused:
+        raise VendorerError(
+            f"{', '.join(refused)}: built for other tags than the target's; "
+            f"{package.name} {package.version} needs a wheel for one of the profile's tags "
+            f"(`vendorer profiles show`), e.g. built with the target's Python on its platform"
+        )
+    return None
+
+
+def _build(
+    package: LockedPackage,
+    profile: Profile,
+    folder: Path,
+    context: WheelhouseContext,
+    report: WheelhouseReport,
+) -> Path | None:
+    from vendorer.wheelhouse.builder import (  # only when there is something to build
+        BuildError,
+        build_wheel,
+    )
+
+    source = verified_file(package, context)
+    with tempfile.TemporaryDirectory(prefix="vendorer-build-") as work:
+        sdist = Path(work) / package.file.filename
+        shutil.copyfile(source, sdist)
+        try:
+            wheel = build_wheel(
+                sdist, Path(work) / "out", context.indexes, echo=context.build_output
+            )
+            reason = _unusable(wheel, profile)
+        except BuildError as error:
+            reason = f"its build failed: {error}"
+        if reason:
+            route = NativeRoute(name=package.name, version=str(package.version), reason=reason)
+            report.native.append(route)
+            return None
+        target = folder / wheel.name
+        copy_atomic(wheel, target)
+        return target
+
+
+def _unusable(wheel: Path, profile: Profile) -> str:
+    """Why a wheel built here cannot go to the target ("" when it can)."""
+    tags = parse_wheel_filename(wheel.name)[3]
+    if not all(tag.platform == "any" for tag in tags):
+        return f"it compiles code (the host built {wheel.name})"
+    if not tags & frozenset(profile.tags):
+        return f"its wheel {wheel.name} does not fit {profile.tags[0]}"
+    return ""
+
+
+def _prune(folder: Path, owned: Collection[str], report: WheelhouseReport) -> None:
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if name in report.wheels or name.startswith(".") or name in {EXPORT_FILE}:
+            continue
+        if name in owned:
+            path.unlink()
+            report.removed.append(name)
+        else:
+            report.foreign.append(name)
+
+
+def locked_wheels(lock: Lock, folder: Path) -> dict[str, Path]:
+    """The wheel in `folder` for each locked package that has one (canonical name -> path).
+
+    A package whose lock names a wheel gets that very file; one built from its sdist, or supplied
+    by the user, gets the wheel with its name and version (the first, sorted, if several).
+    """
+    by_release: dict[tuple[str, str], Path] = {}
+    for path in sorted(folder.glob("*.whl")):
+        try:
+            name, version, _, _ = parse_wheel_filename(path.name)
+        except InvalidWheelFilename:
+            continue
+        by_release.setdefault((name, str(version)), path)
+    found: dict[str, Path] = {}
+    for package in lock.packages:
+        named = folder / package.file.filename
+        if package.file.is_wheel and named.is_file():
+            found[package.name] = named
+        elif (wheel := by_release.get((package.name, str(package.version)))) is not None:
+            found[package.name] = wheel
+    return found
+
+
+def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
+    """The wheelhouse's requirements.txt; `wheels` maps each wheel's file name to its sha256."""
+    header = (
+        f"# The wheelhouse of {lock.profile}, written by vendorer. On the server:",
+        "#   python -m pip install --no-index --find-links <this folder> -r requirements.txt",
+    )
+    hashes = {canonicalize_name(parse_wheel_filename(name)[0]): sha for name, sha in wheels.items()}
+    return pinned_requirements(lock, header=header, hashes=hashes)
+
+
+def owned_wheels(folder: Path) -> dict[str, str | None]:
+    """The files vendorer put in `folder`, with their sha256 (None where it was not recorded)."""
+    try:
+        owned = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))["owned"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if isinstance(owned, list):  # the first format: names only
+        return {str(name): None for name in owned}
+    if isinstance(owned, dict):
+        return {str(name): sha if isinstance(sha, str) else None for name, sha in owned.items()}
+    return {}
+
+
+def _write_state(folder: Path, owned: Mapping[str, str]) -> None:
+    text = json.dumps({"owned": dict(sorted(owned.items()))}, indent=1) + "\n"
+    write_text_atomic(folder / STATE_FILE, text)
