@@ -36,7 +36,8 @@ from vendorer.deploy.hooks import install_pre_push_hook
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.inputs.options import LockOptions
 from vendorer.inputs.settings import KEYRING_PROVIDERS, Settings, load_settings
-from vendorer.install.vendor import lib_dir_in_app, lib_folder, pythonpath_entry, vendor, wheels_for
+from vendorer.install.libfolder import lib_dir_in_app, lib_folder
+from vendorer.install.vendor import vendor, wheels_for
 from vendorer.lock.pylock import (
     INDEX_STRATEGIES,
     export_requirements,
@@ -47,6 +48,7 @@ from vendorer.lock.pylock import (
 from vendorer.lock.why import explain
 from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import ProfileCatalog
+from vendorer.target.layout import pythonpath_entry
 from vendorer.target.profile import Profile, profile_to_dict
 from vendorer.wheelhouse.native_plan import plan_for, sdists_without_wheel
 
