@@ -51,7 +51,7 @@ from vendorer.install.libfolder import (
 )
 from vendorer.lock.pylock import Lock
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.fill import locked_wheels
+from vendorer.wheelhouse.contents import locked_wheels
 
 __all__ = [
     "MANIFEST",
