@@ -27,7 +27,7 @@ from vendorer.install.manifest import (
 from vendorer.install.tree import hash_cache_path, scan_tree
 from vendorer.lock.pylock import Lock, lock_path, read_lock
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.fill import EXPORT_FILE, export_text, locked_wheels, owned_wheels
+from vendorer.wheelhouse.contents import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 
 __all__ = ["CheckResult", "Drift", "check_app"]
 

@@ -30,6 +30,7 @@ from rich.table import Table
 
 from vendorer import __version__
 from vendorer._util.files import write_text_atomic
+from vendorer._util.tail import output_line
 from vendorer._util.tomlfile import decode_text, kind_of, parse_json, read_input
 from vendorer._util.urls import find_links_problem, redact, scrub_credentials, url_problem
 from vendorer.deploy.hooks import install_pre_push_hook
@@ -809,7 +810,7 @@ def _build_output(args: argparse.Namespace, console: Console) -> Callable[[str],
     """With -v, a build backend's output (and pip's) as it comes, each line marked."""
     if not args.verbose:
         return None
-    return lambda line: console.print(f"  | {line}", markup=False, highlight=False)
+    return lambda line: console.print(output_line(line), markup=False, highlight=False)
 
 
 def _lock(args: argparse.Namespace) -> int:
@@ -921,6 +922,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             on_bytes=on_bytes,
             native=args.native,
             on_build_output=_build_output(args, err),
+            on_wait=lambda message: err.print(message, markup=False),
             warnings=warnings,
         )
     report = result.report

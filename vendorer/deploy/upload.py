@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
+from vendorer._util.tail import output_tail
 from vendorer.deploy.kudu import CommandOutcomeUnknown, KuduClient, KuduError
 from vendorer.errors import VendorerError
 from vendorer.install.manifest import (
@@ -216,7 +217,7 @@ def upload_wheelhouse(
         ) from None
     report = UploadReport(sent=names, output=result.output + result.error)
     if result.exit_code != 0:
-        tail = "\n".join(f"  | {line}" for line in report.output.strip().splitlines()[-15:])
+        tail = output_tail(report.output)
         raise KuduError(
             f"pip on the server failed (exit code {result.exit_code}):\n{tail}\n"
             f"{_where_to_look(profile, remote)}"

@@ -43,7 +43,7 @@ from vendorer.install.tree import Foreign, carry, hash_cache_path, link_file, sc
 from vendorer.install.unpack import unpack_wheel
 from vendorer.lock.pylock import Lock
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.fill import locked_wheels
+from vendorer.wheelhouse.contents import locked_wheels
 
 __all__ = ["VendorReport", "vendor", "wheels_for"]
 
