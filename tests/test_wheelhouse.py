@@ -22,7 +22,7 @@ from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import LINUX312, WIN36
 from vendorer._util.tomlfile import parse_toml
-from vendorer.lock.pylock import LockedFile, LockedPackage
+from vendorer.lock.model import LockedFile, LockedPackage
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, plan_for
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from vendorer._util.files import HashCache, sha256_of
 from vendorer.errors import VendorerError
-from vendorer.inputs.options import LockOptions, current_inputs_hash
+from vendorer.inputs.options import LockOptions
 from vendorer.install.libfolder import leftovers, run_in_progress, scan_tree
 from vendorer.install.vendor import (
     GITATTRIBUTES,
@@ -24,7 +24,9 @@ from vendorer.install.vendor import (
     hash_cache_path,
     read_manifest,
 )
-from vendorer.lock.pylock import Lock, lock_path, read_lock
+from vendorer.lock.inputs_hash import current_inputs_hash
+from vendorer.lock.model import Lock
+from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.fill import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 

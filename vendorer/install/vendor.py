@@ -49,7 +49,7 @@ from vendorer.install.libfolder import (
     sweep,
     writing,
 )
-from vendorer.lock.pylock import Lock
+from vendorer.lock.model import Lock
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.fill import locked_wheels
 

@@ -29,14 +29,14 @@ from build.env import DefaultIsolatedEnv
 from packaging.metadata import Metadata
 
 from vendorer.errors import VendorerError
-from vendorer.inputs.options import BuildIndexes
+from vendorer.inputs.options import IndexSettings
 
 try:  # build's log and verbosity (how it shows pip's output): private, so only if it is there
     from build import _ctx as build_context
 except ImportError:  # pragma: no cover - an older or newer build: -v then shows the hooks only
     build_context = None  # type: ignore[assignment]
 
-__all__ = ["BuildError", "BuildIndexes", "OutputSink", "build_metadata", "build_wheel"]
+__all__ = ["BuildError", "OutputSink", "build_metadata", "build_wheel"]
 
 TAIL_LINES = 15
 OutputSink = Callable[[str], None]  # receives each line the backend or pip prints
@@ -48,7 +48,7 @@ class BuildError(VendorerError):
 
 
 def build_wheel(
-    sdist: Path, output_dir: Path, indexes: BuildIndexes, *, echo: OutputSink | None = None
+    sdist: Path, output_dir: Path, indexes: IndexSettings, *, echo: OutputSink | None = None
 ) -> Path:
     """Build a wheel from `sdist` into `output_dir`; returns the wheel's path."""
     with _unpacked(sdist) as source, _builder(source, sdist, indexes, echo) as builder:
@@ -58,7 +58,7 @@ def build_wheel(
 
 
 def build_metadata(
-    sdist: Path, indexes: BuildIndexes, *, echo: OutputSink | None = None
+    sdist: Path, indexes: IndexSettings, *, echo: OutputSink | None = None
 ) -> Metadata:
     """The core metadata the backend reports for `sdist` (PEP 517 prepare_metadata hook)."""
     with (
@@ -89,7 +89,7 @@ def _unpacked(sdist: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _builder(
-    source: Path, sdist: Path, indexes: BuildIndexes, echo: OutputSink | None
+    source: Path, sdist: Path, indexes: IndexSettings, echo: OutputSink | None
 ) -> Iterator[ProjectBuilder]:
     """A ProjectBuilder in a fresh isolated environment holding every build requirement."""
     runner = _HookRunner(echo)
