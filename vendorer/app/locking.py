@@ -27,7 +27,8 @@ from vendorer.lock.model import Lock, LockedFile, LockedPackage
 from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
 from vendorer.resolve.candidates import FilePolicy, summarize
 from vendorer.resolve.resolver import ResolvedPackage, RootRequirement, resolve_for
-from vendorer.target.profile import Profile, is_host_built
+from vendorer.target.profile import Profile
+from vendorer.target.tags import is_host_built
 from vendorer.wheelhouse.builder import OutputSink, build_metadata
 
 __all__ = ["LockResult", "host_built_warning", "make_lock", "open_finder"]
