@@ -7,11 +7,12 @@ splits into its requirement and the words of its options. A line's problem is a 
 
 from __future__ import annotations
 
-import codecs
 import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
+
+from vendorer._util.tomlfile import bom_encoding
 
 __all__ = ["LineError", "logical_lines", "read_text", "split_line"]
 
@@ -22,13 +23,6 @@ class LineError(Exception):
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule, so `file.whl#sha256=...` keeps its fragment
 _SHELL_SPACE = re.compile(r"[ \t\r\n]+")  # what shlex splits on
-_BOMS = (  # UTF-32 first: the UTF-16 LE mark is a prefix of the UTF-32 LE one
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _CODING = re.compile(rb"^#.*coding[:=]\s*([-\w.]+)")  # PEP 263, on one of the first two lines
 
 
@@ -68,6 +62,7 @@ def split_line(line: str) -> tuple[str, list[str]]:
 
 
 def read_text(path: Path) -> str:
+    """The text of a requirements file, decoded as pip decodes it."""
     if path.is_dir():
         raise LineError(f"{path} is a folder, not a requirements file; name the file")
     try:
@@ -82,9 +77,9 @@ def read_text(path: Path) -> str:
 
 def _decode(data: bytes) -> str:
     """As pip decodes: by the byte-order mark, else a PEP 263 coding line, else UTF-8."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding)
+    encoding = bom_encoding(data)
+    if encoding is not None:
+        return data.decode(encoding)
     for line in data.split(b"\n")[:2]:
         declared = _CODING.match(line)
         if declared is not None:
