@@ -25,8 +25,9 @@ from tests.support.scenario import LINUX312, WIN36
 from vendorer._util.guard import BusyError
 from vendorer._util.tomlfile import parse_toml
 from vendorer.index.finder import Finder
-from vendorer.inputs.options import BuildIndexes
-from vendorer.lock.pylock import LockedFile, LockedPackage, lock_path, read_lock
+from vendorer.inputs.options import IndexSettings
+from vendorer.lock.model import LockedFile, LockedPackage
+from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.wheelhouse.fill import WheelhouseContext, build_wheelhouse
 from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, plan_for
@@ -302,7 +303,7 @@ def test_two_runs_at_once_do_not_share_the_folder(app: Path) -> None:
     assert vendorer("lock", cwd=app).returncode == 0
     folder = app / "wheelhouse" / "python361x64"
     folder.mkdir(parents=True)
-    with FileLock(folder / ".vendorer.lock.pylock"):
+    with FileLock(folder / ".vendorer.lock"):
         run = subprocess.Popen([sys.executable, "-m", "vendorer", "wheelhouse"], cwd=app,
                                text=True, stderr=subprocess.PIPE)  # fmt: skip
         assert run.stderr is not None
@@ -322,8 +323,8 @@ def test_a_run_that_waits_too_long_gives_up_and_changes_nothing(app: Path) -> No
     before = sorted(path.name for path in folder.iterdir())
     lock = read_lock(lock_path(app / "requirements.txt", "python361x64"))
     heard: list[str] = []
-    with Finder(index_urls=[]) as finder, FileLock(folder / ".vendorer.lock.pylock"):
-        context = WheelhouseContext(lock_dir=app, downloader=finder, indexes=BuildIndexes(),
+    with Finder(index_urls=[]) as finder, FileLock(folder / ".vendorer.lock"):
+        context = WheelhouseContext(lock_dir=app, downloader=finder, indexes=IndexSettings(),
                                     on_wait=heard.append, wait_seconds=0.2)  # fmt: skip
         (folder / "webfw-2.0-py3-none-any.whl").unlink()  # work the run would do
         with pytest.raises(BusyError) as raised:

@@ -15,7 +15,7 @@ from typing import Final
 
 from vendorer._util.files import HashCache, sha256_of
 from vendorer.errors import VendorerError
-from vendorer.inputs.options import LockOptions, current_inputs_hash
+from vendorer.inputs.options import LockOptions
 from vendorer.install.libfolder import leftovers, run_in_progress
 from vendorer.install.manifest import (
     MANIFEST,
@@ -25,7 +25,9 @@ from vendorer.install.manifest import (
     read_manifest,
 )
 from vendorer.install.tree import hash_cache_path, scan_tree
-from vendorer.lock.pylock import Lock, lock_path, read_lock
+from vendorer.lock.inputs_hash import current_inputs_hash
+from vendorer.lock.model import Lock
+from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 

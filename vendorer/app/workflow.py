@@ -80,7 +80,7 @@ def make_wheelhouse(
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=finder,
-            indexes=indexes.build,
+            indexes=indexes,
             find_links=local_links,
             on_file=on_file,
             on_bytes=on_bytes,
@@ -125,7 +125,7 @@ def _cibuildwheel(
         shutil.copyfile(verified_file(package, context), sdist)
         sdists.append(sdist)
     output = work / "wheels"
-    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes.build, context.on_file)
+    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes, context.on_file)
     return output, failures
 
 

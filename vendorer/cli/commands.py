@@ -35,17 +35,13 @@ from vendorer._util.tomlfile import decode_text, kind_of, parse_json, read_input
 from vendorer._util.urls import find_links_problem, redact, scrub_credentials, url_problem
 from vendorer.deploy.hooks import install_pre_push_hook
 from vendorer.errors import ConfigError, UsageError, VendorerError
-from vendorer.inputs.options import LockOptions
-from vendorer.inputs.settings import KEYRING_PROVIDERS, Settings, load_settings
+from vendorer.inputs.options import INDEX_STRATEGIES, KEYRING_PROVIDERS, LockOptions
+from vendorer.inputs.settings import Settings, load_settings
 from vendorer.install.libfolder import lib_dir_in_app, lib_folder
 from vendorer.install.vendor import vendor, wheels_for
-from vendorer.lock.pylock import (
-    INDEX_STRATEGIES,
-    export_requirements,
-    lock_changes,
-    lock_path,
-    read_lock,
-)
+from vendorer.lock.changes import lock_changes
+from vendorer.lock.export import export_requirements
+from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.lock.why import explain
 from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import ProfileCatalog

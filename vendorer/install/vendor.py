@@ -41,7 +41,7 @@ from vendorer.install.manifest import (
 )
 from vendorer.install.tree import Foreign, carry, hash_cache_path, link_file, scan_tree
 from vendorer.install.unpack import unpack_wheel
-from vendorer.lock.pylock import Lock
+from vendorer.lock.model import Lock
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import locked_wheels
 

@@ -32,7 +32,7 @@ from packaging.utils import parse_wheel_filename
 
 from vendorer._util.tail import TAIL_LINES, output_tail
 from vendorer.errors import VendorerError
-from vendorer.inputs.options import BuildIndexes
+from vendorer.inputs.options import IndexSettings
 from vendorer.target.profile import Profile
 
 try:  # build's log and verbosity (how it shows pip's output): private, so only if it is there
@@ -42,7 +42,6 @@ except ImportError:  # pragma: no cover - an older or newer build: -v then shows
 
 __all__ = [
     "BuildError",
-    "BuildIndexes",
     "OutputSink",
     "build_metadata",
     "build_wheel",
@@ -58,7 +57,7 @@ class BuildError(VendorerError):
 
 
 def build_wheel(
-    sdist: Path, output_dir: Path, indexes: BuildIndexes, *, echo: OutputSink | None = None
+    sdist: Path, output_dir: Path, indexes: IndexSettings, *, echo: OutputSink | None = None
 ) -> Path:
     """Build a wheel from `sdist` into `output_dir`; returns the wheel's path."""
     with _unpacked(sdist) as source, _builder(source, sdist, indexes, echo) as builder:
@@ -79,7 +78,7 @@ def unusable_reason(wheel: Path, profile: Profile) -> str:
 
 
 def build_metadata(
-    sdist: Path, indexes: BuildIndexes, *, echo: OutputSink | None = None
+    sdist: Path, indexes: IndexSettings, *, echo: OutputSink | None = None
 ) -> Metadata:
     """The core metadata the backend reports for `sdist` (PEP 517 prepare_metadata hook)."""
     with (
@@ -110,7 +109,7 @@ def _unpacked(sdist: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _builder(
-    source: Path, sdist: Path, indexes: BuildIndexes, echo: OutputSink | None
+    source: Path, sdist: Path, indexes: IndexSettings, echo: OutputSink | None
 ) -> Iterator[ProjectBuilder]:
     """A ProjectBuilder in a fresh isolated environment holding every build requirement."""
     runner = _HookRunner(echo)

@@ -14,7 +14,8 @@ from typing import Final
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from vendorer._util.files import write_text_atomic
-from vendorer.lock.pylock import Lock, pinned_requirements
+from vendorer.lock.export import pinned_requirements
+from vendorer.lock.model import Lock
 
 __all__ = [
     "EXPORT_FILE",

@@ -24,8 +24,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from vendorer._util.files import copy_atomic, sha256_of, write_text_atomic
 from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive
 from vendorer.errors import VendorerError
-from vendorer.inputs.options import BuildIndexes
-from vendorer.lock.pylock import Lock, LockedPackage
+from vendorer.inputs.options import IndexSettings
+from vendorer.lock.model import Lock, LockedPackage
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import (
     EXPORT_FILE,
@@ -44,7 +44,7 @@ __all__ = [
     "verified_file",
 ]
 
-LOCK_FILE = ".vendorer.lock.pylock"
+LOCK_FILE = ".vendorer.lock"
 
 
 class HashMismatchError(VendorerError):
@@ -86,7 +86,7 @@ class WheelhouseContext:
 
     lock_dir: Path  # the lock's folder: local paths in the lock are relative to it
     downloader: Downloader
-    indexes: BuildIndexes  # for isolated builds of sdists
+    indexes: IndexSettings  # for isolated builds of sdists
     find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
     native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
     on_file: Callable[[str], None] | None = None  # a file is in place
