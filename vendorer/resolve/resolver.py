@@ -23,7 +23,7 @@ from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation, ResolutionTooDeep
 
 from vendorer.errors import ResolutionError, VendorerError
-from vendorer.index.finder import DistFile
+from vendorer.index.models import DistFile
 from vendorer.lock.pylock import FromFile, FromPackage, RequiredBy
 from vendorer.resolve.candidates import (
     FilePolicy,
