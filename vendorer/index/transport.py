@@ -70,7 +70,7 @@ class GaveUp(Exception):
     (the body was cut off) or not (no connection, no answer)."""
 
     def __init__(self, error: httpx.RequestError, *, tries: int, answered: bool) -> None:
-        super().__init__(str(error))
+        super().__init__(scrub_credentials(str(error)))
         self.error = error
         self.tries = tries
         self.answered = answered
