@@ -16,7 +16,7 @@ from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.scenario import YANKED, build_scenario
 from vendorer._util.tomlfile import parse_toml
-from vendorer.index.http import MAX_DOCUMENT
+from vendorer.index.models import MAX_DOCUMENT
 
 
 @pytest.fixture

@@ -19,11 +19,8 @@ from tests.support.dists import make_sdist, make_wheel, metadata_text, write_tar
 from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
 from vendorer._util.urls import WEB_SCHEMES, redact, url_problem
 from vendorer.errors import IndexError_, UsageError
-from vendorer.index.finder import (
-    ACCEPT,
+from vendorer.index.errors import (
     BrokenDownloadError,
-    DistFile,
-    Finder,
     HashMismatchError,
     HttpStatusError,
     IndexAuthError,
@@ -32,8 +29,11 @@ from vendorer.index.finder import (
     IndexUnreachableError,
     MetadataError,
     OfflineError,
+    ResponseTooLargeError,
 )
-from vendorer.index.http import MAX_DOCUMENT, ResponseTooLargeError
+from vendorer.index.finder import Finder
+from vendorer.index.models import MAX_DOCUMENT, DistFile
+from vendorer.index.pages import ACCEPT
 
 Summary = dict[str, tuple[object, ...]]
 

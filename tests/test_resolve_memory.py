@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from vendorer.errors import ResolutionError
-from vendorer.index.finder import DistFile
+from vendorer.index.models import DistFile
 from vendorer.resolve.candidates import FilePolicy
 from vendorer.resolve.resolver import Resolution, RootRequirement, resolve_for
 from vendorer.target.catalog import ProfileCatalog

@@ -1,4 +1,5 @@
-"""URL helpers: hiding credentials, telling why a URL cannot be used, the paths behind `file:` URLs.
+"""URL helpers: hiding credentials, telling why a URL cannot be used, the paths behind `file:` URLs,
+and the loopback rule (where credentials may be sent).
 
 Nothing here raises on a malformed URL: `redact` hides whatever could be credentials, and
 `url_problem` says what is wrong without repeating any part that could be a secret.
@@ -6,6 +7,7 @@ Nothing here raises on a malformed URL: `redact` hides whatever could be credent
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -16,6 +18,7 @@ __all__ = [
     "WEB_SCHEMES",
     "file_url_path",
     "find_links_problem",
+    "may_carry_credentials",
     "redact",
     "scrub_credentials",
     "url_problem",
@@ -106,6 +109,21 @@ def _either(schemes: Collection[str]) -> str:
     names = [f"{scheme}://" for scheme in schemes]
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
     return f"an {listed}" if listed[0] in "aeiouh" else f"a {listed}"
+
+
+def may_carry_credentials(url: str) -> bool:
+    """The loopback rule: credentials go over HTTPS, or in clear to this machine only (localhost
+    or a loopback address); never in clear over a network."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def file_url_path(url: str) -> Path:

@@ -19,7 +19,8 @@ from packaging.version import Version
 from vendorer._util.files import write_text_atomic
 from vendorer._util.urls import file_url_path, redact
 from vendorer.errors import UsageError
-from vendorer.index.finder import DistFile, Finder
+from vendorer.index.finder import Finder
+from vendorer.index.models import DistFile
 from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cache_dir, indexes_for
 from vendorer.inputs.requirements import RequirementLine, parse_requirements
 from vendorer.lock.inputs_hash import inputs_hash

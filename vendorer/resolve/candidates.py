@@ -17,7 +17,7 @@ from packaging.tags import Tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from vendorer.index.finder import DistFile
+from vendorer.index.models import DistFile
 from vendorer.target.profile import Profile
 
 __all__ = [

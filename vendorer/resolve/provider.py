@@ -25,7 +25,7 @@ from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation
 
 from vendorer.errors import ResolutionError, VendorerError
-from vendorer.index.finder import DistFile
+from vendorer.index.models import DistFile
 from vendorer.resolve.candidates import (
     FilePolicy,
     Rejection,

@@ -17,7 +17,7 @@ from packaging.version import Version
 from resolvelib import ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
-from vendorer.index.finder import DistFile
+from vendorer.index.models import DistFile
 from vendorer.resolve.candidates import FilePolicy, Rejection, VersionChoice
 from vendorer.resolve.chains import FromFile, RequiredBy
 from vendorer.resolve.explain import MAX_ROUNDS, Unresolvable, too_deep, unsatisfiable
