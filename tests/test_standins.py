@@ -101,6 +101,15 @@ def test_onedeploy_async_answers_202_with_location_and_cleans_wwwroot(
     assert scm.get(f"/api/deployments/{result['id']}").json()["status"] == 4
 
 
+def test_onedeploy_clean_with_a_path_cleans_the_whole_wwwroot(
+    kudu: KuduServer, scm: httpx.Client
+) -> None:
+    (kudu.wwwroot / "beside.txt").parent.mkdir(parents=True)
+    (kudu.wwwroot / "beside.txt").write_text("deleted: the staging folder syncs to wwwroot")
+    assert scm.post("/api/publish?type=zip&path=/sub/", content=make_zip(APP)).status_code == 200
+    assert tree(kudu.wwwroot) == {f"sub/{name}" for name in APP}
+
+
 def test_onedeploy_sync_with_clean_false_keeps_files_and_path_extracts_below(
     kudu: KuduServer, scm: httpx.Client
 ) -> None:

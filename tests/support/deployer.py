@@ -10,7 +10,9 @@ Sources: KuduLite `PushDeploymentController.cs` (`OneDeploy` :234-436, `ZipPushD
   `Location: <base>/api/deployments/latest?deployer=OneDeploy&time=...`, no `Retry-After`; else
   it runs inside the request: 200), `clean` (default true for zip: wwwroot made to hold exactly
   the zip's files, kudusync's ignored names aside), `restart` (default true), `path` (extract
-  under `wwwroot/<path>`). `isAsync` means nothing to OneDeploy.
+  under `wwwroot/<path>`; the public source then syncs the whole staging folder into wwwroot, so
+  a clean deploy with a path also deletes what lies beside `<path>`: `LocalZipFetch` extracts to
+  `<staging>/<path>`, `GetOutputPath` returns wwwroot). `isAsync` means nothing to OneDeploy.
 - `POST /api/zipdeploy`: `isAsync` (202 + `Location` `...deployer=Push-Deployer...` +
   `Retry-After`), `deployer`, `message`; a manifest-based sync (see deployments.py).
 - Both: 409 with the in-progress message while a deployment runs, 409 when
@@ -198,16 +200,17 @@ class Deployer:
             record.manifest = previous or frozenset()
             return
         (wwwroot / "oryx-manifest.toml").unlink(missing_ok=True)
+        if job.path:  # extracted under <path> in the staging folder, which syncs to wwwroot
+            files = {f"{job.path}/{name}": data for name, data in files.items()}
         with staged(files) as source:
             if job.route == "onedeploy":
                 record.add_log("Running build. Project type: OneDeploy")
-                target = wwwroot / job.path if job.path else wwwroot
                 if job.clean:
-                    record.add_log(f"Clean deploying to /home/site/wwwroot/{job.path}".rstrip("/"))
-                    kudusync(source, target, None)
+                    record.add_log("Clean deploying to /home/site/wwwroot")
+                    kudusync(source, wwwroot, None)
                 else:
-                    record.add_log(f"Incrementally deploying to /home/site/wwwroot/{job.path}")
-                    copy_over(source, target)
+                    record.add_log("Incrementally deploying to /home/site/wwwroot")
+                    copy_over(source, wwwroot)
                 record.manifest = previous or frozenset()
             else:
                 record.add_log("Running kudusync with the previous deployment's manifest")

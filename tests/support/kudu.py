@@ -192,7 +192,8 @@ class KuduServer:
                 query = {k.lower(): v for k, v in parse_qsl(urlsplit(self.path).query)}
                 route = path.removeprefix("/api")
                 deployer = server.deployments
-                if route in ("/publish", "/zipdeploy") and self.command in ("POST", "PUT"):
+                deploys = route == "/publish" or path == "/api/zipdeploy"  # publish: both routes
+                if deploys and self.command in ("POST", "PUT"):
                     if server.cut_uploads > 0:  # received in full; the answer will be lost
                         server.cut_uploads -= 1
                         self._cut = True
