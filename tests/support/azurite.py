@@ -1,9 +1,9 @@
 """Azurite, the Azure Storage emulator (npm `azurite`), blob service only, on loopback.
 
 Found at `VENDORER_AZURITE_BLOB`, else `.ci/node_modules/.bin/azurite-blob` (what `bash .ci/run`
-installs from `.ci/package.json`), else `azurite-blob` on PATH; `find_azurite()` is None
-without it, and the `azurite` fixture then skips. Started as research §11 says:
-`azurite-blob --location <dir> --blobHost 127.0.0.1 --blobPort 0 --skipApiVersionCheck
+installs from `.ci/package.json` with `npm ci --prefix .ci`), else `azurite-blob` on PATH;
+`find_azurite()` is None without it, and the `azurite` fixture then skips. Started as research
+§11 says: `azurite-blob --location <dir> --blobHost 127.0.0.1 --blobPort 0 --skipApiVersionCheck
 --disableTelemetry --silent`; the port is read from its "successfully listens on" line. The
 well-known development account `devstoreaccount1` and its key come from Azurite's
 `blob/utils/constants.ts`; blob URLs are path-style
@@ -25,7 +25,7 @@ ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 REPOSITORY = Path(__file__).resolve().parents[2]
 MISSING = (
-    "Azurite is not installed: run `npm install --prefix .ci` in the repository "
+    "Azurite is not installed: run `npm ci --prefix .ci` in the repository "
     "(bash .ci/run does), or set VENDORER_AZURITE_BLOB to an azurite-blob program"
 )
 _LISTENING = re.compile(r"successfully listens on (http://127\.0\.0\.1:(\d+))")
