@@ -23,6 +23,7 @@ from tests.support.azure import AzureSite
 from tests.support.azurite import MISSING, Azurite, find_azurite
 from tests.support.entra import (
     ARM_AUDIENCE,
+    ARM_CLASSIC_AUDIENCE,
     SCM_AUDIENCE,
     STORAGE_AUDIENCE,
     FakeAz,
@@ -105,8 +106,11 @@ def keyring_store(
 
 @pytest.fixture
 def azure_credential() -> StandInCredential:
-    """A credential object with one token per audience: ARM, the SCM site, Storage."""
-    return StandInCredential.for_audiences(ARM_AUDIENCE, SCM_AUDIENCE, STORAGE_AUDIENCE)
+    """A credential object with one token per audience: ARM (both of its names), the SCM site,
+    Storage. The ARM stand-in takes every one of them; SCM sites take the SCM and ARM ones."""
+    return StandInCredential.for_audiences(
+        ARM_AUDIENCE, ARM_CLASSIC_AUDIENCE, SCM_AUDIENCE, STORAGE_AUDIENCE
+    )
 
 
 @pytest.fixture
@@ -122,9 +126,12 @@ def azure_site(
 ) -> Iterator[Callable[..., AzureSite]]:
     """`site = azure_site("linux", **options)`: a site of that plan (tests/support/azure.py
     PLANS) in `arm_server`, with its Kudu and app servers; its SCM site takes the credential's
-    SCM and ARM tokens. Stopped after the test."""
+    SCM and ARM tokens (research §10: production clients send both). Stopped after the test."""
     numbers = itertools.count()
-    scm_tokens = (azure_credential.token(SCM_AUDIENCE), azure_credential.token(ARM_AUDIENCE))
+    scm_tokens = tuple(
+        azure_credential.token(audience)
+        for audience in (SCM_AUDIENCE, ARM_AUDIENCE, ARM_CLASSIC_AUDIENCE)
+    )
     with ExitStack() as stack:
 
         def start(plan: str, **options: Any) -> AzureSite:

@@ -10,7 +10,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -569,7 +568,7 @@ def test_a_consumption_site_loads_its_package_from_the_sas_url(
 
 
 def test_azure_cli_credential_gets_its_token_from_the_fake_az(
-    fake_az: FakeAz, azure_credential: StandInCredential, arm_server: ArmServer
+    fake_az: FakeAz, azure_credential: StandInCredential
 ) -> None:
     credential = AzureCliCredential()
     token = credential.get_token("https://management.azure.com/.default")
@@ -577,9 +576,8 @@ def test_azure_cli_credential_gets_its_token_from_the_fake_az(
     assert token.expires_on > time.time() + 3000
     assert fake_az.calls[0]["resource"] == "https://management.azure.com"
     assert fake_az.calls[0]["argv"][:4] == ["account", "get-access-token", "--output", "json"]
-    assert credential.get_token(
-        "https://appservice.azure.com/.default"
-    ).token == azure_credential.token(SCM_AUDIENCE)
+    scm = credential.get_token("https://appservice.azure.com/.default")
+    assert scm.token == azure_credential.token(SCM_AUDIENCE)
     fake_az.logged_in = False
     fake_az.save()
     with pytest.raises(CredentialUnavailableError, match="az login"):
@@ -590,8 +588,7 @@ def test_an_sdk_client_with_the_az_credential_reaches_the_arm_stand_in(
     fake_az: FakeAz, azure_site: Callable[..., AzureSite], arm_server: ArmServer
 ) -> None:
     site = azure_site("linux")
-    found: Any = web_client(arm_server, AzureCliCredential()).web_apps.get(
-        site.resource_group, site.name
-    )
+    client = web_client(arm_server, AzureCliCredential())
+    found = client.web_apps.get(site.resource_group, site.name)
     assert found.name == site.name
     assert [call["resource"] for call in fake_az.calls] == ["https://management.azure.com"]

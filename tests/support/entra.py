@@ -2,8 +2,9 @@
 
 Never a real login. `token_for(audience)` makes a JWT-shaped (unsigned) token naming its audience,
 one per audience, so a test can tell which one a client sent: ARM
-(`https://management.azure.com/`), the SCM site as az cli asks for it
-(`https://appservice.azure.com`, research §10), Storage. The stand-ins accept whatever tokens they
+(`https://management.azure.com/`, or `https://management.core.windows.net/`, which ARM takes too
+and Core Tools asks for), the SCM site as az cli asks for it (`https://appservice.azure.com`,
+research §10), Storage. The stand-ins accept whatever tokens they
 are given (`ArmServer(tokens=...)`, `KuduServer(tokens=...)`).
 
 `StandInCredential` is a duck-typed `TokenCredential` (`get_token(*scopes)` ->
@@ -33,6 +34,7 @@ from typing import Any
 from azure.core.credentials import AccessToken
 
 ARM_AUDIENCE = "https://management.azure.com/"
+ARM_CLASSIC_AUDIENCE = "https://management.core.windows.net/"  # also ARM's (Core Tools asks it)
 SCM_AUDIENCE = "https://appservice.azure.com"
 STORAGE_AUDIENCE = "https://storage.azure.com/"
 TENANT = "00000000-0000-0000-0000-0000000e4a11"
