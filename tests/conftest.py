@@ -7,15 +7,28 @@ a module whose tests only add files can share one pypiserver through `module_pyp
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.arm import ArmServer
+from tests.support.azure import AzureSite
+from tests.support.azurite import MISSING, Azurite, find_azurite
+from tests.support.entra import (
+    ARM_AUDIENCE,
+    ARM_CLASSIC_AUDIENCE,
+    SCM_AUDIENCE,
+    STORAGE_AUDIENCE,
+    FakeAz,
+    StandInCredential,
+)
 from tests.support.index import PypiServer, StaticIndex
 
 
@@ -89,3 +102,76 @@ def keyring_store(
                        check=True, capture_output=True)  # fmt: skip
 
     return store
+
+
+@pytest.fixture
+def azure_credential() -> StandInCredential:
+    """A credential object with one token per audience: ARM (both of its names), the SCM site,
+    Storage. The ARM stand-in takes every one of them; SCM sites take the SCM and ARM ones."""
+    return StandInCredential.for_audiences(
+        ARM_AUDIENCE, ARM_CLASSIC_AUDIENCE, SCM_AUDIENCE, STORAGE_AUDIENCE
+    )
+
+
+@pytest.fixture
+def arm_server(azure_credential: StandInCredential) -> Iterator[ArmServer]:
+    """The ARM stand-in, accepting the credential's tokens."""
+    with ArmServer(tokens=azure_credential.tokens.values()) as arm:
+        yield arm
+
+
+@pytest.fixture
+def azure_site(
+    tmp_path: Path, arm_server: ArmServer, azure_credential: StandInCredential
+) -> Iterator[Callable[..., AzureSite]]:
+    """`site = azure_site("linux", **options)`: a site of that plan (tests/support/azure.py
+    PLANS) in `arm_server`, with its Kudu and app servers; its SCM site takes the credential's
+    SCM and ARM tokens (research §10: production clients send both). Stopped after the test."""
+    numbers = itertools.count()
+    scm_tokens = tuple(
+        azure_credential.token(audience)
+        for audience in (SCM_AUDIENCE, ARM_AUDIENCE, ARM_CLASSIC_AUDIENCE)
+    )
+    with ExitStack() as stack:
+
+        def start(plan: str, **options: Any) -> AzureSite:
+            number = next(numbers)
+            options.setdefault("scm_tokens", scm_tokens)
+            options.setdefault("name", f"standin-app{number or ''}")
+            home = tmp_path / f"azure-site{number}" / "home"
+            return stack.enter_context(AzureSite(arm_server, home, plan, **options))
+
+        yield start
+
+
+@pytest.fixture
+def azurite(tmp_path: Path) -> Iterator[Azurite]:
+    """A running Azurite blob service (its own folder); skips when Azurite is not installed.
+
+    It starts in 0.7 to 2.5 s (more on a busy machine): a module whose tests keep to their own
+    containers or blob names can share one through `module_azurite`."""
+    program = find_azurite()
+    if program is None:
+        pytest.skip(MISSING)
+    with Azurite(program, tmp_path / "azurite") as storage:
+        yield storage
+
+
+@pytest.fixture(scope="module")
+def module_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One Azurite for the whole module (see `azurite`)."""
+    program = find_azurite()
+    if program is None:
+        pytest.skip(MISSING)
+    with Azurite(program, tmp_path_factory.mktemp("azurite")) as storage:
+        yield storage
+
+
+@pytest.fixture
+def fake_az(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, azure_credential: StandInCredential
+) -> FakeAz:
+    """A fake `az` first on PATH that hands out the credential's tokens (tests/support/entra.py)."""
+    az = FakeAz(tmp_path / "fake-az", azure_credential.tokens)
+    monkeypatch.setenv("PATH", az.path_with_az())
+    return az

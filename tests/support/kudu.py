@@ -13,6 +13,28 @@ handled and before the answer (`cuts`: the command ran, the client hears nothing
 until `release` is set (`held`), and a slow command (`command_seconds`) behind App Service's front
 end, which answers HTTP 500 once a request has taken `front_end_limit` seconds (230 on Azure)
 while the command goes on (`finished` lists the commands that completed).
+
+Deployments (deployer.py, deployments.py say what each route answers and why): OneDeploy
+`/api/publish`, `/api/zipdeploy`, `/api/deployments/...` and `GET /api/settings` (the flat dict
+`settings`, which the ARM stand-in updates when a trio ties them, see azure.py). What a test sets:
+- `settings`: the app settings as the SCM site sees them (`SCM_DO_BUILD_DURING_DEPLOYMENT` true-like
+  runs an "Oryx build" that leaves `antenv/` or a fresh `.python_packages/` and
+  `oryx-manifest.toml`; `WEBSITE_RUN_FROM_PACKAGE` http... gives 409, `1` stores the zip in
+  `data/SitePackages`; `FUNCTIONS_EXTENSION_VERSION` makes it a Functions app);
+- `deploy_failure` (a message; `deploy_failure_details` the lines under it): every deployment fails
+  with status 3 and error log entries that have details; `deploy_hangs`: deployments never
+  complete (until it is cleared or the server stops); `build_seconds`: each takes that long;
+  `cut_uploads`: the next N deploy requests are received and handled (the deployment happens),
+  then the connection is cut before the answer; `front_end_limit` applies to synchronous deploys
+  as to commands (500 at the limit, the deployment goes on); `retry_after` (zipdeploy's
+  Retry-After, 30 as Windows Kudu); `failed_sync_status` (what a synchronous deploy whose build
+  failed answers: 200 in KuduLite);
+- auth: Basic with `user`/`password` while `basic_auth` is true (false: 401, as when SCM basic
+  auth is disabled), or `Authorization: Bearer <t>` for any `t` in `tokens`; `auth_schemes`
+  records the scheme each request used;
+- the site: `on_restart` callbacks run when a deployment restarts it (an AppServer's `restart`),
+  `restarts` counts them, `python_version` is the site's Python (`PYTHON|3.12`).
+`FlexKuduServer` is the Flex Consumption variant (`FlexDeployer`): Bearer only by default.
 """
 
 from __future__ import annotations
@@ -26,21 +48,52 @@ import shutil
 import threading
 import time
 import zipfile
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
-from urllib.parse import unquote, urlsplit
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.support.deployer import Deployer, FlexDeployer
+from tests.support.deployments import SUCCESS, Reply
 from tests.support.loopback import LoopbackServer
 
 
 class KuduServer:
-    def __init__(self, home: Path, *, user: str = "$site", password: str = "s3cret-kudu") -> None:
+    deployer_class: ClassVar[type[Deployer]] = Deployer
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        user: str = "$site",
+        password: str = "s3cret-kudu",
+        settings: dict[str, str] | None = None,
+        tokens: Iterable[str] = (),
+        basic_auth: bool = True,
+    ) -> None:
         self.home = home
         self.user = user
         self.password = password
+        self.settings: dict[str, str] = {} if settings is None else settings
+        self.tokens: set[str] = set(tokens)
+        self.basic_auth = basic_auth
+        self.auth_schemes: list[str] = []
+        self.python_version = "3.12"
+        self.deploy_failure: str | None = None
+        self.deploy_failure_details: list[str] = ["ERROR: the build failed on purpose"]
+        self.deploy_hangs = False
+        self.build_seconds = 0.0
+        self.cut_uploads = 0
+        self.retry_after = 30
+        self.failed_sync_status = 200
+        self.flex_final_status = SUCCESS
+        self.early_404s = 0
+        self.on_restart: list[Callable[[], None]] = []
+        self.restarts = 0
+        self.deployments = self.deployer_class(self)
         self.requests: list[tuple[str, str]] = []
         self.zips: list[tuple[str, list[str]]] = []  # (folder, member names) of each zip PUT
         self.commands: list[dict[str, str]] = []
@@ -70,7 +123,24 @@ class KuduServer:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.deployments.stopping.set()  # a hanging or slow deployment ends
         self._http.stop()
+
+    @property
+    def wwwroot(self) -> Path:
+        return self.home / "site/wwwroot"
+
+    def restart_site(self) -> None:
+        """A deployment restarted the app (its container on Linux)."""
+        self.restarts += 1
+        for callback in self.on_restart:
+            callback()
+
+    def wait_for_deployment(self, timeout: float = 30) -> None:
+        """Wait until no deployment runs (for tests that started one asynchronously)."""
+        record = self.deployments.pending()
+        if record is not None and not record.done.wait(timeout):
+            raise TimeoutError("the deployment did not finish")
 
     def next_number(self) -> int:
         with self._lock:
@@ -116,7 +186,29 @@ class KuduServer:
                 elif path == "/api/command" and self.command == "POST":
                     self._command(json.loads(body))
                 else:
+                    self._deploy_routes(path, body)
+
+            def _deploy_routes(self, path: str, body: bytes) -> None:
+                query = {k.lower(): v for k, v in parse_qsl(urlsplit(self.path).query)}
+                route = path.removeprefix("/api")
+                deployer = server.deployments
+                deploys = route == "/publish" or path == "/api/zipdeploy"  # publish: both routes
+                if deploys and self.command in ("POST", "PUT"):
+                    if server.cut_uploads > 0:  # received in full; the answer will be lost
+                        server.cut_uploads -= 1
+                        self._cut = True
+                    handle = deployer.publish if route == "/publish" else deployer.zipdeploy
+                    self._reply(handle(query, body))
+                elif route.rstrip("/").split("/")[1:2] == ["deployments"] and self.command == "GET":
+                    parts = [part for part in route.split("/")[2:] if part]
+                    self._reply(deployer.get(parts, server.url + self.path))
+                elif path == "/api/settings" and self.command == "GET":
+                    self._json(200, dict(server.settings))
+                else:
                     self._json(404, {"Message": f"no route {path}"})
+
+            def _reply(self, reply: Reply) -> None:
+                self._send(reply.status, reply.body, reply.kind, reply.headers)
 
             def _hang_up(self) -> None:
                 self.close_connection = True
@@ -141,8 +233,13 @@ class KuduServer:
             do_GET = do_PUT = do_POST = do_DELETE = _dispatch
 
             def _authorized(self) -> bool:
+                """Basic (while `basic_auth`) or a Bearer token the server was given."""
+                scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+                server.auth_schemes.append(scheme)
+                if scheme == "Bearer":
+                    return value in server.tokens
                 token = base64.b64encode(f"{server.user}:{server.password}".encode()).decode()
-                return self.headers.get("Authorization") == f"Basic {token}"
+                return scheme == "Basic" and server.basic_auth and value == token
 
             def _target(self, relative: str) -> Path | None:
                 target = (server.home / relative).resolve()
@@ -270,3 +367,15 @@ def _entry(server: KuduServer, path: Path) -> dict[str, Any]:
         "href": f"{server.url}/api/vfs/{relative}",
         "path": f"D:\\home\\{relative}".replace("/", "\\"),
     }
+
+
+class FlexKuduServer(KuduServer):
+    """The SCM host of a Flex Consumption app: its own deployment service (FlexDeployer), and
+    Bearer tokens only unless `basic_auth=True` (az cli always sends Bearer to Flex,
+    `get_scm_site_headers_flex`, custom.py:8124-8137)."""
+
+    deployer_class: ClassVar[type[Deployer]] = FlexDeployer
+
+    def __init__(self, home: Path, **options: Any) -> None:
+        options.setdefault("basic_auth", False)
+        super().__init__(home, **options)
