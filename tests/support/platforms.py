@@ -33,7 +33,15 @@ from installer.sources import WheelFile
 
 from tests.support.index import free_port
 
-__all__ = ["Answer", "base_python", "call_function", "get", "install_image", "oryx_gunicorn"]
+__all__ = [
+    "Answer",
+    "Served",
+    "base_python",
+    "call_function",
+    "get",
+    "install_image",
+    "oryx_gunicorn",
+]
 
 SCHEME_KEYS = ("purelib", "platlib", "scripts", "data", "headers")
 
@@ -42,6 +50,15 @@ SCHEME_KEYS = ("purelib", "platlib", "scripts", "data", "headers")
 class Answer:
     status: int
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A server started for a test: where it listens, its process and its log."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
 
 
 def base_python(minor: tuple[int, int]) -> str | None:
@@ -79,8 +96,8 @@ def _clean_environment(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def oryx_gunicorn(wwwroot: Path, python: str, image: Path, home: Path) -> Iterator[int]:
-    """gunicorn serving `wwwroot` as Oryx starts it; yields the port, stops it after."""
+def oryx_gunicorn(wwwroot: Path, python: str, image: Path, home: Path) -> Iterator[Served]:
+    """gunicorn serving `wwwroot` as Oryx starts it, stopped after."""
     version = subprocess.run(
         [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
         capture_output=True, text=True, check=True,
@@ -100,36 +117,36 @@ def oryx_gunicorn(wwwroot: Path, python: str, image: Path, home: Path) -> Iterat
         f"--timeout 600 --access-logfile '-' --error-logfile '-' "
         f"--bind=127.0.0.1:{port} --chdir={wwwroot}"
     )
-    log = (home / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [str(image / "bin" / "gunicorn"), "app:app"],
-        env=environment, cwd=home, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        yield port
-    finally:
-        process.terminate()
+    log_path = home / "gunicorn.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(image / "bin" / "gunicorn"), "app:app"],
+            env=environment, cwd=home, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            yield Served(port, process, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def get(port: int, path: str = "/", *, deadline: float = 30.0, log: Path | None = None) -> Answer:
-    """GET `path` from a server on loopback that may still be starting."""
+def get(server: Served, path: str = "/", *, deadline: float = 30.0) -> Answer:
+    """GET `path` from `server`, which may still be starting; fails when it ends first."""
     end = time.monotonic() + deadline
     while True:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             connection.request("GET", path)
             response = connection.getresponse()
             return Answer(response.status, response.read().decode("utf-8", "replace"))
         except OSError:
-            if time.monotonic() > end:
-                shown = log.read_text(errors="replace") if log and log.exists() else ""
-                raise AssertionError(f"nothing answered on port {port}:\n{shown}") from None
+            if server.process.poll() is not None or time.monotonic() > end:
+                log = server.log.read_text(errors="replace")
+                raise AssertionError(f"nothing answered on port {server.port}:\n{log}") from None
             time.sleep(0.1)
         finally:
             connection.close()

@@ -58,10 +58,14 @@ SECRET_NAMES: Final = (
     "secrets.*", ".env.*", ".netrc", "_netrc", ".pypirc",
 )  # fmt: skip
 NOT_SECRET: Final = frozenset({".env.example", ".env.sample", ".env.template"})
+_BASE64 = rb"[A-Za-z0-9+/]{20,}"  # a value, not code that builds one (`AccountKey={key}`)
 SECRET_CONTENT: Final = (
-    (re.compile(rb"AccountKey="), 'holds "AccountKey=" (an Azure storage key)'),
-    (re.compile(rb"SharedAccessKey="), 'holds "SharedAccessKey=" (an Azure access key)'),
-    (re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "holds a private key"),
+    (re.compile(rb"AccountKey=" + _BASE64), 'holds "AccountKey=" (an Azure storage key)'),
+    (re.compile(rb"SharedAccessKey=" + _BASE64), 'holds "SharedAccessKey=" (an Azure access key)'),
+    (
+        re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n(?:[\w-]+:.*\r?\n|\r?\n)*" + _BASE64),
+        "holds a private key",
+    ),
 )
 SCANNED_BYTES: Final = 1 << 20
 
