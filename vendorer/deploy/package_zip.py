@@ -8,10 +8,11 @@
 - Timestamps come from each file's content, not from the clock or its mtime: a moment between
   1980-01-01 (a zip cannot go earlier) and 2020-01-01, taken from the file's sha256. One fixed
   date for every file would be reproducible too, but a deployment would then miss changes:
-  Kudu's extractor gives each file its entry's time, KuduSync copies a file into wwwroot only
-  when that time differs from the deployed copy's, and Python reuses a `__pycache__` entry whose
-  source has the same mtime and size. A time that changes with the content is right for all
-  three. Folders get 1980-01-01.
+  Kudu's extractor gives each file its entry's time (KuduLite `ZipArchiveExtensions.Extract`),
+  KuduSync copies a file into wwwroot only when that time differs from the deployed copy's
+  (KuduSync.NET), or its time or size (the node KuduSync, which then gives the copy the same
+  time), and Python reuses a `__pycache__` entry whose source has the same mtime and size. A
+  time that changes with the content is right for all three. Folders get 1980-01-01.
 """
 
 from __future__ import annotations
