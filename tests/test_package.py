@@ -35,7 +35,7 @@ from tests.support.platforms import (
 )
 from tests.support.repack import repack_installed
 from vendorer.deploy.funcignore import parse_funcignore
-from vendorer.deploy.package import package_app, plan_package
+from vendorer.deploy.package import PackageOptions, package_app, plan_package
 from vendorer.deploy.package_rules import compile_excludes
 from vendorer.deploy.package_zip import content_time
 from vendorer.errors import ConfigError, UsageError, VendorerError
@@ -249,7 +249,7 @@ def test_what_stays_out_is_listed_with_its_reason(tmp_path: Path, dist_dir: Path
     })  # fmt: skip
     (app / "empty").mkdir()
     plan = plan_package(app, LINUX, "__oryx_packages__", tmp_path / "app.zip",
-                        excludes=["docs/", "*.txt"])  # fmt: skip
+                        PackageOptions(excludes=("docs/", "*.txt")))  # fmt: skip
     reasons = {exclusion.path: exclusion.reason for exclusion in plan.excluded}
     assert reasons == {
         ".git/": "version control", "sub/.git": "version control",
@@ -397,7 +397,7 @@ def test_files_that_look_like_secrets_go_in_with_a_warning(tmp_path: Path, dist_
         "excluded.pem": "x",
     })  # fmt: skip
     plan = plan_package(app, LINUX, "__oryx_packages__", tmp_path / "a.zip",
-                        excludes=["excluded.pem"])  # fmt: skip
+                        PackageOptions(excludes=("excluded.pem",)))  # fmt: skip
     flagged = {warning.split(" ", 1)[0] for warning in plan.warnings}
     assert flagged == {
         "certs/server.pem", "certs/server.KEY", "id_rsa", "secrets.json", ".env.production",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -31,6 +30,7 @@ from vendorer.target.profile import Profile
 
 __all__ = [
     "Exclusion",
+    "PackageOptions",
     "PackagePlan",
     "PackageReport",
     "Platform",
@@ -83,43 +83,34 @@ def platform_of(profile: Profile) -> Platform:
     return "functions" if profile.server.lib_dir == FUNCTIONS_LIB else "linux"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageOptions:
+    wheelhouse: Path | None = None  # the wheelhouse root; None: <app>/wheelhouse
+    excludes: tuple[str, ...] = ()  # the patterns of `[tool.vendorer] exclude`
+
+
 def package_app(
-    app: Path,
-    profile: Profile,
-    lib_dir: str,
-    output: Path,
-    *,
-    wheelhouse: Path | None = None,
-    excludes: Sequence[str] = (),
+    app: Path, profile: Profile, lib_dir: str, output: Path, options: PackageOptions | None = None
 ) -> PackageReport:
     """Write the package of `app` for `profile` to `output`: plan, then write."""
-    return write_package(
-        plan_package(app, profile, lib_dir, output, wheelhouse=wheelhouse, excludes=excludes)
-    )
+    return write_package(plan_package(app, profile, lib_dir, output, options))
 
 
 def plan_package(
-    app: Path,
-    profile: Profile,
-    lib_dir: str,
-    output: Path,
-    *,
-    wheelhouse: Path | None = None,
-    excludes: Sequence[str] = (),
+    app: Path, profile: Profile, lib_dir: str, output: Path, options: PackageOptions | None = None
 ) -> PackagePlan:
     """Decide what the package of `app` holds. `lib_dir` is the vendored folder (relative to the
-    app, or absolute inside it), `wheelhouse` the wheelhouse root (default: `<app>/wheelhouse`),
-    `excludes` the patterns of `[tool.vendorer] exclude`; `output` stays out of the package when
-    it is inside the app."""
+    app, or absolute inside it); `output` stays out of the package when it is inside the app."""
+    options = options or PackageOptions()
     root = app.resolve()
     lib_dir = lib_dir_in_app(app, lib_dir)
     platform = platform_of(profile)
     owned = _vendored_files(app, profile, lib_dir, platform)
     rules = PackageRules(
         functions=platform == "functions",
-        wheelhouse=_inside(root, wheelhouse or app / "wheelhouse"),
+        wheelhouse=_inside(root, options.wheelhouse or app / "wheelhouse"),
         output=_inside(root, output),
-        patterns=compile_excludes(excludes),
+        patterns=compile_excludes(options.excludes),
         lib_dir=lib_dir,
     )
     funcignore = _funcignore(root) if platform == "functions" else None
