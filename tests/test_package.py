@@ -229,6 +229,45 @@ def test_a_windows_package_carries_lib_and_the_apps_web_config_with_the_vendored
     assert not package_app(app, WINDOWS, "lib", tmp_path / "w.zip").plan.notes
 
 
+def test_an_httpplatform_web_config_keeps_its_own_settings(tmp_path: Path, dist_dir: Path) -> None:
+    app = tmp_path / "app"
+    wheel = make_wheel(dist_dir, "hello", "1.0")
+    vendor({canonicalize_name("hello"): wheel}, WINDOWS, app / "lib", lock_hash="sha256:0")
+    done = vendorer("webconfig", "--app", str(app), "-p", "python361x64", "--lib-dir", "old",
+                    "--handler", "httpplatform", "--entry", "srv/run.py", "--args=--fast 1",
+                    "--env", "MODE=prod", "--startup-time-limit=120", "--processes=3")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    own = (app / "web.config").read_text(encoding="utf-8")
+    plan = plan_package(app, WINDOWS, "lib", tmp_path / "w.zip")
+    (webconfig,) = [member for member in plan.members if member.name == "web.config"]
+    assert webconfig.data is not None
+    assert webconfig.data.decode() == own.replace("wwwroot\\old", "wwwroot\\lib")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<configuration><system.webServer><rewrite/></system.webServer></configuration>",
+         r"web\.config holds no Python handler .*: run `vendorer webconfig --profile python361x64"),
+        ("<configuration><appSettings>", r"web\.config:1:\d+: not well-formed XML"),
+        ('<configuration><system.webServer><httpPlatform arguments="-m app"/>'
+         "</system.webServer></configuration>", r"httpPlatform's arguments start with '-m'"),
+        ('<configuration><system.webServer><handlers><add name="PythonHandler" '
+         'modules="FastCgiModule"/></handlers></system.webServer></configuration>',
+         r"FastCGI needs the WSGI app: .*; or run `vendorer webconfig --profile python361x64`"),
+    ],
+)  # fmt: skip
+def test_a_web_config_vendorer_cannot_update_is_named(
+    tmp_path: Path, dist_dir: Path, text: str, message: str
+) -> None:
+    app = tmp_path / "app"
+    wheel = make_wheel(dist_dir, "hello", "1.0")
+    vendor({canonicalize_name("hello"): wheel}, WINDOWS, app / "lib", lock_hash="sha256:0")
+    (app / "web.config").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        plan_package(app, WINDOWS, "lib", tmp_path / "w.zip")
+
+
 # --- what stays out -------------------------------------------------------------------------------
 
 
@@ -378,6 +417,9 @@ def test_a_functions_package_uses_funcignore_and_core_tools_exclusions(
         plan_package(app, FUNCTIONS, lib, tmp_path / "f.zip")
     with pytest.raises(UsageError, match="the Functions worker loads only"):
         plan_package(app, FUNCTIONS, "lib", tmp_path / "f.zip")
+    (app / ".funcignore").write_bytes(b"\xff\xfe*.md\n")
+    with pytest.raises(ConfigError, match=r"\.funcignore: cannot be read .*save it as UTF-8"):
+        plan_package(app, FUNCTIONS, lib, tmp_path / "f.zip")
 
 
 def test_files_that_look_like_secrets_go_in_with_a_warning(tmp_path: Path, dist_dir: Path) -> None:
