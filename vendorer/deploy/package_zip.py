@@ -1,4 +1,4 @@
-"""A reproducible zip: the same members give the same bytes, on any host, under any umask.
+"""A reproducible zip: the same members give the same bytes, whatever the umask or the clock.
 
 - Entries are sorted by name; folders are stored only when they are to exist empty.
 - Modes are fixed: 0644 for files, 0755 for files executable here (launchers in the lib's
