@@ -15,20 +15,12 @@ from packaging.version import Version
 
 from vendorer._util.tomlfile import parse_toml
 from vendorer.errors import LockError, UsageError
-from vendorer.lock.pylock import (
-    FromFile,
-    FromPackage,
-    Lock,
-    LockedFile,
-    LockedPackage,
-    export_requirements,
-    lock_changes,
-    lock_path,
-    read_lock,
-    read_lock_as_written,
-    render_lock,
-)
+from vendorer.lock.changes import lock_changes
+from vendorer.lock.export import export_requirements
+from vendorer.lock.model import Lock, LockedFile, LockedPackage
+from vendorer.lock.pylock import lock_path, read_lock, read_lock_as_written, render_lock
 from vendorer.lock.why import explain
+from vendorer.resolve.chains import FromFile, FromPackage
 from vendorer.target.catalog import ProfileCatalog
 
 SHA = "a" * 64

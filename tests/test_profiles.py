@@ -20,12 +20,11 @@ from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import BUILTIN_DIR, ProfileCatalog
 from vendorer.target.profile import (
     MARKER_KEYS,
-    is_host_built,
     load_profile_file,
-    manylinux_platforms,
     profile_from_dict,
     profile_to_dict,
 )
+from vendorer.target.tags import is_host_built, manylinux_platforms
 
 BUILTINS = sorted(path.stem for path in BUILTIN_DIR.glob("*.toml"))
 WINDOWS_SITE_EXTENSIONS = [

@@ -16,7 +16,9 @@ from tests.support.scenario import YANKED, build_scenario
 from vendorer.app.locking import make_lock
 from vendorer.errors import IndexError_, ResolutionError
 from vendorer.inputs.options import LockOptions
-from vendorer.lock.pylock import FromPackage, Lock, read_lock
+from vendorer.lock.model import Lock
+from vendorer.lock.pylock import read_lock
+from vendorer.resolve.chains import FromPackage
 from vendorer.target.catalog import ProfileCatalog
 
 WINDOWS = ProfileCatalog().load("python361x64")

@@ -19,7 +19,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["decode_text", "kind_of", "parse_json", "parse_toml", "read_input", "read_toml"]
+__all__ = [
+    "bom_encoding",
+    "decode_text",
+    "kind_of",
+    "parse_json",
+    "parse_toml",
+    "read_input",
+    "read_toml",
+]
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _BOMS = (  # UTF-32 first: the UTF-16 LE mark is a prefix of the UTF-32 LE one
@@ -52,11 +60,16 @@ def read_input(path: Path) -> bytes:
         raise ConfigError(f"{path}: cannot read it ({error.strerror or error})") from None
 
 
+def bom_encoding(data: bytes) -> str | None:
+    """The encoding `data`'s byte-order mark names (UTF-8, UTF-16 or UTF-32), if it has one."""
+    return next((name for bom, name in _BOMS if data.startswith(bom)), None)
+
+
 def decode_text(data: bytes, origin: str, *, utf8_only: bool = False) -> str:
     """`data` as text: UTF-8 (a byte-order mark allowed) or, unless `utf8_only`, UTF-16 or
     UTF-32 with their byte-order mark. Anything else (a binary file, Latin-1, UTF-16 without a
     mark) is a ConfigError that says to save the file as UTF-8."""
-    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    encoding = bom_encoding(data) or "utf-8"
     if utf8_only and not encoding.startswith("utf-8"):
         raise ConfigError(
             f"{origin}: {encoding.upper()} text, but this file must be UTF-8 (as TOML requires); "

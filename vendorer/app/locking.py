@@ -20,28 +20,15 @@ from vendorer._util.files import write_text_atomic
 from vendorer._util.urls import file_url_path, redact
 from vendorer.errors import UsageError
 from vendorer.index.finder import DistFile, Finder
-from vendorer.inputs.options import (
-    BuildIndexes,
-    Indexes,
-    LockOptions,
-    cache_dir,
-    indexes_for,
-    inputs_hash,
-)
+from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cache_dir, indexes_for
 from vendorer.inputs.requirements import RequirementLine, parse_requirements
-from vendorer.lock.pylock import (
-    FIRST_INDEX,
-    Lock,
-    LockedFile,
-    LockedPackage,
-    lock_path,
-    read_lock_as_written,
-    relative_posix,
-    render_lock,
-)
+from vendorer.lock.inputs_hash import inputs_hash
+from vendorer.lock.model import Lock, LockedFile, LockedPackage
+from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
 from vendorer.resolve.candidates import FilePolicy, summarize
 from vendorer.resolve.resolver import ResolvedPackage, RootRequirement, resolve_for
-from vendorer.target.profile import Profile, is_host_built
+from vendorer.target.profile import Profile
+from vendorer.target.tags import is_host_built
 from vendorer.wheelhouse.builder import OutputSink, build_metadata
 
 __all__ = ["LockResult", "host_built_warning", "make_lock", "open_finder"]
@@ -52,7 +39,7 @@ class LockResult:
     lock: Lock
     path: Path
     changed: bool  # False: the existing lock was current and nothing was resolved
-    indexes: Indexes  # where its files came from (the next steps fetch and build from there)
+    indexes: IndexSettings  # where its files came from (the next steps fetch and build from there)
     policy: FilePolicy  # the binary, pre-release and wheel-first rules it was resolved with
     previous: Lock | None = None  # the lock this one replaced, if there was a readable one
     warnings: tuple[str, ...] = ()  # what the user should look at, though the lock is made
@@ -128,7 +115,7 @@ def make_lock(
                 *(RootRequirement(requirement=t, written_in="--upgrade-package") for t in targets),
             ],
             policy=policy,
-            build_metadata=_metadata_builder(finder, indexes.build, on_build_output),
+            build_metadata=_metadata_builder(finder, indexes, on_build_output),
             on_pin=on_pin,
             preferred=kept,
         )
@@ -204,7 +191,7 @@ _IGNORED_BECAUSE = {
 
 
 def open_finder(
-    indexes: Indexes, options: LockOptions, warnings: list[str] | None = None
+    indexes: IndexSettings, options: LockOptions, warnings: list[str] | None = None
 ) -> Finder:
     """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
     into `warnings` when given."""
@@ -216,8 +203,8 @@ def open_finder(
         retries=options.retries,
         offline=options.offline,
         refresh=options.refresh,
-        keyring=options.keyring,
-        first_index=options.index_strategy == FIRST_INDEX,
+        keyring=indexes.keyring,
+        first_index=indexes.strategy == FIRST_INDEX,
         warnings=warnings,
     )
 
@@ -249,7 +236,7 @@ def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
 
 
 def _metadata_builder(
-    finder: Finder, indexes: BuildIndexes, echo: OutputSink | None
+    finder: Finder, indexes: IndexSettings, echo: OutputSink | None
 ) -> Callable[[DistFile], Metadata]:
     def build(file: DistFile) -> Metadata:
         sdist = finder.download(file, cache_dir() / "sdists")

@@ -67,10 +67,12 @@ def make_wheelhouse(
     on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
     on_build_output: Callable[[str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
     warnings: list[str] | None = None,
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
-    `on_build_output` sees what build backends print (otherwise only a failure's last lines).
+    `on_build_output` sees what build backends print (otherwise only a failure's last lines);
+    `on_wait` hears once that another run is filling the same folder (this one waits for it).
     What the index client skipped or could not use is added to `warnings`."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
@@ -78,11 +80,12 @@ def make_wheelhouse(
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=finder,
-            indexes=indexes.build,
+            indexes=indexes,
             find_links=local_links,
             on_file=on_file,
             on_bytes=on_bytes,
             build_output=on_build_output,
+            on_wait=on_wait,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
@@ -122,7 +125,7 @@ def _cibuildwheel(
         shutil.copyfile(verified_file(package, context), sdist)
         sdists.append(sdist)
     output = work / "wheels"
-    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes.build, context.on_file)
+    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes, context.on_file)
     return output, failures
 
 

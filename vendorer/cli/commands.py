@@ -30,23 +30,22 @@ from rich.table import Table
 
 from vendorer import __version__
 from vendorer._util.files import write_text_atomic
+from vendorer._util.tail import output_line
 from vendorer._util.tomlfile import decode_text, kind_of, parse_json, read_input
 from vendorer._util.urls import find_links_problem, redact, scrub_credentials, url_problem
 from vendorer.deploy.hooks import install_pre_push_hook
 from vendorer.errors import ConfigError, UsageError, VendorerError
-from vendorer.inputs.options import LockOptions
-from vendorer.inputs.settings import KEYRING_PROVIDERS, Settings, load_settings
-from vendorer.install.vendor import lib_dir_in_app, lib_folder, pythonpath_entry, vendor, wheels_for
-from vendorer.lock.pylock import (
-    INDEX_STRATEGIES,
-    export_requirements,
-    lock_changes,
-    lock_path,
-    read_lock,
-)
+from vendorer.inputs.options import INDEX_STRATEGIES, KEYRING_PROVIDERS, LockOptions
+from vendorer.inputs.settings import Settings, load_settings
+from vendorer.install.libfolder import lib_dir_in_app, lib_folder
+from vendorer.install.vendor import vendor, wheels_for
+from vendorer.lock.changes import lock_changes
+from vendorer.lock.export import export_requirements
+from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.lock.why import explain
 from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import ProfileCatalog
+from vendorer.target.layout import pythonpath_entry
 from vendorer.target.profile import Profile, profile_to_dict
 from vendorer.wheelhouse.native_plan import plan_for, sdists_without_wheel
 
@@ -807,7 +806,7 @@ def _build_output(args: argparse.Namespace, console: Console) -> Callable[[str],
     """With -v, a build backend's output (and pip's) as it comes, each line marked."""
     if not args.verbose:
         return None
-    return lambda line: console.print(f"  | {line}", markup=False, highlight=False)
+    return lambda line: console.print(output_line(line), markup=False, highlight=False)
 
 
 def _lock(args: argparse.Namespace) -> int:
@@ -919,6 +918,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
             on_bytes=on_bytes,
             native=args.native,
             on_build_output=_build_output(args, err),
+            on_wait=lambda message: err.print(message, markup=False),
             warnings=warnings,
         )
     report = result.report

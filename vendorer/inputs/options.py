@@ -1,37 +1,84 @@
-"""What a lock depends on, and where files come from: options, indexes and the inputs hash.
+"""The choices a lock is made with, and where files come from: options and index settings.
 
-Kept apart from the network code so that `vendorer check` can tell a stale lock quickly, offline.
+`LockOptions` holds the command line's and `[tool.vendorer]`'s choices; `indexes_for` merges
+their indexes with those a requirements file names into the one `IndexSettings` the rest of a
+run uses (the index client, isolated builds, the lock's inputs hash). Nothing here touches the
+network.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from platformdirs import user_cache_dir
 
 from vendorer._util.urls import find_links_problem, redact, url_problem
 from vendorer.errors import UsageError
-from vendorer.inputs.requirements import RequirementsFile, parse_requirements
-from vendorer.lock.pylock import BEST_MATCH, FIRST_INDEX, FORMAT, Lock
-from vendorer.target.profile import Profile, profile_to_dict
+from vendorer.inputs.requirements import RequirementsFile
 
 __all__ = [
-    "BuildIndexes",
-    "Indexes",
+    "BEST_MATCH",
+    "FIRST_INDEX",
+    "INDEX_STRATEGIES",
+    "KEYRING_PROVIDERS",
+    "PYPI",
+    "IndexSettings",
     "LockOptions",
     "cache_dir",
-    "current_inputs_hash",
     "indexes_for",
-    "inputs_hash",
 ]
 
-PYPI = "https://pypi.org/simple/"
+PYPI: Final = "https://pypi.org/simple/"
+# Which index a project's files come from: pip's way, every index merged and the best file wins
+# (a public index can then shadow a private one), or uv's default, the first index that has it.
+BEST_MATCH: Final = "unsafe-best-match"
+FIRST_INDEX: Final = "first-index"
+INDEX_STRATEGIES: Final = (BEST_MATCH, FIRST_INDEX)
+# --keyring-provider: pip's and uv's names; subprocess asks the `keyring` command.
+KEYRING_PROVIDERS: Final = ("disabled", "subprocess")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexSettings:
+    """Where a run's files come from: the indexes in search order, find-links, and how to ask.
+
+    What `indexes_for` makes of the options and the requirements file; `index_url` is None only
+    with `no_index`. Isolated builds get the same settings, as pip's environment (`environ`).
+    """
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()  # URLs, and folders
+    no_index: bool = False
+    keyring: bool = False  # passwords from the `keyring` command (--keyring-provider subprocess)
+    strategy: str = BEST_MATCH  # or FIRST_INDEX: a project from the first index that has it
+
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        """Every index, in the order they are searched."""
+        if self.no_index or self.index_url is None:
+            return ()
+        return (self.index_url, *self.extra_index_urls)
+
+    def environ(self) -> dict[str, str]:
+        """pip's environment variables for these settings (for isolated builds)."""
+        environ = {}
+        if self.keyring:
+            environ["PIP_KEYRING_PROVIDER"] = "subprocess"
+        if self.index_url:
+            environ["PIP_INDEX_URL"] = self.index_url
+        if self.extra_index_urls:
+            environ["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        if self.find_links:  # folders as file: URLs, so that a space in a path survives
+            environ["PIP_FIND_LINKS"] = " ".join(
+                link if "://" in link else Path(link).resolve().as_uri() for link in self.find_links
+            )
+        if self.no_index:
+            environ["PIP_NO_INDEX"] = "1"
+        return environ
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,41 +98,7 @@ class LockOptions:
     keyring: bool = False  # --keyring-provider subprocess: passwords from the `keyring` command
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BuildIndexes:
-    """Where the isolated build environment installs build requirements from."""
-
-    index_url: str | None = None
-    extra_index_urls: Sequence[str] = ()
-    find_links: Sequence[str] = ()
-    no_index: bool = False
-    keyring: bool = False  # pip asks the `keyring` command too
-
-    def environ(self) -> dict[str, str]:
-        environ = {}
-        if self.keyring:
-            environ["PIP_KEYRING_PROVIDER"] = "subprocess"
-        if self.index_url:
-            environ["PIP_INDEX_URL"] = self.index_url
-        if self.extra_index_urls:
-            environ["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
-        if self.find_links:  # folders as file: URLs, so that a space in a path survives
-            environ["PIP_FIND_LINKS"] = " ".join(
-                link if "://" in link else Path(link).resolve().as_uri() for link in self.find_links
-            )
-        if self.no_index:
-            environ["PIP_NO_INDEX"] = "1"
-        return environ
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Indexes:
-    index_urls: tuple[str, ...]
-    find_links: tuple[str, ...]
-    build: BuildIndexes
-
-
-def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes:
+def indexes_for(requirements: RequirementsFile, options: LockOptions) -> IndexSettings:
     """Where files come from: the options' indexes first, then the requirements file's; every URL
     must parse (an empty one is refused, not taken for PyPI)."""
     given = options.index_url if options.index_url is not None else requirements.index_url
@@ -105,46 +118,14 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> Indexes
                 f"find-links {redact(link)!r} {problem}; check --find-links and find-links in "
                 "the config"
             )
-    build = BuildIndexes(
+    return IndexSettings(
         index_url=index_urls[0] if index_urls else None,
         extra_index_urls=index_urls[1:],
         find_links=find_links,
         no_index=not index_urls,
         keyring=options.keyring,
+        strategy=options.index_strategy,
     )
-    return Indexes(index_urls=index_urls, find_links=find_links, build=build)
-
-
-def current_inputs_hash(
-    profile: Profile, requirements_path: Path, lock: Lock, options: LockOptions
-) -> str:
-    """The hash a lock made now from these inputs would carry (no network), with the lock's
-    own choices (--prefer-newest, --pre)."""
-    requirements = parse_requirements(requirements_path)
-    chosen = dataclasses.replace(
-        options, prefer_newest=lock.prefer_newest, pre=lock.pre, index_strategy=lock.index_strategy
-    )
-    return inputs_hash(profile, requirements, indexes_for(requirements, chosen), chosen)
-
-
-def inputs_hash(
-    profile: Profile, requirements: RequirementsFile, indexes: Indexes, options: LockOptions
-) -> str:
-    """What the lock depends on: requirement files, profile, indexes and choices (no secrets)."""
-    document = {
-        "format": FORMAT,
-        "profile": profile_to_dict(profile),
-        "requirements": [
-            hashlib.sha256(path.read_bytes()).hexdigest() for path in requirements.files
-        ],
-        "indexes": [redact(url) for url in indexes.index_urls],
-        "find-links": [redact(link) for link in indexes.find_links],
-        "prefer-newest": options.prefer_newest,
-        "pre": options.pre,
-        # only when not pip's way, so that the locks made before the choice existed stay current
-        **({} if options.index_strategy == BEST_MATCH else {"index-strategy": FIRST_INDEX}),
-    }
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def cache_dir() -> Path:

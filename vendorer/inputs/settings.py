@@ -11,9 +11,9 @@ from typing import Any
 from vendorer._util.tomlfile import kind_of, read_toml
 from vendorer._util.urls import find_links_problem, redact, url_problem
 from vendorer.errors import ConfigError
-from vendorer.lock.pylock import BEST_MATCH, INDEX_STRATEGIES
+from vendorer.inputs.options import BEST_MATCH, INDEX_STRATEGIES, KEYRING_PROVIDERS
 
-__all__ = ["KEYRING_PROVIDERS", "Settings", "load_settings"]
+__all__ = ["Settings", "load_settings"]
 
 _STRING_KEYS = (
     "profile",
@@ -24,7 +24,6 @@ _STRING_KEYS = (
     "index-strategy",
     "keyring-provider",
 )
-KEYRING_PROVIDERS = ("disabled", "subprocess")
 _LIST_KEYS = ("extra-index-urls", "find-links")
 _PATTERN_KEYS = ("exclude",)  # patterns `vendorer package` leaves out (deploy/package_rules.py)
 

@@ -13,11 +13,9 @@ import copy
 import hashlib
 import json
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import tomli_w
 from packaging.markers import Marker
@@ -29,28 +27,21 @@ from packaging.pylock import (
     PylockValidationError,
 )
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from vendorer._util.tomlfile import read_toml
 from vendorer.errors import ConfigError, LockError
+from vendorer.inputs.options import BEST_MATCH, FIRST_INDEX
+from vendorer.lock.model import Lock, LockedFile, LockedPackage
+from vendorer.lock.required_by import required_by_entry, required_by_table
 from vendorer.target.profile import Profile
 
 __all__ = [
-    "BEST_MATCH",
-    "FIRST_INDEX",
-    "INDEX_STRATEGIES",
-    "FromFile",
-    "FromPackage",
-    "Lock",
-    "LockedFile",
-    "LockedPackage",
-    "RequiredBy",
-    "export_requirements",
-    "lock_changes",
+    "FORMAT",
     "lock_path",
-    "pinned_requirements",
     "read_lock",
+    "read_lock_as_written",
     "relative_posix",
     "render_lock",
 ]
@@ -59,91 +50,6 @@ LOCK_VERSION: Final = Version("1.0")
 # vendorer's tool.vendorer layout. `required-by` entries became tables, and `content-hash` came,
 # within format 1: a reader tells both apart, and the inputs hash, which includes FORMAT, stays.
 FORMAT: Final = 1
-# Which index a project's files come from: pip's way, every index merged and the best file wins
-# (a public index can then shadow a private one), or uv's default, the first index that has it.
-BEST_MATCH: Final = "unsafe-best-match"
-FIRST_INDEX: Final = "first-index"
-INDEX_STRATEGIES: Final = (BEST_MATCH, FIRST_INDEX)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockedFile:
-    filename: str
-    url: str | None = None  # a remote file
-    path: str | None = None  # a local file, relative to the lock's folder (POSIX separators)
-    sha256: str
-    size: int | None = None
-
-    @property
-    def is_wheel(self) -> bool:
-        return self.filename.endswith(".whl")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FromFile:
-    """A requirement the user wrote: `file` (relative to the lock's folder), line `line`."""
-
-    file: str
-    line: int
-    requirement: str  # as written, without its marker
-
-    @property
-    def parent(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    def __str__(self) -> str:
-        return f"{self.parent} ({self.requirement})"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FromPackage:
-    """A requirement of a package's metadata (`Requires-Dist`, or its Requires-Python)."""
-
-    package: NormalizedName
-    version: Version
-    requirement: str  # as written, without its marker
-
-    @property
-    def parent(self) -> str:
-        return f"{self.package} {self.version}"
-
-    def __str__(self) -> str:
-        return f"{self.parent} ({self.requirement})"
-
-
-RequiredBy: TypeAlias = FromFile | FromPackage  # one link of a requirement chain
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockedPackage:
-    name: NormalizedName
-    version: Version
-    file: LockedFile  # the wheel for the target, or the sdist to build
-    index: str | None = None
-    requires_python: SpecifierSet | None = None
-    dependencies: tuple[NormalizedName, ...] = ()
-    required_by: tuple[RequiredBy, ...] = ()
-    newer: tuple[str, ...] = ()  # "2.1.0: Requires-Python >=3.7"
-
-    @property
-    def needs_build(self) -> bool:
-        return not self.file.is_wheel
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lock:
-    profile: str
-    inputs_hash: str
-    packages: tuple[LockedPackage, ...]
-    prefer_newest: bool = False  # the choices it was made with, so `check` can recompute the hash
-    pre: bool = False
-    index_strategy: str = BEST_MATCH
-    # Read from a file whose content no longer matches the content-hash vendorer wrote in it.
-    edited: bool = field(default=False, compare=False)
-
-    def package(self, name: str) -> LockedPackage | None:
-        wanted = canonicalize_name(name)
-        return next((p for p in self.packages if p.name == wanted), None)
 
 
 def lock_path(requirements: Path, profile_name: str) -> Path:
@@ -231,62 +137,6 @@ def read_lock_as_written(path: Path) -> Lock:
         ) from None
 
 
-def lock_changes(old: Lock, new: Lock) -> list[str]:
-    """What moved between two locks, a line each: `+ name version`, `- name version`,
-    `~ name old -> new` (uv and pip-tools users read theirs in the diff)."""
-    before = {package.name: package.version for package in old.packages}
-    after = {package.name: package.version for package in new.packages}
-    lines = []
-    for name in sorted(before.keys() | after.keys()):
-        if name not in before:
-            lines.append(f"+ {name} {after[name]}")
-        elif name not in after:
-            lines.append(f"- {name} {before[name]}")
-        elif before[name] != after[name]:
-            lines.append(f"~ {name} {before[name]} -> {after[name]}")
-    return lines
-
-
-def export_requirements(lock: Lock, *, source: str) -> str:
-    """The lock as a requirements file pinned with --hash lines, readable by pip 8 and newer."""
-    header = (
-        f"# Exported by vendorer from {source} for the target profile {lock.profile}.",
-        "# Every package is pinned with its hash: pip installs exactly these files.",
-    )
-    return pinned_requirements(lock, header=header)
-
-
-def pinned_requirements(
-    lock: Lock, *, header: Sequence[str], hashes: Mapping[NormalizedName, str] | None = None
-) -> str:
-    """Every locked package as `name==version` with its `--hash`.
-
-    `hashes` (canonical name -> sha256) replaces the lock's own, e.g. with built wheels' hashes;
-    a package it does not name becomes a comment.
-    """
-    lines = list(header)
-    for package in lock.packages:
-        sha = package.file.sha256 if hashes is None else hashes.get(package.name)
-        if sha is None:
-            lines.append(f"# {package.name}=={package.version}: no wheel yet")
-            continue
-        lines.append(f"{package.name}=={package.version} \\")
-        lines.append(f"    --hash=sha256:{sha}")
-        lines.extend(_via(package.required_by))
-    return "\n".join(lines) + "\n"
-
-
-def _via(required_by: Iterable[RequiredBy]) -> list[str]:
-    """pip-compile's `# via` comment: what requires a package (`-r FILE`: a requirements file)."""
-    parents = {
-        f"-r {entry.file}" if isinstance(entry, FromFile) else str(entry.package)
-        for entry in required_by
-    }
-    if len(parents) == 1:
-        return [f"    # via {parents.pop()}"]
-    return ["    # via", *(f"    #   {parent}" for parent in sorted(parents))] if parents else []
-
-
 def _environment_marker(profile: Profile) -> str:
     keys = ("sys_platform", "platform_machine", "implementation_name", "python_full_version")
     return " and ".join(f"{key} == {profile.markers[key]!r}" for key in keys)
@@ -303,7 +153,7 @@ def _to_package(package: LockedPackage) -> Package:
     }
     tool: dict[str, Any] = {"needs-build": package.needs_build}
     if package.required_by:
-        tool["required-by"] = [_required_by_table(entry) for entry in package.required_by]
+        tool["required-by"] = [required_by_table(entry) for entry in package.required_by]
     if package.newer:
         tool["newer"] = list(package.newer)
     return Package(
@@ -340,65 +190,9 @@ def _from_package(package: Package) -> LockedPackage:
         dependencies=tuple(
             canonicalize_name(dependency["name"]) for dependency in package.dependencies or []
         ),
-        required_by=tuple(_required_by_entry(entry) for entry in tool.get("required-by", ())),
+        required_by=tuple(required_by_entry(entry) for entry in tool.get("required-by", ())),
         newer=tuple(tool.get("newer", ())),
     )
-
-
-def _required_by_table(entry: RequiredBy) -> dict[str, Any]:
-    if isinstance(entry, FromFile):
-        return {"file": entry.file, "line": entry.line, "requirement": entry.requirement}
-    return {
-        "package": entry.package,
-        "version": str(entry.version),
-        "requirement": entry.requirement,
-    }
-
-
-def _required_by_entry(entry: object) -> RequiredBy:
-    """A `required-by` entry: a table, or the text a lock written before tables holds."""
-    if isinstance(entry, str):
-        return _legacy_required_by(entry)
-    if not isinstance(entry, Mapping):
-        raise TypeError(f"a required-by entry must be a table, not {entry!r}")
-    requirement = _text(entry, "requirement")
-    if "file" in entry:
-        line = entry.get("line")
-        if not isinstance(line, int) or isinstance(line, bool) or line < 1:
-            raise ValueError(f"required-by line must be a positive integer, not {line!r}")
-        return FromFile(file=_text(entry, "file"), line=line, requirement=requirement)
-    return FromPackage(
-        package=canonicalize_name(_text(entry, "package"), validate=True),
-        version=Version(_text(entry, "version")),
-        requirement=requirement,
-    )
-
-
-def _text(table: Mapping[str, Any], key: str) -> str:
-    value = table[key]
-    if not isinstance(value, str):
-        raise TypeError(f"required-by {key} must be a string, not {value!r}")
-    return value
-
-
-# How vendorer wrote `required-by` before entries were tables: "flask 2.0.3 (click>=7.1.2)" and
-# "requirements.txt:3 (flask)". A project name and a version hold no space, colon or parenthesis.
-_LEGACY_PACKAGE: Final = re.compile(
-    r"(?P<name>[A-Za-z0-9._-]+) (?P<version>[^\s:()]+) \((?P<req>.*)\)"
-)
-_LEGACY_FILE: Final = re.compile(r"(?P<file>.+):(?P<line>[0-9]+) \((?P<req>.*)\)")
-
-
-def _legacy_required_by(text: str) -> RequiredBy:
-    if match := _LEGACY_PACKAGE.fullmatch(text):
-        return FromPackage(
-            package=canonicalize_name(match["name"]),
-            version=Version(match["version"]),
-            requirement=match["req"],
-        )
-    if match := _LEGACY_FILE.fullmatch(text):
-        return FromFile(file=match["file"], line=int(match["line"]), requirement=match["req"])
-    raise ValueError(f"required-by entry {text!r} is not one vendorer writes")
 
 
 def _content_hash(document: Mapping[str, Any]) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from vendorer.errors import UsageError
-from vendorer.lock.pylock import FromPackage, Lock, LockedPackage
+from vendorer.lock.model import Lock, LockedPackage
+from vendorer.resolve.chains import FromPackage
 
 __all__ = ["explain"]
 

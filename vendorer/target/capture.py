@@ -14,16 +14,9 @@ from packaging.version import InvalidVersion, Version
 
 from vendorer._util.tomlfile import kind_of
 from vendorer.errors import ConfigError
-from vendorer.target.profile import (
-    MARKER_KEYS,
-    Launcher,
-    Profile,
-    PythonSpec,
-    derive_tags,
-    manylinux_platforms,
-    profile_from_dict,
-    version_problem,
-)
+from vendorer.target.profile import MARKER_KEYS, Launcher, Profile, profile_from_dict
+from vendorer.target.tags import PythonSpec, derive_tags, manylinux_platforms
+from vendorer.target.validation import version_problem
 
 __all__ = ["capture_script", "profile_from_capture"]
 

@@ -23,15 +23,15 @@ from urllib.parse import urlsplit
 
 from packaging.utils import parse_sdist_filename
 
+from vendorer._util.tail import output_tail
 from vendorer._util.urls import file_url_path
 from vendorer.errors import UsageError, VendorerError
-from vendorer.inputs.options import BuildIndexes
+from vendorer.inputs.options import IndexSettings
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, manylinux_image
 
 __all__ = ["CibuildwheelError", "build_with_cibuildwheel", "container_engine"]
 
-TAIL_LINES = 15
 HOST_MOUNT = "/host"  # where cibuildwheel mounts the host's root inside the container
 
 
@@ -68,7 +68,7 @@ def build_with_cibuildwheel(
     profile: Profile,
     sdists: Sequence[Path],
     output: Path,
-    indexes: BuildIndexes,
+    indexes: IndexSettings,
     on_build: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Build a wheel for `profile` from each sdist into `output`; `on_build` hears each start.
@@ -107,8 +107,7 @@ def build_with_cibuildwheel(
             check=False,
         )  # fmt: skip
         if result.returncode != 0:
-            lines = result.stdout.splitlines()[-TAIL_LINES:]
-            tail = "\n".join(f"  | {line}" for line in lines)
+            tail = output_tail(result.stdout)
             assignments = " ".join(f"{key}={shlex.quote(value)}" for key, value in settings.items())
             name, version = parse_sdist_filename(sdist.name)
             failures.append(
@@ -147,13 +146,13 @@ def _without_pip_indexes(environ: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in environ.items() if key not in _PIP_INDEX_KEYS}
 
 
-def _seen_from_container(indexes: BuildIndexes) -> BuildIndexes:
+def _seen_from_container(indexes: IndexSettings) -> IndexSettings:
     """The lock's indexes as pip sees them inside the container (local paths under /host)."""
     return dataclasses.replace(
         indexes,
         index_url=indexes.index_url and _in_container(indexes.index_url),
-        extra_index_urls=[_in_container(url) for url in indexes.extra_index_urls],
-        find_links=[_in_container(link) for link in indexes.find_links],
+        extra_index_urls=tuple(_in_container(url) for url in indexes.extra_index_urls),
+        find_links=tuple(_in_container(link) for link in indexes.find_links),
     )
 
 
