@@ -25,7 +25,9 @@ from vendorer.deploy.package_select import Exclusion, Selection, select_files
 from vendorer.deploy.package_webconfig import packaged_webconfig
 from vendorer.deploy.package_zip import UnreadableFile, ZipMember, write_zip
 from vendorer.errors import ConfigError, UsageError, VendorerError
-from vendorer.install.vendor import MANIFEST, lib_dir_in_app, lib_folder, read_manifest
+from vendorer.install.libfolder import lib_dir_in_app, lib_folder
+from vendorer.install.manifest import MANIFEST, read_manifest
+from vendorer.target.layout import server_path
 from vendorer.target.profile import Profile
 
 __all__ = [
@@ -203,16 +205,12 @@ def _vendored_files(app: Path, profile: Profile, lib_dir: str, platform: Platfor
         raise VendorerError(
             f"{lib_dir} holds no vendored libraries (no {MANIFEST}): run `{build}` first"
         )
-    if manifest.get("profile") != profile.name:
+    if manifest.profile != profile.name:
         raise VendorerError(
-            f"{lib_dir} was vendored for {manifest.get('profile')}, not {profile.name}: run "
+            f"{lib_dir} was vendored for {manifest.profile}, not {profile.name}: run "
             f"`{build}` first"
         )
-    return {
-        f"{lib_dir}/{name}"
-        for entry in manifest["distributions"].values()
-        for name in entry["files"]
-    }
+    return {f"{lib_dir}/{name}" for name in manifest.files()}
 
 
 def _check_lib_selected(selection: Selection, lib_dir: str) -> None:
@@ -303,9 +301,7 @@ def _platform_warnings(platform: Platform, selection: Selection) -> list[str]:
 
 def _platform_notes(platform: Platform, profile: Profile, lib_dir: str) -> list[str]:
     if platform == "linux" and lib_dir != ORYX_LIB:  # only that folder is loaded by itself
-        entry = f"{profile.server.site_root}/{lib_dir}"
-        return [f"on the server, set the app setting PYTHONPATH={entry}"]
+        return [f"on the server, set the app setting PYTHONPATH={server_path(profile, lib_dir)}"]
     if platform == "other":
-        entry = profile.server.site_root + "\\" + lib_dir.replace("/", "\\")
-        return [f"on the server, put {entry} on PYTHONPATH"]
+        return [f"on the server, put {server_path(profile, lib_dir)} on PYTHONPATH"]
     return []
