@@ -25,6 +25,7 @@ _STRING_KEYS = (
     "keyring-provider",
 )
 _LIST_KEYS = ("extra-index-urls", "find-links")
+_PATTERN_KEYS = ("exclude",)  # patterns `vendorer package` leaves out (deploy/package_rules.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +40,7 @@ class Settings:
     find_links: tuple[str, ...] = ()
     keyring_provider: str = "disabled"
     index_strategy: str = BEST_MATCH
+    exclude: tuple[str, ...] = ()
 
 
 def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -62,6 +64,7 @@ def load_settings(app_dir: Path, overrides: Mapping[str, Any] | None = None) -> 
         ),
         keyring_provider=values.get("keyring_provider", "disabled"),
         index_strategy=values.get("index_strategy", BEST_MATCH),
+        exclude=tuple(values.get("exclude", ())),
     )
 
 
@@ -95,10 +98,9 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     where = f"{pyproject}: [tool.vendorer]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table, not {kind_of(table)}")
+    known = _STRING_KEYS + _LIST_KEYS + _PATTERN_KEYS
     problems = [
-        f"  {key}: unknown key (known: {', '.join(_STRING_KEYS + _LIST_KEYS)})"
-        for key in table
-        if key not in _STRING_KEYS + _LIST_KEYS
+        f"  {key}: unknown key (known: {', '.join(known)})" for key in table if key not in known
     ]
     # An empty URL is _url_problems' to name.
     problems += [
@@ -106,7 +108,9 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
         for key in _STRING_KEYS
         if key in table
     ]
-    problems += [_list_problem(key, table[key]) for key in _LIST_KEYS if key in table]
+    problems += [
+        _list_problem(key, table[key]) for key in _LIST_KEYS + _PATTERN_KEYS if key in table
+    ]
     problems = [problem for problem in problems if problem]
     if table.get("keyring-provider", "disabled") not in KEYRING_PROVIDERS:
         problems.append(f"  keyring-provider: one of {', '.join(KEYRING_PROVIDERS)}")
