@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vendorer.app.project import load_project
 from vendorer.cli.options import (
     Commands,
     OptionGroups,
     index_choices,
-    project_choices,
+    project_of,
     resolve_choices,
 )
 from vendorer.cli.output import Output
@@ -117,7 +116,7 @@ def _lock(args: argparse.Namespace) -> int:
     from vendorer.app.building import lock_app
 
     out = Output(verbose=args.verbose)
-    project = load_project(project_choices(args, indexes=index_choices(args)), out.notice)
+    project = project_of(args, out.notice, indexes=index_choices(args))
     request = _lock_request(
         args,
         force=args.force,
@@ -138,8 +137,8 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     from vendorer.app.building import fill_wheelhouse
 
     out = Output(verbose=args.verbose)
-    choices = project_choices(args, indexes=index_choices(args), wheelhouse=args.wheelhouse)
-    result = fill_wheelhouse(load_project(choices, out.notice), _wheelhouse_request(args), out)
+    project = project_of(args, out.notice, indexes=index_choices(args), wheelhouse=args.wheelhouse)
+    result = fill_wheelhouse(project, _wheelhouse_request(args), out)
     return 0 if result.complete else 1
 
 
@@ -147,10 +146,13 @@ def _build(args: argparse.Namespace) -> int:
     from vendorer.app.building import BuildRequest, VendorRequest, build_app
 
     out = Output(verbose=args.verbose)
-    choices = project_choices(
-        args, indexes=index_choices(args), lib_dir=args.lib_dir, wheelhouse=args.wheelhouse
+    project = project_of(
+        args,
+        out.notice,
+        indexes=index_choices(args),
+        lib_dir=args.lib_dir,
+        wheelhouse=args.wheelhouse,
     )
-    project = load_project(choices, out.notice)
     request = BuildRequest(
         wheelhouse=_wheelhouse_request(args),
         vendor=VendorRequest(slim=args.slim, dry_run=args.dry_run),
@@ -166,8 +168,7 @@ def _vendor(args: argparse.Namespace) -> int:
     from vendorer.app.building import VendorRequest, vendor_app
 
     out = Output()
-    choices = project_choices(args, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
-    project = load_project(choices, out.notice)
+    project = project_of(args, out.notice, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     request = VendorRequest(slim=args.slim, dry_run=args.dry_run)
     _print_vendored(out, project.app, vendor_app(project, request, out))
     return 0

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vendorer.app.project import load_project
-from vendorer.cli.options import Commands, OptionGroups, project_choices
+from vendorer.cli.options import Commands, OptionGroups, project_of
 from vendorer.cli.output import Output
 
 __all__ = ["add_check_commands", "add_why_command"]
@@ -52,7 +51,7 @@ def _native_plan(args: argparse.Namespace) -> int:
     from vendorer.app.offline import native_plan
 
     out = Output()
-    project = load_project(project_choices(args, wheelhouse=args.wheelhouse), out.notice)
+    project = project_of(args, out.notice, wheelhouse=args.wheelhouse)
     files = native_plan(project, write=not args.print_only, on_written=out.wrote)
     if args.print_only:
         for path, text in files.items():
@@ -64,8 +63,7 @@ def _check(args: argparse.Namespace) -> int:
     from vendorer.app.offline import check_project
 
     out = Output()
-    choices = project_choices(args, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
-    project = load_project(choices, out.notice)
+    project = project_of(args, out.notice, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     run = check_project(project, out)
     if run.drifted:  # each drift said with its fix
         return 1
@@ -80,6 +78,6 @@ def _why(args: argparse.Namespace) -> int:
     from vendorer.app.offline import why
 
     out = Output()
-    for line in why(load_project(project_choices(args), out.notice), args.name):
+    for line in why(project_of(args, out.notice), args.name):
         out.result(line)
     return 0

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from vendorer._util.urls import find_links_problem, redact, url_problem
-from vendorer.app.project import IndexChoices, ProjectChoices, ResolveChoices
+from vendorer.app.project import (
+    IndexChoices,
+    NoticeSink,
+    Project,
+    ProjectChoices,
+    ResolveChoices,
+    load_project,
+)
 from vendorer.errors import UsageError
 from vendorer.inputs.settings import KEYRING_PROVIDERS
 from vendorer.lock.pylock import INDEX_STRATEGIES
@@ -22,7 +30,7 @@ __all__ = [
     "check_paths",
     "index_choices",
     "option_groups",
-    "project_choices",
+    "project_of",
     "resolve_choices",
 ]
 
@@ -69,19 +77,34 @@ def option_groups() -> OptionGroups:
     resolving = _parent(targeted)
     _add_index_options(resolving)
     _add_resolution_options(resolving)
-    lib = _parent()
-    lib.add_argument(
+    lib = _option(
         "--lib-dir", metavar="PATH", help="the lib folder inside the app (default: the profile's)"
     )
     return OptionGroups(
         common=common,
         targeted=targeted,
         resolving=resolving,
-        wheelhouse=_wheelhouse_option(),
+        wheelhouse=_option(
+            "--wheelhouse",
+            type=Path,
+            metavar="DIR",
+            help="the wheelhouse root (default: <app>/wheelhouse)",
+        ),
         lib=lib,
-        native=_native_option(),
+        native=_option(
+            "--native",
+            choices=["report", "cibuildwheel"],
+            default="report",
+            help="what to do with sdists that compile code: report their routes (default), or "
+            "build them here with cibuildwheel (Linux targets, needs docker or podman)",
+        ),
         vendoring=_vendoring_options(lib),
-        credentials=_credentials_option(),
+        credentials=_option(
+            "--publish-profile",
+            type=Path,
+            metavar="FILE",
+            help="the site's .PublishSettings (else VENDORER_KUDU_URL, _USER and _PASSWORD)",
+        ),
     )
 
 
@@ -180,26 +203,10 @@ def _add_resolution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _wheelhouse_option() -> argparse.ArgumentParser:
+def _option(*flags: str, **spec: Any) -> argparse.ArgumentParser:
+    """A parent parser of one option."""
     parser = _parent()
-    parser.add_argument(
-        "--wheelhouse",
-        type=Path,
-        metavar="DIR",
-        help="the wheelhouse root (default: <app>/wheelhouse)",
-    )
-    return parser
-
-
-def _native_option() -> argparse.ArgumentParser:
-    parser = _parent()
-    parser.add_argument(
-        "--native",
-        choices=["report", "cibuildwheel"],
-        default="report",
-        help="what to do with sdists that compile code: report their routes (default), or "
-        "build them here with cibuildwheel (Linux targets, needs docker or podman)",
-    )
+    parser.add_argument(*flags, **spec)
     return parser
 
 
@@ -212,17 +219,6 @@ def _vendoring_options(lib: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="show what vendoring would change in the lib folder, and change nothing there",
-    )
-    return parser
-
-
-def _credentials_option() -> argparse.ArgumentParser:
-    parser = _parent()
-    parser.add_argument(
-        "--publish-profile",
-        type=Path,
-        metavar="FILE",
-        help="the site's .PublishSettings (else VENDORER_KUDU_URL, _USER and _PASSWORD)",
     )
     return parser
 
@@ -240,20 +236,21 @@ def _timeout(text: str) -> float:
     return seconds
 
 
-def _index_url(text: str) -> str:
-    """-i / --extra-index-url: a URL that parses, without unexpanded ${VAR} credentials."""
-    problem = url_problem(text)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(f"index URL {redact(text)!r} {problem}")
-    return text
+def _url_check(what: str, problem_of: Callable[[str], str | None]) -> Callable[[str], str]:
+    """An option's type that takes a location only if it parses (URLs without unexpanded
+    ${VAR} credentials)."""
+
+    def check(text: str) -> str:
+        problem = problem_of(text)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"{what} {redact(text)!r} {problem}")
+        return text
+
+    return check
 
 
-def _find_link(text: str) -> str:
-    """-f: a folder, or a URL that parses."""
-    problem = find_links_problem(text)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(f"find-links {redact(text)!r} {problem}")
-    return text
+_index_url = _url_check("index URL", url_problem)  # -i / --extra-index-url
+_find_link = _url_check("find-links", find_links_problem)  # -f: a folder too
 
 
 def check_paths(args: argparse.Namespace) -> None:
@@ -273,15 +270,17 @@ def check_paths(args: argparse.Namespace) -> None:
         raise UsageError(f"-o {output}: the folder {output.parent} does not exist; create it first")
 
 
-def project_choices(
+def project_of(
     args: argparse.Namespace,
+    on_notice: NoticeSink,
     *,
     indexes: IndexChoices | None = None,
     lib_dir: str | None = None,
     wheelhouse: Path | None = None,
-) -> ProjectChoices:
-    """The `targeted` group's options, with those of the groups the command also has."""
-    return ProjectChoices(
+) -> Project:
+    """The project the `targeted` group's options name, with those of the groups the command
+    also has (the indexes, --lib-dir, --wheelhouse)."""
+    choices = ProjectChoices(
         app=args.app,
         profile=args.profile,
         requirements=args.requirements,
@@ -289,6 +288,7 @@ def project_choices(
         lib_dir=lib_dir,
         wheelhouse=wheelhouse,
     )
+    return load_project(choices, on_notice)
 
 
 def index_choices(args: argparse.Namespace) -> IndexChoices:

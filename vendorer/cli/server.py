@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vendorer.app.project import load_project
-from vendorer.cli.options import Commands, OptionGroups, project_choices
+from vendorer.cli.options import Commands, OptionGroups, project_of
 from vendorer.cli.output import Output
 from vendorer.errors import UsageError
 
@@ -169,7 +168,7 @@ def _webconfig(args: argparse.Namespace) -> int:
     from vendorer.app.site_setup import WebConfigRequest, write_webconfig
 
     out = Output()
-    project = load_project(project_choices(args, lib_dir=args.lib_dir), out.notice)
+    project = project_of(args, out.notice, lib_dir=args.lib_dir)
     request = WebConfigRequest(
         handler=args.server_handler,
         wsgi_handler=args.wsgi_handler,
@@ -199,7 +198,7 @@ def _arm(args: argparse.Namespace) -> int:
     from vendorer.app.site_setup import arm_resource
 
     out = Output()
-    project = load_project(project_choices(args), out.notice)
+    project = project_of(args, out.notice)
     run = arm_resource(project, args.site_param, args.template)
     if run.resource is not None:
         out.result(json.dumps(run.resource, indent=2))
@@ -212,8 +211,7 @@ def _upload(args: argparse.Namespace) -> int:
     from vendorer.app.server import UploadRequest, upload_app
 
     out = Output()
-    choices = project_choices(args, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
-    project = load_project(choices, out.notice)
+    project = project_of(args, out.notice, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     request = UploadRequest(
         mode=args.mode,
         publish_profile=args.publish_profile,
