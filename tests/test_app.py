@@ -78,8 +78,8 @@ class Recorder:
     def filled(self, result: WheelhouseResult, profile: Profile) -> None:
         self.events.append(f"filled {len(result.report.wheels)} complete={result.complete}")
 
-    def waiting(self, lib_dir: str) -> None:
-        self.events.append(f"waiting {lib_dir}")
+    def waiting(self, message: str) -> None:
+        self.events.append(message)
 
 
 def test_build_says_each_step_as_it_ends_and_skips_vendoring_with_native_sdists_left(

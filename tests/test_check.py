@@ -18,7 +18,7 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.deploy.hooks import MARKER
-from vendorer.install.vendor import hash_cache_path
+from vendorer.install.tree import hash_cache_path
 
 
 @pytest.fixture

@@ -21,7 +21,10 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer._util.files import HashCache, sha256_of
-from vendorer.install.vendor import VendorError, hash_cache_path, read_manifest, vendor
+from vendorer.install.errors import VendorError
+from vendorer.install.manifest import read_manifest
+from vendorer.install.tree import hash_cache_path
+from vendorer.install.vendor import vendor
 from vendorer.target.catalog import ProfileCatalog
 
 WINDOWS = ProfileCatalog().load("python361x64")
@@ -288,8 +291,8 @@ def test_two_runs_with_their_own_caches_take_turns(
         assert not any("Traceback" in text for text in errors)
         waited += sum("waiting for another vendorer run on lib to finish" in e for e in errors)
         manifest = read_manifest(folder / "lib")
-        assert manifest is not None and sorted(manifest["distributions"]) == ["bulk" + str(index),
-                                                                              "webfw"]  # fmt: skip
+        assert manifest is not None and sorted(manifest.distributions) == ["bulk" + str(index),
+                                                                          "webfw"]  # fmt: skip
         assert _leftovers(folder) == []
     assert waited, "the two runs never overlapped: make the bulk distributions bigger"
     assert vendorer("check", cwd=folder).returncode == 0

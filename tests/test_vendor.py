@@ -18,14 +18,10 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 
 from tests.support.dists import make_wheel, wheel_files
-from vendorer.install.vendor import (
-    MANIFEST,
-    VendorError,
-    lib_folder,
-    read_manifest,
-    run_lock_path,
-    vendor,
-)
+from vendorer.install.errors import VendorError
+from vendorer.install.libfolder import lib_folder, run_lock_path
+from vendorer.install.manifest import MANIFEST, read_manifest
+from vendorer.install.vendor import vendor
 from vendorer.target.catalog import ProfileCatalog
 
 WINDOWS = ProfileCatalog().load("python361x64")
@@ -67,8 +63,8 @@ def test_a_windows_profile_gets_exe_launchers_and_no_bytecode(tmp_path: Path) ->
     assert (lib / "hello" / "__init__.py").exists()
     assert (lib / ".gitattributes").read_text().count("linguist-vendored=true") == 1
     manifest = read_manifest(lib)
-    assert manifest is not None and manifest["profile"] == "python361x64"
-    files = manifest["distributions"]["hello"]["files"]
+    assert manifest is not None and manifest.profile == "python361x64"
+    files = manifest.distributions["hello"].files
     assert (
         files["hello/__init__.py"]
         == hashlib.sha256((lib / "hello/__init__.py").read_bytes()).hexdigest()
@@ -136,7 +132,7 @@ def test_slim_leaves_out_tests_and_stubs_and_says_so(tmp_path: Path) -> None:
     assert not (lib / "hello" / "__init__.pyi").exists()
     assert (lib / "hello" / "__init__.py").exists()
     manifest = read_manifest(lib)
-    assert manifest is not None and manifest["slim"] is True
+    assert manifest is not None and manifest.slim is True
 
 
 def test_dry_run_changes_nothing(tmp_path: Path) -> None:
@@ -280,7 +276,7 @@ def test_a_killed_run_leaves_the_old_tree_and_the_next_run_completes(tmp_path: P
     assert killed, "no run was slow enough to be killed: raise the number of distributions"
     wheels = {p.name.split("-")[0]: p for p in new.glob("*.whl")}
     vendor(wheels, WINDOWS, lib, lock_hash="new")
-    assert sorted(read_manifest(lib)["distributions"]) == sorted(wheels)  # type: ignore[index]
+    assert sorted(read_manifest(lib).distributions) == sorted(wheels)  # type: ignore[union-attr]
     assert not list(lib.parent.glob(".vendorer-new-*"))
 
 

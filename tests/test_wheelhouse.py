@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -21,9 +22,13 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_env
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import LINUX312, WIN36
+from vendorer._util.guard import BusyError
 from vendorer._util.tomlfile import parse_toml
-from vendorer.lock.pylock import LockedFile, LockedPackage
+from vendorer.index.finder import Finder
+from vendorer.inputs.options import BuildIndexes
+from vendorer.lock.pylock import LockedFile, LockedPackage, lock_path, read_lock
 from vendorer.target.catalog import ProfileCatalog
+from vendorer.wheelhouse.fill import WheelhouseContext, build_wheelhouse
 from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, plan_for
 
 TAGS_36 = ("--platform", "win_amd64", "--python-version", "3.6", "--implementation", "cp",
@@ -293,13 +298,76 @@ def test_pruning_removes_only_what_vendorer_put_there(app: Path) -> None:
 
 
 def test_two_runs_at_once_do_not_share_the_folder(app: Path) -> None:
+    """The second run waits for the first (it used to give up at once) and says so, once."""
     assert vendorer("lock", cwd=app).returncode == 0
     folder = app / "wheelhouse" / "python361x64"
     folder.mkdir(parents=True)
     with FileLock(folder / ".vendorer.lock.pylock"):
-        result = vendorer("wheelhouse", cwd=app)
-    assert result.returncode == 1
-    assert "in use by another vendorer run" in result.stderr
+        run = subprocess.Popen([sys.executable, "-m", "vendorer", "wheelhouse"], cwd=app,
+                               text=True, stderr=subprocess.PIPE)  # fmt: skip
+        assert run.stderr is not None
+        said = next((line for line in iter(run.stderr.readline, "") if "waiting" in line), "")
+        assert said == "waiting for another vendorer run on wheelhouse/python361x64 to finish\n"
+        time.sleep(0.5)
+        assert run.poll() is None and _wheels(folder) == []  # nothing done while it waits
+    rest = run.communicate(timeout=120)[1]
+    assert run.returncode == 0, rest
+    assert "waiting" not in rest and "in use by another vendorer run" not in rest
+    assert len(_wheels(folder)) == 3
+
+
+def test_a_run_that_waits_too_long_gives_up_and_changes_nothing(app: Path) -> None:
+    assert vendorer("build", cwd=app).returncode == 0
+    folder = app / "wheelhouse" / "python361x64"
+    before = sorted(path.name for path in folder.iterdir())
+    lock = read_lock(lock_path(app / "requirements.txt", "python361x64"))
+    heard: list[str] = []
+    with Finder(index_urls=[]) as finder, FileLock(folder / ".vendorer.lock.pylock"):
+        context = WheelhouseContext(lock_dir=app, downloader=finder, indexes=BuildIndexes(),
+                                    on_wait=heard.append, wait_seconds=0.2)  # fmt: skip
+        (folder / "webfw-2.0-py3-none-any.whl").unlink()  # work the run would do
+        with pytest.raises(BusyError) as raised:
+            build_wheelhouse(lock, ProfileCatalog().load("python361x64"), app / "wheelhouse",
+                             context)  # fmt: skip
+    assert str(raised.value) == (
+        f"{folder} is still in use by another vendorer run after 0.2 s; run again once it has "
+        "finished"
+    )
+    assert "in use by another vendorer run" in str(raised.value)  # as before it waited
+    assert heard == [f"waiting for another vendorer run on {folder} to finish"]
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        set(before) - {"webfw-2.0-py3-none-any.whl"}
+    )
+
+
+def test_two_builds_at_once_on_one_app_take_turns(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    """Finding (issue 10): the second `vendorer build` failed at the wheelhouse step."""
+    dists = _distributions(tmp_path / "dists")
+    # its build takes a second or so: the second run comes while the first fills the wheelhouse
+    make_sdist(dists, "bulk", "1.0", files={"bulk/data.bin": os.urandom(32 << 20)})
+    app = make_app(tmp_path / "app", static_index(dists).url, "extra")
+    assert vendorer("build", cwd=app).returncode == 0
+    (app / "requirements.txt").write_text("webfw\nbulk\n", encoding="utf-8")  # work for both
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "vendorer", "build"], cwd=app, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    errors = [run.communicate(timeout=300)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    assert not any("Traceback" in text for text in errors)
+    waiting = "waiting for another vendorer run on wheelhouse/python361x64 to finish"
+    assert [waiting in text for text in errors].count(True) == 1, errors  # they met there
+    assert _wheels(app / "wheelhouse" / "python361x64") == [
+        "bulk-1.0-py3-none-any.whl",
+        "nativelib-1.0-cp36-cp36m-win_amd64.whl",
+        "puresdist-1.0-py3-none-any.whl",
+        "webfw-2.0-py3-none-any.whl",
+    ]
+    assert vendorer("check", cwd=app).returncode == 0
 
 
 def test_native_plan_writes_a_cibuildwheel_config_and_workflow(app: Path) -> None:

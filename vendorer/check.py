@@ -11,22 +11,23 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from vendorer._util.files import HashCache, sha256_of
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import LockOptions, current_inputs_hash
-from vendorer.install.libfolder import leftovers, run_in_progress, scan_tree
-from vendorer.install.vendor import (
-    GITATTRIBUTES,
+from vendorer.install.libfolder import leftovers, run_in_progress
+from vendorer.install.manifest import (
     MANIFEST,
+    Manifest,
     ManifestError,
-    hash_cache_path,
+    owned_paths,
     read_manifest,
 )
+from vendorer.install.tree import hash_cache_path, scan_tree
 from vendorer.lock.pylock import Lock, lock_path, read_lock
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.fill import EXPORT_FILE, export_text, locked_wheels, owned_wheels
+from vendorer.wheelhouse.contents import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 
 __all__ = ["CheckResult", "Drift", "check_app"]
 
@@ -133,19 +134,19 @@ def _check_lib(
     if manifest is None:
         yield Drift(f"{shown}: nothing vendored yet (no {MANIFEST})", fix)
         return
-    if manifest.get("profile") != profile.name:
-        yield Drift(f"{shown}: vendored for {manifest.get('profile')}, not {profile.name}", fix)
-    distributions = manifest["distributions"]
+    if manifest.profile != profile.name:
+        yield Drift(f"{shown}: vendored for {manifest.profile}, not {profile.name}", fix)
+    distributions = manifest.distributions
     for package in lock.packages:
         entry = distributions.get(package.name)
-        if entry is None or entry["version"] != str(package.version):
+        if entry is None or entry.version != str(package.version):
             yield Drift(f"{shown}: {package.name} {package.version} is not vendored", fix)
-        elif package.name in wheel_hashes and entry["wheel_sha256"] != wheel_hashes[package.name]:
+        elif package.name in wheel_hashes and entry.wheel_sha256 != wheel_hashes[package.name]:
             yield Drift(f"{shown}: {package.name} was vendored from another wheel", fix)
     locked = {package.name for package in lock.packages}
     for name in sorted(set(distributions) - locked):
         yield Drift(f"{shown}: {name} is vendored but no longer locked", fix)
-    yield from _check_files(lib, shown, distributions, fix)
+    yield from _check_files(lib, shown, manifest, fix)
 
 
 ADDED: Final = {
@@ -155,15 +156,11 @@ ADDED: Final = {
 }
 
 
-def _check_files(lib: Path, shown: str, distributions: dict[str, Any], fix: str) -> Iterator[Drift]:
+def _check_files(lib: Path, shown: str, manifest: Manifest, fix: str) -> Iterator[Drift]:
     """No file vendorer wrote is missing or changed, and nothing (file, folder, link) was added
     beside them."""
-    expected = {
-        relative: sha
-        for entry in distributions.values()
-        for relative, sha in entry["files"].items()
-    }
-    scan = scan_tree(lib, {MANIFEST, GITATTRIBUTES, *expected})
+    expected = manifest.files()
+    scan = scan_tree(lib, owned_paths(manifest))
     hashes = HashCache(hash_cache_path(lib))
     for relative, sha in expected.items():
         if relative not in scan.regular:

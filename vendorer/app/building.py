@@ -18,8 +18,10 @@ from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.watchers import BuildWatcher, LockWatcher, VendorWatcher, WheelhouseWatcher
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
 from vendorer.index.finder import Finder
-from vendorer.install.vendor import VendorReport, lib_folder, pythonpath_entry, vendor, wheels_for
+from vendorer.install.libfolder import lib_folder
+from vendorer.install.vendor import VendorReport, vendor, wheels_for
 from vendorer.lock.pylock import export_requirements
+from vendorer.target.layout import pythonpath_entry
 
 __all__ = [
     "BuildRequest",
@@ -151,6 +153,7 @@ def fill_wheelhouse(
                 on_bytes=on_bytes,
                 native=request.native,
                 on_build_output=watcher.build_output,
+                on_wait=watcher.waiting,
                 warnings=warnings,
                 finder=finder,
             )
@@ -173,7 +176,7 @@ def vendor_app(project: Project, request: VendorRequest, watcher: VendorWatcher)
         slim=request.slim,
         dry_run=request.dry_run,
         locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
-        on_wait=lambda: watcher.waiting(lib_dir),
+        on_wait=lambda: watcher.waiting(f"waiting for another vendorer run on {lib_dir} to finish"),
     )
     return VendorRun(
         report=report,

@@ -13,7 +13,7 @@ from vendorer._util.files import write_text_atomic
 from vendorer.app.project import Project
 from vendorer.app.watchers import CheckWatcher
 from vendorer.check import CheckResult, check_app
-from vendorer.install.vendor import lib_folder
+from vendorer.install.libfolder import lib_folder
 from vendorer.lock.why import explain
 from vendorer.wheelhouse.native_plan import plan_for, sdists_without_wheel
 

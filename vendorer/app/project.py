@@ -15,7 +15,7 @@ from pathlib import Path
 from vendorer.errors import UsageError
 from vendorer.inputs.options import LockOptions
 from vendorer.inputs.settings import Settings, load_settings
-from vendorer.install.vendor import lib_dir_in_app, lib_folder
+from vendorer.install.libfolder import lib_dir_in_app, lib_folder
 from vendorer.lock.pylock import Lock, lock_path, read_lock
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.target.profile import Profile

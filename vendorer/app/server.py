@@ -22,7 +22,7 @@ from vendorer.deploy.kudu import (
     read_publish_profile,
 )
 from vendorer.deploy.upload import UploadReport, console_steps, upload_vendored, upload_wheelhouse
-from vendorer.install.vendor import lib_folder
+from vendorer.install.libfolder import lib_folder
 from vendorer.target.capture import capture_script
 from vendorer.target.catalog import ProfileCatalog
 

@@ -31,6 +31,7 @@ __all__ = [
     "ProgressSink",
     "UploadWatcher",
     "VendorWatcher",
+    "Waiter",
     "WheelhouseWatcher",
 ]
 
@@ -53,7 +54,13 @@ class LockWatcher(Protocol):
         """The lock step's result: what was written (or is current), and what moved."""
 
 
-class WheelhouseWatcher(LockWatcher, Protocol):
+class Waiter(Protocol):
+    def waiting(self, message: str) -> None:
+        """Another run holds the folder this step writes (the lib folder, the wheelhouse): this
+        one waits for it; said once."""
+
+
+class WheelhouseWatcher(LockWatcher, Waiter, Protocol):
     def filling(self, total: int, warnings: list[str]) -> AbstractContextManager[FileSinks]:
         """While `total` wheels are fetched or built; at the end, the warnings added."""
 
@@ -61,9 +68,8 @@ class WheelhouseWatcher(LockWatcher, Protocol):
         """The wheelhouse step's result, with the routes for native sdists left over."""
 
 
-class VendorWatcher(Protocol):
-    def waiting(self, lib_dir: str) -> None:
-        """Another run holds the lib folder: this one waits for it."""
+class VendorWatcher(Waiter, Protocol):
+    """`vendorer vendor`: said only when it waits for another run."""
 
 
 class BuildWatcher(WheelhouseWatcher, VendorWatcher, Protocol):

@@ -73,11 +73,13 @@ def make_wheelhouse(
     on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
     on_build_output: Callable[[str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
     warnings: list[str] | None = None,
     finder: Finder | None = None,
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
-    `on_build_output` sees what build backends print (otherwise only a failure's last lines).
+    `on_build_output` sees what build backends print (otherwise only a failure's last lines);
+    `on_wait` hears once that another run is filling the same folder (this one waits for it).
     What the index client skipped or could not use is added to `warnings`. `finder`, when given,
     is the run's index client (the one the lock was made with); it stays open."""
     indexes = lock.indexes
@@ -92,6 +94,7 @@ def make_wheelhouse(
             on_file=on_file,
             on_bytes=on_bytes,
             build_output=on_build_output,
+            on_wait=on_wait,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:

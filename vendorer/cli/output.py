@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from packaging.version import Version
 from rich.console import Console
 
+from vendorer._util.tail import output_line
 from vendorer.lock.pylock import lock_changes
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Output:
         """With -v, a build backend's output (and pip's) as it comes, each line marked."""
         if not self.verbose:
             return None
-        return lambda line: self.err.print(f"  | {line}", markup=False, highlight=False)
+        return lambda line: self.err.print(output_line(line), markup=False, highlight=False)
 
     # --- while a step runs --------------------------------------------------------------------
 
@@ -140,8 +141,8 @@ class Output:
             task = progress.add_task("upload", total=None)
             yield lambda sent, total: progress.update(task, completed=sent, total=total)
 
-    def waiting(self, lib_dir: str) -> None:
-        self.say(f"waiting for another vendorer run on {lib_dir} to finish")
+    def waiting(self, message: str) -> None:
+        self.say(message)
 
     # --- what a step did, said as soon as it is known -----------------------------------------
 

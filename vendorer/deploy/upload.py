@@ -21,20 +21,27 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from filelock import FileLock, Timeout
 
+from vendorer._util.tail import output_tail
 from vendorer.deploy.kudu import CommandOutcomeUnknown, KuduClient, KuduError
 from vendorer.errors import VendorerError
-from vendorer.install.vendor import GITATTRIBUTES, MANIFEST, parse_manifest, read_manifest
+from vendorer.install.manifest import (
+    GITATTRIBUTES,
+    MANIFEST,
+    Manifest,
+    VendoredDistribution,
+    parse_manifest,
+    read_manifest,
+)
+from vendorer.target.layout import server_path
 from vendorer.target.profile import Profile
 
 __all__ = [
     "UploadReport",
     "console_steps",
     "pip_command",
-    "server_path",
     "upload_vendored",
     "upload_wheelhouse",
     "vfs_path",
@@ -62,13 +69,6 @@ class UploadReport:
     output: str = ""
 
 
-def server_path(profile: Profile, *parts: str) -> str:
-    """An absolute path on the server below the site root, in the server's own spelling."""
-    path = ntpath if profile.is_windows else posixpath
-    pieces = [piece.replace("/", "\\") if profile.is_windows else piece for piece in parts]
-    return str(path.join(profile.server.site_root, *pieces))
-
-
 def vfs_path(profile: Profile, absolute: str) -> str:
     """The Kudu vfs path (relative to HOME, forward slashes) of an absolute server path."""
     normalized = absolute.replace("\\", "/")
@@ -92,27 +92,27 @@ def upload_vendored(
     manifest_path = f"{remote_dir}/{MANIFEST}"
     remote = _remote_manifest(client.read_file(manifest_path))
     report = UploadReport()
-    local_dists: Mapping[str, Any] = local["distributions"]
-    remote_dists: Mapping[str, Any] = remote.get("distributions", {})
+    local_dists = local.distributions
+    remote_dists: Mapping[str, VendoredDistribution] = remote.distributions if remote else {}
     changed = [
         name
         for name, entry in local_dists.items()
-        if remote_dists.get(name, {}).get("wheel_sha256") != entry["wheel_sha256"]
+        if name not in remote_dists or remote_dists[name].wheel_sha256 != entry.wheel_sha256
     ]
-    report.unchanged = [f"{n} {e['version']}" for n, e in local_dists.items() if n not in changed]
+    report.unchanged = [f"{n} {e.version}" for n, e in local_dists.items() if n not in changed]
     if changed:
-        files = [GITATTRIBUTES, *(f for name in changed for f in local_dists[name]["files"])]
+        files = [GITATTRIBUTES, *(f for name in changed for f in local_dists[name].files)]
         with _zipped(lib, files) as archive:
             client.put_zip(remote_dir, archive, on_progress)
-        report.sent = [f"{name} {local_dists[name]['version']}" for name in changed]
-    keep = {f for entry in local_dists.values() for f in entry["files"]}
+        report.sent = [f"{name} {local_dists[name].version}" for name in changed]
+    keep = set(local.files())
     gone: set[str] = set()
     for name, entry in remote_dists.items():
-        if name in local_dists and local_dists[name]["wheel_sha256"] == entry["wheel_sha256"]:
+        if name in local_dists and local_dists[name].wheel_sha256 == entry.wheel_sha256:
             continue
-        gone.update(relative for relative in entry["files"] if relative not in keep)
+        gone.update(relative for relative in entry.files if relative not in keep)
         if name not in local_dists:
-            report.deleted.append(f"{name} {entry['version']}")
+            report.deleted.append(f"{name} {entry.version}")
     report.kept_folders = _remove(client, remote_dir, gone, keep)
     client.write_file(manifest_path, (lib / MANIFEST).read_bytes())  # last: marks completion
     return report
@@ -217,7 +217,7 @@ def upload_wheelhouse(
         ) from None
     report = UploadReport(sent=names, output=result.output + result.error)
     if result.exit_code != 0:
-        tail = "\n".join(f"  | {line}" for line in report.output.strip().splitlines()[-15:])
+        tail = output_tail(report.output)
         raise KuduError(
             f"pip on the server failed (exit code {result.exit_code}):\n{tail}\n"
             f"{_where_to_look(profile, remote)}"
@@ -258,13 +258,13 @@ def _remote_wheelhouse(profile: Profile) -> str:
     return str(path.normpath(server_path(profile, "..", "wheelhouse", profile.name)))
 
 
-def _remote_manifest(data: bytes | None) -> dict[str, Any]:
+def _remote_manifest(data: bytes | None) -> Manifest | None:
     if data is None:
-        return {}
+        return None
     try:
         return parse_manifest(data.decode("utf-8"))
     except ValueError:  # unreadable (UnicodeDecodeError included): send everything
-        return {}
+        return None
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from vendorer.errors import ConfigError, UsageError
-from vendorer.install.vendor import pythonpath_entry
+from vendorer.target.layout import pythonpath_entry
 from vendorer.target.profile import Profile
 
 __all__ = ["WebConfig", "linux_instructions", "render_webconfig"]

@@ -1,12 +1,11 @@
-"""The lib folder on disk: what in it is vendorer's, its state folder, and the atomic swap.
+"""The lib folder on disk: where it may be, its state folder, and the atomic swap.
 
-Beside the lib folder (in its parent) lives `.vendorer-state/`: a `.gitignore` of `*` (git never
-sees it), the lock that keeps two runs on one lib folder apart (whatever their caches), and the
-staging folders of the running run. What a killed run left there is swept by the next run, under
-the lock, so a running run's staging is never touched.
-
-Anything the manifest does not list (files, folders, links to either, empty or not) is the user's:
-it is found without following a link, and carried into every new tree as it is.
+The lib folder is a folder inside the app. Beside it (in its parent) lives `.vendorer-state/`: a
+`.gitignore` of `*` (git never sees it), the lock that keeps two runs on one lib folder apart
+(whatever their caches), and the staging folders of the running run. A new tree is built there,
+then swapped with the lib folder in one atomic step, so a killed run leaves the previous tree
+whole. What a killed run left is swept by the next run, under the lock, so a running run's
+staging is never touched.
 """
 
 from __future__ import annotations
@@ -14,78 +13,66 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import errno
 import os
 import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from filelock import FileLock, Timeout
 
-from vendorer.errors import VendorerError
+from vendorer.install.errors import VendorError, writing
 
 __all__ = [
+    "LOCK_WAIT",
     "STATE_DIR",
-    "Foreign",
-    "TreeScan",
-    "VendorError",
-    "WriteError",
-    "carry",
+    "LibFolderError",
     "held_run_lock",
     "leftovers",
-    "link_file",
+    "lib_dir_in_app",
+    "lib_folder",
+    "remove_tree",
     "replace_tree",
     "run_in_progress",
     "run_lock_path",
-    "scan_tree",
     "state_folder",
     "sweep",
-    "writing",
 ]
 
 STATE_DIR: Final = ".vendorer-state"
 LOCK_WAIT: Final = 300.0  # seconds a run waits for another one on the same lib folder
+T = TypeVar("T")
 
 
-class VendorError(VendorerError):
-    """A wheel cannot be vendored safely, or the lib folder cannot be updated."""
+class LibFolderError(VendorError):
+    """The lib folder asked for cannot be one (outside the app, or a file). Exit code 2."""
+
+    exit_code = 2
 
 
-_ADVICE: Final = {
-    errno.ENOSPC: "the disk is full: free some space on it, then run again",
-    errno.EDQUOT: "your disk quota is used up: free some space or raise the quota, then run again",
-    errno.EROFS: "that filesystem is read-only: mount it read-write, or choose another --lib-dir",
-    errno.EACCES: "you may not write there: run as the folder's owner or fix its permissions",
-    errno.EPERM: "you may not write there: run as the folder's owner or fix its permissions",
-    errno.EMFILE: "too many open files: raise the limit (`ulimit -n`), then run again",
-    errno.ENFILE: "too many open files on the system: close some, then run again",
-}
+def lib_folder(app: Path, lib_dir: str) -> Path:
+    """The lib folder inside the app; one that points outside it, or a file, is refused."""
+    folder = (app / lib_dir).resolve()
+    root = app.resolve()
+    if folder == root or root not in folder.parents:
+        raise LibFolderError(
+            f"lib folder {lib_dir!r} is not inside the app ({root}); choose a folder such as lib"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise LibFolderError(
+            f"lib folder {lib_dir!r} is a file, not a folder; move it away or choose another "
+            "--lib-dir"
+        )
+    return folder
 
 
-class WriteError(VendorError):
-    """Writing into the app failed (disk full, quota, permissions, read-only filesystem ...)."""
-
-    def __init__(self, path: Path, error: OSError, outcome: str) -> None:
-        reason = error.strerror or str(error)
-        advice = _ADVICE.get(error.errno or 0, "fix that, then run again")
-        super().__init__(f"cannot write {path}: {reason}. {outcome}; {advice}")
-        self.path = path
-        self.errno = error.errno
-
-
-@contextlib.contextmanager
-def writing(path: Path, outcome: str = "Nothing was changed in the lib folder") -> Iterator[None]:
-    """Report an OSError raised inside as the WriteError it is, naming the path."""
-    try:
-        yield
-    except OSError as error:
-        named = Path(os.fsdecode(error.filename)) if error.filename else path
-        raise WriteError(named, error, outcome) from None
+def lib_dir_in_app(app: Path, lib_dir: str) -> str:
+    """The lib folder as a relative POSIX path inside the app, as the server layout needs it: an
+    absolute path inside the app is made relative; one outside it is refused."""
+    return lib_folder(app, lib_dir).relative_to(app.resolve()).as_posix()
 
 
 # --- where the state lives ----------------------------------------------------------------------
@@ -241,96 +228,12 @@ def _make_folders_writable(folder: Path) -> None:
                 _make_folders_writable(Path(entry.path))
 
 
-# --- what in the tree is whose ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Foreign:
-    """An entry of the lib folder the manifest does not list: the user's."""
-
-    relative: str  # POSIX, below the lib folder
-    kind: Literal["file", "link", "folder"]
-
-    def __str__(self) -> str:
-        return self.relative + "/" if self.kind == "folder" else self.relative
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TreeScan:
-    regular: frozenset[str]  # owned paths that are plain files, reached without a link
-    foreign: tuple[Foreign, ...]  # the user's entries, outermost only (a folder, not its files)
-
-
-def scan_tree(folder: Path, owned: Collection[str]) -> TreeScan:
-    """Sort the lib folder's entries into vendorer's and the user's, following no link."""
-    owned_files = set(owned)
-    owned_folders = {relative[:index] for relative in owned_files for index in _slashes(relative)}
-    regular: list[str] = []
-    foreign: list[Foreign] = []
-
-    def visit(directory: str, prefix: str) -> None:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                relative = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if relative in owned_folders:
-                        visit(entry.path, relative + "/")
-                    else:
-                        foreign.append(Foreign(relative, "folder"))
-                elif relative not in owned_files:
-                    foreign.append(Foreign(relative, "link" if entry.is_symlink() else "file"))
-                elif entry.is_file(follow_symlinks=False):
-                    regular.append(relative)
-                # else an owned path turned into a link: not as vendorer wrote it
-
-    if folder.is_dir():
-        visit(str(folder), "")
-    return TreeScan(regular=frozenset(regular), foreign=tuple(sorted(foreign)))
-
-
-def _slashes(relative: str) -> Iterator[int]:
-    index = relative.find("/")
-    while index != -1:
-        yield index
-        index = relative.find("/", index + 1)
-
-
-def carry(entry: Foreign, source: Path, target: Path) -> None:
-    """Recreate one of the user's entries of `source` in `target`, as it is: a file hard-linked,
-    a link as a link (never followed), a folder rebuilt with its contents, mode and times."""
-    origin, copy = source / entry.relative, target / entry.relative
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    if entry.kind == "folder":
-        _copy_folder(origin, copy)
-    else:
-        link_file(origin, copy)
-
-
-def _copy_folder(origin: Path, copy: Path) -> None:
-    copy.mkdir()
-    with os.scandir(origin) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                _copy_folder(Path(entry.path), copy / entry.name)
-            else:
-                link_file(Path(entry.path), copy / entry.name)
-    shutil.copystat(origin, copy, follow_symlinks=False)  # last: the mode may forbid writing
-
-
-def link_file(source: Path, target: Path) -> None:
-    """Hard-link `source` (a link itself, not what it points to) as `target`, or copy it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except (OSError, NotImplementedError):  # no hard links here: a copy does
-        shutil.copy2(source, target, follow_symlinks=False)
-
-
 # --- the swap -----------------------------------------------------------------------------------
 
 
-def replace_tree(folder: Path, build: Callable[[Path], None]) -> None:
-    """Build the new tree in the state folder, then swap it with `folder` in one atomic step.
+def replace_tree(folder: Path, build: Callable[[Path], T]) -> T:
+    """Build the new tree in the state folder, then swap it with `folder` in one atomic step;
+    what `build` returned.
 
     A failed build leaves `folder` as it was; a previous tree that cannot be removed afterwards is
     an error naming it (the new tree is in place by then)."""
@@ -338,7 +241,7 @@ def replace_tree(folder: Path, build: Callable[[Path], None]) -> None:
     with writing(staging):
         staging.mkdir()  # the mode the umask gives, like every folder vendorer makes
     try:
-        build(staging)
+        built = build(staging)
         with writing(folder):
             if folder.exists():
                 _exchange(staging, folder)  # staging now holds the previous tree
@@ -349,6 +252,7 @@ def replace_tree(folder: Path, build: Callable[[Path], None]) -> None:
             remove_tree(staging)
         raise
     _remove_leftover(staging, f"{folder.name} was vendored")
+    return built
 
 
 def _exchange(first: Path, second: Path) -> None:

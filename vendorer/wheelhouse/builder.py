@@ -1,4 +1,5 @@
-"""sdist to wheel (or to metadata) with `build`, in an isolated environment.
+"""sdist to wheel (or to metadata) with `build`, in an isolated environment; whether the wheel
+fits the target.
 
 The build environment gets its build requirements from the same indexes the lock uses. What the
 backend and pip print (their output, the warnings the backend raises, build's own log) is kept, not
@@ -27,18 +28,27 @@ from typing import TypeVar
 from build import BuildBackendException, BuildException, FailedProcessError, ProjectBuilder
 from build.env import DefaultIsolatedEnv
 from packaging.metadata import Metadata
+from packaging.utils import parse_wheel_filename
 
+from vendorer._util.tail import TAIL_LINES, output_tail
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import BuildIndexes
+from vendorer.target.profile import Profile
 
 try:  # build's log and verbosity (how it shows pip's output): private, so only if it is there
     from build import _ctx as build_context
 except ImportError:  # pragma: no cover - an older or newer build: -v then shows the hooks only
     build_context = None  # type: ignore[assignment]
 
-__all__ = ["BuildError", "BuildIndexes", "OutputSink", "build_metadata", "build_wheel"]
+__all__ = [
+    "BuildError",
+    "BuildIndexes",
+    "OutputSink",
+    "build_metadata",
+    "build_wheel",
+    "unusable_reason",
+]
 
-TAIL_LINES = 15
 OutputSink = Callable[[str], None]  # receives each line the backend or pip prints
 _T = TypeVar("_T")
 
@@ -55,6 +65,17 @@ def build_wheel(
         output_dir.mkdir(parents=True, exist_ok=True)
         built = _hook(sdist, "building its wheel", echo, lambda: builder.build("wheel", output_dir))
         return Path(built)
+
+
+def unusable_reason(wheel: Path, profile: Profile) -> str:
+    """Why a wheel built here cannot go to the target ("" when it can): the host compiled code
+    into it, or its tags are none of the profile's."""
+    tags = parse_wheel_filename(wheel.name)[3]
+    if not all(tag.platform == "any" for tag in tags):
+        return f"it compiles code (the host built {wheel.name})"
+    if not tags & frozenset(profile.tags):
+        return f"its wheel {wheel.name} does not fit {profile.tags[0]}"
+    return ""
 
 
 def build_metadata(
@@ -168,20 +189,19 @@ def _backend_failure(sdist: Path, step: str, error: BuildBackendException) -> st
 
 
 def _tail_block(error: BaseException) -> str:
-    tail = _output_tail(error)
+    tail = output_tail(_printed(error))
     return f"\nlast lines of its output:\n{tail}" if tail else ""
 
 
-def _output_tail(error: BaseException) -> str:
-    """The last lines a failed subprocess printed (stdout, then stderr), indented."""
+def _printed(error: BaseException) -> str:
+    """What a failed subprocess printed (stdout, then stderr)."""
     inner = getattr(error, "exception", error)
     streams = [getattr(inner, "output", None), getattr(inner, "stderr", None)]
-    text = "\n".join(
+    return "\n".join(
         stream.decode("utf-8", "replace") if isinstance(stream, bytes) else stream
         for stream in streams
         if stream
     )
-    return "\n".join(f"  | {line}" for line in text.strip().splitlines()[-TAIL_LINES:])
 
 
 class _HookRunner:

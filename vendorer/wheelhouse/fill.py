@@ -4,12 +4,12 @@ Wheels from the index are verified against the lock's sha256 before they are mov
 pure sdists are built into `*-none-any` wheels; native sdists are never shipped as host wheels but
 reported with their routes to a real wheel. A wheel someone built on a matching machine and
 dropped into the folder (or a --find-links folder) is accepted once its name, version and tags
-check out. Only files vendorer put there are ever removed; a lock file keeps two runs apart.
+check out. Only files vendorer put there are ever removed; two runs on one folder take turns.
+What the folder holds is read in `contents`; how an sdist becomes a wheel, in `builder`.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import zipfile
@@ -19,14 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from filelock import FileLock, Timeout
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from vendorer._util.files import copy_atomic, sha256_of, write_text_atomic
+from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import BuildIndexes
-from vendorer.lock.pylock import Lock, LockedPackage, pinned_requirements
+from vendorer.lock.pylock import Lock, LockedPackage
 from vendorer.target.profile import Profile
+from vendorer.wheelhouse.contents import (
+    EXPORT_FILE,
+    export_text,
+    owned_wheels,
+    write_owned_wheels,
+)
 
 __all__ = [
     "Downloader",
@@ -35,15 +41,10 @@ __all__ = [
     "WheelhouseContext",
     "WheelhouseReport",
     "build_wheelhouse",
-    "export_text",
-    "locked_wheels",
-    "owned_wheels",
     "verified_file",
 ]
 
-STATE_FILE = ".vendorer-wheelhouse.json"
 LOCK_FILE = ".vendorer.lock.pylock"
-EXPORT_FILE = "requirements.txt"
 
 
 class HashMismatchError(VendorerError):
@@ -91,26 +92,25 @@ class WheelhouseContext:
     on_file: Callable[[str], None] | None = None  # a file is in place
     on_bytes: Callable[[int], None] | None = None  # a chunk of a download arrived
     build_output: Callable[[str], None] | None = None  # a line a build backend printed (-v)
+    on_wait: Callable[[str], None] | None = None  # hears once that another run holds the folder
+    wait_seconds: float = RUN_WAIT_SECONDS  # how long to wait for that run before giving up
     max_workers: int = 8
 
 
 def build_wheelhouse(
     lock: Lock, profile: Profile, root: Path, context: WheelhouseContext
 ) -> WheelhouseReport:
-    """Make `root/<profile>/` hold exactly the lock's wheels; report what it did."""
+    """Make `root/<profile>/` hold exactly the lock's wheels; report what it did. While another
+    run fills the same folder, this one waits for it (`context.on_wait` hears so)."""
     folder = root / profile.name
     folder.mkdir(parents=True, exist_ok=True)
-    guard = FileLock(folder / LOCK_FILE, timeout=0)
-    try:
-        guard.acquire()
-    except Timeout:
-        raise VendorerError(
-            f"{folder} is in use by another vendorer run; wait for it to finish"
-        ) from None
-    try:
+    with exclusive(
+        folder / LOCK_FILE,
+        what=str(folder),
+        wait_seconds=context.wait_seconds,
+        on_wait=context.on_wait,
+    ):
         return _fill(lock, profile, folder, context)
-    finally:
-        guard.release()
 
 
 def _fill(
@@ -119,6 +119,30 @@ def _fill(
     report = WheelhouseReport(folder=folder)
     owned = owned_wheels(folder)
     tags = frozenset(profile.tags)
+    _fetch_wheels([p for p in lock.packages if not p.needs_build], folder, context, report)
+    for package in (p for p in lock.packages if p.needs_build):
+        if _take_supplied(package, tags, folder, owned=owned, context=context, report=report):
+            continue
+        built = _build(package, profile, folder, context, report)
+        if built is not None:
+            report.wheels[built.name] = sha256_of(built)
+            report.built.append(built.name)
+            if context.on_file:
+                context.on_file(built.name)
+    _prune(folder, owned, report)
+    write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
+    ours = {name: sha for name, sha in report.wheels.items() if name not in report.accepted}
+    write_owned_wheels(folder, ours)
+    return report
+
+
+def _fetch_wheels(
+    packages: Sequence[LockedPackage],
+    folder: Path,
+    context: WheelhouseContext,
+    report: WheelhouseReport,
+) -> None:
+    """Put in `folder` the wheel each of `packages` locks, downloading those not there yet."""
 
     def fetch(package: LockedPackage) -> tuple[str, str, bool]:
         """(filename, sha256, downloaded) for a package whose lock names a wheel."""
@@ -131,45 +155,47 @@ def _fill(
             context.on_file(target.name)
         return target.name, sha, True
 
-    wheels = [p for p in lock.packages if not p.needs_build]
     pool = ThreadPoolExecutor(max_workers=context.max_workers)
     try:
-        for filename, sha, downloaded in pool.map(fetch, wheels):
+        for filename, sha, downloaded in pool.map(fetch, packages):
             report.wheels[filename] = sha
             if downloaded:
                 report.downloaded.append(filename)
     finally:  # interrupted: start no more downloads (the running ones are told to stop)
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _take_supplied(
+    package: LockedPackage,
+    tags: frozenset[object],
+    folder: Path,
+    *,
+    owned: Mapping[str, str | None],
+    context: WheelhouseContext,
+    report: WheelhouseReport,
+) -> bool:
+    """Put in place the wheel given for a package to build: one in the wheelhouse already, one
+    vendorer built with cibuildwheel, or one in a --find-links folder. False when none is."""
     sources = [folder, *context.native_builds, *context.find_links]
-    for package in (p for p in lock.packages if p.needs_build):
+    found = _supplied_wheel(package, tags, sources)
+    recorded = owned.get(found.name) if found is not None and found.parent == folder else None
+    if found is not None and recorded and sha256_of(found) != recorded:  # changed since built
+        found.unlink()
+        report.removed.append(found.name)
         found = _supplied_wheel(package, tags, sources)
-        recorded = owned.get(found.name) if found is not None and found.parent == folder else None
-        if found is not None and recorded and sha256_of(found) != recorded:  # changed since built
-            found.unlink()
-            report.removed.append(found.name)
-            found = _supplied_wheel(package, tags, sources)
-        if found is not None:
-            target = folder / found.name
-            if found.parent not in context.native_builds and target.name not in owned:
-                _check_zip(found)  # a wheel someone else supplied
-            if found.parent != folder:
-                copy_atomic(found, target)
-            report.wheels[target.name] = sha256_of(target)
-            if found.parent in context.native_builds:
-                report.built.append(target.name)
-            elif found.parent != folder or target.name not in owned:  # not one vendorer built
-                report.accepted.append(target.name)
-            continue
-        built = _build(package, profile, folder, context, report)
-        if built is not None:
-            report.wheels[built.name] = sha256_of(built)
-            report.built.append(built.name)
-            if context.on_file:
-                context.on_file(built.name)
-    _prune(folder, owned, report)
-    write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
-    _write_state(folder, {n: sha for n, sha in report.wheels.items() if n not in report.accepted})
-    return report
+    if found is None:
+        return False
+    target = folder / found.name
+    if found.parent not in context.native_builds and target.name not in owned:
+        _check_zip(found)  # a wheel someone else supplied
+    if found.parent != folder:
+        copy_atomic(found, target)
+    report.wheels[target.name] = sha256_of(target)
+    if found.parent in context.native_builds:
+        report.built.append(target.name)
+    elif found.parent != folder or target.name not in owned:  # not one vendorer built
+        report.accepted.append(target.name)
+    return True
 
 
 def verified_file(package: LockedPackage, context: WheelhouseContext) -> Path:
@@ -240,6 +266,7 @@ def _build(
     from vendorer.wheelhouse.builder import (  # only when there is something to build
         BuildError,
         build_wheel,
+        unusable_reason,
     )
 
     source = verified_file(package, context)
@@ -250,7 +277,7 @@ def _build(
             wheel = build_wheel(
                 sdist, Path(work) / "out", context.indexes, echo=context.build_output
             )
-            reason = _unusable(wheel, profile)
+            reason = unusable_reason(wheel, profile)
         except BuildError as error:
             reason = f"its build failed: {error}"
         if reason:
@@ -260,16 +287,6 @@ def _build(
         target = folder / wheel.name
         copy_atomic(wheel, target)
         return target
-
-
-def _unusable(wheel: Path, profile: Profile) -> str:
-    """Why a wheel built here cannot go to the target ("" when it can)."""
-    tags = parse_wheel_filename(wheel.name)[3]
-    if not all(tag.platform == "any" for tag in tags):
-        return f"it compiles code (the host built {wheel.name})"
-    if not tags & frozenset(profile.tags):
-        return f"its wheel {wheel.name} does not fit {profile.tags[0]}"
-    return ""
 
 
 def _prune(folder: Path, owned: Collection[str], report: WheelhouseReport) -> None:
@@ -282,54 +299,3 @@ def _prune(folder: Path, owned: Collection[str], report: WheelhouseReport) -> No
             report.removed.append(name)
         else:
             report.foreign.append(name)
-
-
-def locked_wheels(lock: Lock, folder: Path) -> dict[str, Path]:
-    """The wheel in `folder` for each locked package that has one (canonical name -> path).
-
-    A package whose lock names a wheel gets that very file; one built from its sdist, or supplied
-    by the user, gets the wheel with its name and version (the first, sorted, if several).
-    """
-    by_release: dict[tuple[str, str], Path] = {}
-    for path in sorted(folder.glob("*.whl")):
-        try:
-            name, version, _, _ = parse_wheel_filename(path.name)
-        except InvalidWheelFilename:
-            continue
-        by_release.setdefault((name, str(version)), path)
-    found: dict[str, Path] = {}
-    for package in lock.packages:
-        named = folder / package.file.filename
-        if package.file.is_wheel and named.is_file():
-            found[package.name] = named
-        elif (wheel := by_release.get((package.name, str(package.version)))) is not None:
-            found[package.name] = wheel
-    return found
-
-
-def export_text(lock: Lock, wheels: Mapping[str, str]) -> str:
-    """The wheelhouse's requirements.txt; `wheels` maps each wheel's file name to its sha256."""
-    header = (
-        f"# The wheelhouse of {lock.profile}, written by vendorer. On the server:",
-        "#   python -m pip install --no-index --find-links <this folder> -r requirements.txt",
-    )
-    hashes = {canonicalize_name(parse_wheel_filename(name)[0]): sha for name, sha in wheels.items()}
-    return pinned_requirements(lock, header=header, hashes=hashes)
-
-
-def owned_wheels(folder: Path) -> dict[str, str | None]:
-    """The files vendorer put in `folder`, with their sha256 (None where it was not recorded)."""
-    try:
-        owned = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))["owned"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    if isinstance(owned, list):  # the first format: names only
-        return {str(name): None for name in owned}
-    if isinstance(owned, dict):
-        return {str(name): sha if isinstance(sha, str) else None for name, sha in owned.items()}
-    return {}
-
-
-def _write_state(folder: Path, owned: Mapping[str, str]) -> None:
-    text = json.dumps({"owned": dict(sorted(owned.items()))}, indent=1) + "\n"
-    write_text_atomic(folder / STATE_FILE, text)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import parse_sdist_filename
 
+from vendorer._util.tail import output_tail
 from vendorer._util.urls import file_url_path
 from vendorer.errors import UsageError, VendorerError
 from vendorer.inputs.options import BuildIndexes
@@ -31,7 +32,6 @@ from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, manylinux_i
 
 __all__ = ["CibuildwheelError", "build_with_cibuildwheel", "container_engine"]
 
-TAIL_LINES = 15
 HOST_MOUNT = "/host"  # where cibuildwheel mounts the host's root inside the container
 
 
@@ -107,8 +107,7 @@ def build_with_cibuildwheel(
             check=False,
         )  # fmt: skip
         if result.returncode != 0:
-            lines = result.stdout.splitlines()[-TAIL_LINES:]
-            tail = "\n".join(f"  | {line}" for line in lines)
+            tail = output_tail(result.stdout)
             assignments = " ".join(f"{key}={shlex.quote(value)}" for key, value in settings.items())
             name, version = parse_sdist_filename(sdist.name)
             failures.append(

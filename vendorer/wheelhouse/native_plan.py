@@ -18,7 +18,7 @@ from packaging.utils import parse_wheel_filename
 from vendorer.errors import UsageError
 from vendorer.lock.pylock import Lock, LockedPackage
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.fill import locked_wheels
+from vendorer.wheelhouse.contents import locked_wheels
 
 __all__ = [
     "NativePlan",

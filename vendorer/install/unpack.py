@@ -1,0 +1,180 @@
+"""One wheel unpacked with `installer`, in the target's layout.
+
+purelib and platlib go into the lib folder, console scripts become the target's launchers (Windows
+`.exe` for win-amd64 profiles) in `bin/`, data goes in `data/`, headers in `include/`, and no
+bytecode is written (it would be the host's). The destination writes over nothing and through no
+link; --slim reads the wheel without its tests, bytecode and stubs. What goes wrong is said as a
+VendorError: a wheel that is broken or unsafe, one that cannot be read, a failed write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Final
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.records import RecordEntry
+from installer.sources import WheelContentElement, WheelFile, WheelSource
+from installer.utils import Scheme
+from packaging.utils import parse_wheel_filename
+
+from vendorer._util.files import sha256_of
+from vendorer.install.errors import VendorError, writing
+from vendorer.install.manifest import VendoredDistribution
+from vendorer.target.profile import Profile
+
+__all__ = ["BROKEN_WHEEL", "SLIM_DIRECTORIES", "unpack_wheel"]
+
+# What reading a wheel that is not sound raises (zlib and EOFError: a damaged or cut member).
+BROKEN_WHEEL: Final = (
+    InstallerError,
+    ValueError,
+    KeyError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+)
+SLIM_DIRECTORIES: Final = frozenset({"tests", "test", "__pycache__"})
+
+
+def unpack_wheel(
+    wheel: Path, sha: str, target: Path, profile: Profile, *, slim: bool
+) -> VendoredDistribution:
+    """Install `wheel` (whose sha256 is `sha`) into `target`; what it wrote, with the hashes."""
+    name, version, _, _ = parse_wheel_filename(wheel.name)
+    scheme = {
+        "purelib": str(target),
+        "platlib": str(target),
+        "scripts": str(target / "bin"),
+        "data": str(target / "data"),
+        "headers": str(target / "include" / name),
+    }
+    destination = _Recording(
+        scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
+    )
+    with _said_as_vendor_errors(wheel, target), WheelFile.open(wheel) as source:
+        source.validate_record(validate_contents=True)
+        install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
+    files = {
+        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(destination.written)
+    }
+    return VendoredDistribution(
+        version=str(version), wheel=wheel.name, wheel_sha256=sha, files=files
+    )
+
+
+@contextlib.contextmanager
+def _said_as_vendor_errors(wheel: Path, target: Path) -> Iterator[None]:
+    """What installing `wheel` into `target` raises, said as the VendorError it is."""
+    try:
+        yield
+    except _Taken as taken:
+        raise VendorError(taken.explain(wheel.name, target)) from None
+    except VendorError:  # a write that failed: said as what it is
+        raise
+    except BROKEN_WHEEL as error:
+        raise VendorError(
+            f"{wheel.name} cannot be vendored: {error}. Nothing was changed in the lib folder; "
+            "the wheel is broken or unsafe (its RECORD does not match its files, or it writes "
+            "outside its folders): rebuild or replace it"
+        ) from None
+    except OSError as error:  # writes are WriteErrors: this is reading the wheel
+        raise VendorError(
+            f"cannot read {wheel}: {error.strerror or error}. Nothing was changed in the lib "
+            "folder; check that file (or run `vendorer wheelhouse` to fetch it again)"
+        ) from None
+
+
+class _Taken(Exception):  # internal: unpack_wheel turns it into a VendorError
+    """A wheel's file would go where something already is, or through a link."""
+
+    def __init__(self, path: Path, link: Path | None = None) -> None:
+        super().__init__(str(path))
+        self.path = path
+        self.link = link
+
+    def explain(self, wheel: str, root: Path) -> str:
+        shown = self.path.relative_to(root).as_posix()
+        if self.link is not None:
+            return (
+                f"{wheel} writes {shown} through {self.link.relative_to(root).as_posix()}, a link "
+                "of yours; nothing was changed. vendorer never writes through a link: move it "
+                "out of the lib folder"
+            )
+        return (
+            f"{wheel} writes {shown}, which another distribution or a file of yours already "
+            "has; nothing was changed"
+        )
+
+
+class _Recording(SchemeDictionaryDestination):
+    """installer's destination, remembering every path it wrote (RECORD included); it writes
+    over nothing and through no link, and says which path a failed write was for."""
+
+    written: set[Path]
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        target = self._path_with_destdir(scheme, path)  # refuses a path outside its folder
+        root = Path(self.scheme_dict["purelib"])
+        folder = root
+        for part in target.relative_to(root).parts[:-1]:
+            folder = folder / part
+            if folder.is_symlink():
+                raise _Taken(target, folder)
+        if os.path.lexists(target):
+            raise _Taken(target)
+        with writing(target):
+            return super().write_to_fs(scheme, path, stream, is_executable)
+
+    def finalize_installation(
+        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+    ) -> None:
+        entries = list(records)
+        super().finalize_installation(scheme, record_file_path, entries)
+        self.written = {Path(self.scheme_dict[s]) / entry.path for s, entry in entries}
+        self.written.add(Path(self.scheme_dict[scheme]) / record_file_path)
+
+
+class _Slimmed(WheelSource):
+    """A wheel as installer reads it, minus what --slim leaves out (see `_slimmed`)."""
+
+    def __init__(self, source: WheelFile) -> None:
+        super().__init__(source.distribution, source.version)
+        self._source = source
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        return self._source.dist_info_filenames
+
+    def read_dist_info(self, filename: str) -> str:
+        return self._source.read_dist_info(filename)
+
+    def validate_record(self) -> None:
+        self._source.validate_record()
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        for element in self._source.get_contents():
+            (path, _, _), _, _ = element
+            if not _slimmed(path):
+                yield element
+
+
+def _slimmed(path: str) -> bool:
+    """--slim leaves out: test suites (a `tests` or `test` folder inside a package),
+    `__pycache__` folders and compiled bytecode, and type stubs (`*.pyi`)."""
+    parts = PurePosixPath(path).parts
+    in_package = parts[1:-1]  # folders below the top-level one, above the file
+    return (
+        bool(SLIM_DIRECTORIES & set(in_package))
+        or "__pycache__" in parts
+        or path.endswith((".pyc", ".pyi"))
+    )
