@@ -4,7 +4,9 @@ A step takes the watcher it needs and calls it as it goes: a status line while r
 progress bar while filling the wheelhouse or uploading, each sub-step's result as soon as it is
 known (a `build` that fails in its wheelhouse step has already said what its lock step did), and
 the warnings a step learnt once it ends, failed or not. The command line's output object
-implements them (rich on a terminal, plain lines otherwise).
+implements them (rich on a terminal, plain lines otherwise). They hand the lower layers their
+callbacks as those take them today (on_pin, on_file, on_bytes, ...); one Reporter protocol is to
+take their place.
 """
 
 from __future__ import annotations
