@@ -167,13 +167,14 @@ def test_no_profile_in_an_app_without_pyproject_asks_whether_app_is_right(tmp_pa
 # found has its own error now), made by replacing one command's function in a real process.
 BROKEN = """
 import sys
-import vendorer.cli.commands as cli
+import vendorer.cli.profiles as profiles
+from vendorer.cli import main
 
 def broken(args):
     {body}
 
-cli._profiles_show = broken
-sys.exit(cli.main(sys.argv[1:]))
+profiles._profiles_show = broken
+sys.exit(main(sys.argv[1:]))
 """
 
 

@@ -7,13 +7,19 @@ new one is complete.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from packaging.version import Version
 
 from vendorer._util.files import write_text_atomic
@@ -22,7 +28,7 @@ from vendorer.errors import UsageError
 from vendorer.index.finder import Finder
 from vendorer.index.models import DistFile
 from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cache_dir, indexes_for
-from vendorer.inputs.requirements import RequirementLine, parse_requirements
+from vendorer.inputs.requirements import RequirementLine, RequirementsFile, parse_requirements
 from vendorer.lock.inputs_hash import inputs_hash
 from vendorer.lock.model import Lock, LockedFile, LockedPackage
 from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
@@ -32,7 +38,7 @@ from vendorer.target.profile import Profile
 from vendorer.target.tags import is_host_built
 from vendorer.wheelhouse.builder import OutputSink, build_metadata
 
-__all__ = ["LockResult", "host_built_warning", "make_lock", "open_finder"]
+__all__ = ["LockResult", "host_built_warning", "lock_indexes", "make_lock", "open_finder"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +64,7 @@ def make_lock(
     on_pin: Callable[[str, Version], None] | None = None,
     on_build_output: OutputSink | None = None,
     warnings: list[str] | None = None,
+    finder: Finder | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
@@ -67,60 +74,41 @@ def make_lock(
     print while they prepare metadata (otherwise only a failure shows their last lines). What
     the user should hear about (options the requirements file gives in vain, what the index
     client skipped) is added to `warnings`, as it is learnt: none when the lock is current.
+    `finder`, when given, is the run's index client (for the same indexes); it stays open.
     """
     requirements = parse_requirements(requirements_path)
     indexes = indexes_for(requirements, options)
     digest = inputs_hash(profile, requirements, indexes, options)
     path = lock_path(requirements_path, profile.name)
-    policy = FilePolicy(
-        only_binary=requirements.only_binary,
-        no_binary=requirements.no_binary,
-        pre=options.pre or requirements.pre,
-        prefer_newest=options.prefer_newest,
-    )
+    policy = _policy(requirements, options)
     previous = _read_if_valid(path)  # None when missing or unreadable
-    again = force or upgrade or bool(upgrade_packages)
-    if (
-        not again
-        and previous is not None
-        and previous.inputs_hash == digest
-        and not previous.edited  # edited by hand: no longer what vendorer resolved
-    ):
+    current = None if force or upgrade or upgrade_packages else _if_current(previous, digest)
+    if current is not None:
         return LockResult(
-            lock=previous,
+            lock=current,
             path=path,
             changed=False,
             indexes=indexes,
             policy=policy,
-            warnings=_host_built_wheels(previous, profile),
+            warnings=_host_built_wheels(current, profile),
         )
     if warnings is not None:
         warnings.extend(_ignored(option) for option in requirements.ignored_options)
     targets = [_upgrade_target(text) for text in upgrade_packages]
-    moving = {canonicalize_name(target.name) for target in targets}
-    kept = (
-        {p.name: p.version for p in previous.packages if p.name not in moving}
-        if previous is not None
-        and not upgrade
-        and (previous.prefer_newest, previous.pre, previous.index_strategy)
-        == (options.prefer_newest, options.pre, options.index_strategy)
-        else {}
-    )
-    with open_finder(indexes, options, warnings) as finder:
-        resolution = resolve_for(
+    kept = {} if upgrade else _kept_versions(previous, options, targets)
+    opened = nullcontext(finder) if finder is not None else open_finder(indexes, options, warnings)
+    with opened as using:
+        packages = _resolved(
             profile,
-            [_root(line, finder) for line in requirements.requirements],
-            finder,
-            constraints=[
-                *(_root(line, finder) for line in requirements.constraints),
-                *(RootRequirement(requirement=t, written_in="--upgrade-package") for t in targets),
-            ],
+            requirements,
+            targets,
+            using,
             policy=policy,
-            build_metadata=_metadata_builder(finder, indexes, on_build_output),
+            build=_metadata_builder(using, indexes, on_build_output),
             on_pin=on_pin,
-            preferred=kept,
+            kept=kept,
+            lock_dir=path.parent,
         )
-        packages = tuple(_locked(package, finder, path.parent) for package in resolution.packages)
     lock = Lock(
         profile=profile.name,
         inputs_hash=digest,
@@ -140,6 +128,69 @@ def make_lock(
         previous=previous,
         warnings=_host_built_wheels(lock, profile),
     )
+
+
+def _policy(requirements: RequirementsFile, options: LockOptions) -> FilePolicy:
+    """The binary, pre-release and wheel-first rules: the options' and the requirements'."""
+    return FilePolicy(
+        only_binary=requirements.only_binary,
+        no_binary=requirements.no_binary,
+        pre=options.pre or requirements.pre,
+        prefer_newest=options.prefer_newest,
+    )
+
+
+def _resolved(
+    profile: Profile,
+    requirements: RequirementsFile,
+    targets: Collection[Requirement],
+    finder: Finder,
+    *,
+    policy: FilePolicy,
+    build: Callable[[DistFile], Metadata],
+    on_pin: Callable[[str, Version], None] | None,
+    kept: Mapping[NormalizedName, Version],
+    lock_dir: Path,
+) -> tuple[LockedPackage, ...]:
+    """Resolve the requirements (with the constraints and the --upgrade-package bounds) and
+    pin every chosen file with its sha256."""
+    roots = [_root(line, finder) for line in requirements.requirements]
+    constraints = [
+        *(_root(line, finder) for line in requirements.constraints),
+        *(RootRequirement(requirement=t, written_in="--upgrade-package") for t in targets),
+    ]
+    resolution = resolve_for(
+        profile,
+        roots,
+        finder,
+        constraints=constraints,
+        policy=policy,
+        build_metadata=build,
+        on_pin=on_pin,
+        preferred=kept,
+    )
+    return tuple(_locked(package, finder, lock_dir) for package in resolution.packages)
+
+
+def lock_indexes(requirements_path: Path, options: LockOptions) -> IndexSettings:
+    """Where the lock of `requirements_path` takes its files from: the index client to open for
+    a run that locks and then fills the wheelhouse."""
+    return indexes_for(parse_requirements(requirements_path), options)
+
+
+def _kept_versions(
+    previous: Lock | None, options: LockOptions, targets: Collection[Requirement]
+) -> dict[NormalizedName, Version]:
+    """The previous lock's versions to keep where they still fit: none when it was made with
+    other choices, and not those of the packages asked to move."""
+    if previous is None or (previous.prefer_newest, previous.pre, previous.index_strategy) != (
+        options.prefer_newest,
+        options.pre,
+        options.index_strategy,
+    ):
+        return {}
+    moving = {canonicalize_name(target.name) for target in targets}
+    return {p.name: p.version for p in previous.packages if p.name not in moving}
 
 
 def host_built_warning(filename: str, profile: Profile) -> str | None:
@@ -208,6 +259,12 @@ def open_finder(
         first_index=indexes.strategy == FIRST_INDEX,
         warnings=warnings,
     )
+
+
+def _if_current(lock: Lock | None, digest: str) -> Lock | None:
+    """`lock` when it was made from the inputs whose hash is `digest`, and not edited since (by
+    hand it is no longer what vendorer resolved)."""
+    return lock if lock is not None and lock.inputs_hash == digest and not lock.edited else None
 
 
 def _read_if_valid(path: Path) -> Lock | None:

@@ -10,6 +10,7 @@ import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -56,6 +57,11 @@ class WheelhouseResult:
     native: tuple[NativeAdvice, ...]
     warnings: tuple[str, ...] = ()  # about wheels supplied by the user
 
+    @property
+    def complete(self) -> bool:
+        """Every locked package has its wheel: no native sdist is left without one."""
+        return not self.native
+
 
 def make_wheelhouse(
     profile: Profile,
@@ -69,17 +75,20 @@ def make_wheelhouse(
     on_build_output: Callable[[str], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
     warnings: list[str] | None = None,
+    finder: Finder | None = None,
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
     `on_build_output` sees what build backends print (otherwise only a failure's last lines);
     `on_wait` hears once that another run is filling the same folder (this one waits for it).
-    What the index client skipped or could not use is added to `warnings`."""
+    What the index client skipped or could not use is added to `warnings`. `finder`, when given,
+    is the run's index client (the one the lock was made with); it stays open."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
-    with open_finder(indexes, options, warnings) as finder:
+    opened = nullcontext(finder) if finder is not None else open_finder(indexes, options, warnings)
+    with opened as using:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
-            downloader=finder,
+            downloader=using,
             indexes=indexes,
             find_links=local_links,
             on_file=on_file,
@@ -95,9 +104,7 @@ def make_wheelhouse(
                 report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
             if failures:  # raised once the wheels that did build are in the wheelhouse
                 raise CibuildwheelError("\n".join(failures))
-        advice = tuple(
-            native_advice(route, profile, finder, lock.policy) for route in report.native
-        )
+        advice = tuple(native_advice(route, profile, using, lock.policy) for route in report.native)
     host_built = (host_built_warning(name, profile) for name in report.accepted)
     return WheelhouseResult(
         lock=lock,

@@ -1,5 +1,5 @@
 """The command line."""
 
-from vendorer.cli.commands import main
+from vendorer.cli.program import main
 
 __all__ = ["main"]

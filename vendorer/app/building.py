@@ -1,0 +1,196 @@
+"""The steps from requirements to a vendored lib folder: lock, wheelhouse, vendor, and build.
+
+`build` runs the others in turn with one index client for the lock and the wheelhouse; each step
+is skipped when its inputs have not changed, so `vendorer build` on an unchanged app does no
+network I/O.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from vendorer._util.files import write_text_atomic
+from vendorer.app.locking import LockResult, lock_indexes, make_lock, open_finder
+from vendorer.app.project import Project, ResolveChoices
+from vendorer.app.watchers import BuildWatcher, LockWatcher, VendorWatcher, WheelhouseWatcher
+from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
+from vendorer.index.finder import Finder
+from vendorer.install.libfolder import lib_folder
+from vendorer.install.vendor import VendorReport, vendor, wheels_for
+from vendorer.lock.export import export_requirements
+from vendorer.target.layout import pythonpath_entry
+
+__all__ = [
+    "BuildRequest",
+    "BuildRun",
+    "LockRequest",
+    "LockRun",
+    "VendorRequest",
+    "VendorRun",
+    "WheelhouseRequest",
+    "build_app",
+    "fill_wheelhouse",
+    "lock_app",
+    "lock_for",
+    "vendor_app",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockRequest:
+    resolve: ResolveChoices = field(default_factory=ResolveChoices)
+    force: bool = False  # resolve again even if the lock is current
+    upgrade: bool = False  # keep none of the lock's versions
+    upgrade_packages: tuple[str, ...] = ()  # move these (NAME, or NAME and a bound)
+    dry_run: bool = False  # make the lock, do not write it
+    export: bool = False  # also render it as pinned requirements with --hash lines
+    export_to: Path | None = None  # and write them there (None: returned, for stdout)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockRun:
+    lock: LockResult
+    export: str | None = None  # the pinned requirements, when asked for
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelhouseRequest:
+    lock: LockRequest = field(default_factory=LockRequest)
+    native: Literal["report", "cibuildwheel"] = "report"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VendorRequest:
+    slim: bool = False  # leave out test suites, __pycache__ and type stubs
+    dry_run: bool = False  # say what would change, change nothing
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VendorRun:
+    report: VendorReport
+    lib_dir: str  # as the app names it
+    distributions: int
+    pythonpath: str | None  # what PYTHONPATH must include on the server (None: on sys.path)
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRequest:
+    wheelhouse: WheelhouseRequest = field(default_factory=WheelhouseRequest)
+    vendor: VendorRequest = field(default_factory=VendorRequest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRun:
+    wheelhouse: WheelhouseResult
+    vendored: VendorRun | None = None  # None: native sdists are left, nothing was vendored
+
+
+def lock_for(
+    project: Project,
+    request: LockRequest,
+    watcher: LockWatcher,
+    *,
+    warnings: list[str],
+    finder: Finder | None = None,
+) -> LockResult:
+    """Lock if stale (or as `request` asks); say what happened. `finder`: the run's index
+    client, if it has one (else one is opened when resolving)."""
+    profile = project.profile
+    with watcher.resolving(profile, warnings) as on_pin:
+        result = make_lock(
+            profile,
+            project.requirements,
+            project.lock_options(request.resolve),
+            force=request.force,
+            upgrade=request.upgrade,
+            upgrade_packages=request.upgrade_packages,
+            dry_run=request.dry_run,
+            on_pin=on_pin,
+            on_build_output=watcher.build_output,
+            warnings=warnings,
+            finder=finder,
+        )
+    watcher.locked(result, dry_run=request.dry_run)
+    return result
+
+
+def lock_app(project: Project, request: LockRequest, watcher: LockWatcher) -> LockRun:
+    """`vendorer lock`: the lock, and its export when asked for (written to `export_to`)."""
+    result = lock_for(project, request, watcher, warnings=[])
+    if not request.export:
+        return LockRun(lock=result)
+    text = export_requirements(result.lock, source=result.path.name)
+    if request.export_to is not None:
+        write_text_atomic(request.export_to, text)
+    return LockRun(lock=result, export=text)
+
+
+def fill_wheelhouse(
+    project: Project, request: WheelhouseRequest, watcher: WheelhouseWatcher
+) -> WheelhouseResult:
+    """`vendorer wheelhouse`: lock if stale, then fill wheelhouse/<profile>/, with one index
+    client for both."""
+    options = project.lock_options(request.lock.resolve)
+    warnings: list[str] = []  # the lock's and the wheelhouse's, each shown once
+    with ExitStack() as stack:
+        indexes = lock_indexes(project.requirements, options)
+        finder = stack.enter_context(open_finder(indexes, options, warnings))
+        lock = lock_for(project, request.lock, watcher, warnings=warnings, finder=finder)
+        with (
+            watcher.filling(len(lock.lock.packages), warnings) as (on_file, on_bytes),
+            stack.pop_all(),  # the index client closes before the step's warnings are shown
+        ):
+            result = make_wheelhouse(
+                project.profile,
+                project.wheelhouse_root,
+                options,
+                lock=lock,
+                on_file=on_file,
+                on_bytes=on_bytes,
+                native=request.native,
+                on_build_output=watcher.build_output,
+                on_wait=watcher.waiting,
+                warnings=warnings,
+                finder=finder,
+            )
+    watcher.filled(result, project.profile)
+    return result
+
+
+def vendor_app(project: Project, request: VendorRequest, watcher: VendorWatcher) -> VendorRun:
+    """`vendorer vendor`: install the wheelhouse's wheels of the lock into the lib folder."""
+    profile = project.profile
+    lock = project.read_lock()
+    lib_dir = project.lib_dir
+    folder = lib_folder(project.app, lib_dir)
+    wheels = wheels_for(lock, project.wheelhouse)
+    report = vendor(
+        wheels,
+        profile,
+        folder,
+        lock_hash=lock.inputs_hash,
+        slim=request.slim,
+        dry_run=request.dry_run,
+        locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
+        on_wait=lambda: watcher.waiting(f"waiting for another vendorer run on {lib_dir} to finish"),
+    )
+    return VendorRun(
+        report=report,
+        lib_dir=lib_dir,
+        distributions=len(wheels),
+        pythonpath=pythonpath_entry(profile, lib_dir),
+        dry_run=request.dry_run,
+    )
+
+
+def build_app(project: Project, request: BuildRequest, watcher: BuildWatcher) -> BuildRun:
+    """`vendorer build`: lock if stale, fill the wheelhouse, then vendor, unless native sdists
+    are left without a wheel."""
+    filled = fill_wheelhouse(project, request.wheelhouse, watcher)
+    if not filled.complete:
+        return BuildRun(wheelhouse=filled)
+    return BuildRun(wheelhouse=filled, vendored=vendor_app(project, request.vendor, watcher))

@@ -1,0 +1,76 @@
+"""The steps that work offline, from the lock and what is on disk: check, why, native-plan.
+
+None of them touches the network, so they suit hooks and CI; only native-plan writes (its CI files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vendorer._util.files import write_text_atomic
+from vendorer.app.project import Project
+from vendorer.app.watchers import CheckWatcher
+from vendorer.check import CheckResult, check_app
+from vendorer.install.libfolder import lib_folder
+from vendorer.lock.why import explain
+from vendorer.wheelhouse.native_plan import plan_for, sdists_without_wheel
+
+__all__ = ["CheckRun", "check_project", "check_tree", "native_plan", "why"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckRun:
+    result: CheckResult
+    lib_dir: str  # as the app names it
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.result.drifts)
+
+
+def check_project(project: Project, watcher: CheckWatcher) -> CheckRun:
+    """`vendorer check`: requirements, lock, wheelhouse and the lib folder; drifts told."""
+    lib_dir = project.lib_dir
+    result = check_tree(project, lib_folder(project.app, lib_dir), watcher, lib_dir=lib_dir)
+    return CheckRun(result=result, lib_dir=lib_dir)
+
+
+def check_tree(
+    project: Project, lib: Path | None, watcher: CheckWatcher, *, lib_dir: str | None = None
+) -> CheckResult:
+    """The check, without the lib folder when `lib` is None; its notes and drifts told.
+    `lib_dir`: the lib folder as the app names it (default: its name)."""
+    result = check_app(
+        project.profile,
+        project.requirements,
+        project.lock_options(),
+        wheelhouse=project.wheelhouse_root,
+        lib=lib,
+        lib_dir=lib_dir,
+    )
+    watcher.checked(result, project.profile)
+    return result
+
+
+def why(project: Project, name: str) -> list[str]:
+    """`vendorer why NAME`: why the package is in the lock, and at that version."""
+    return list(explain(project.read_lock(), name))
+
+
+def native_plan(
+    project: Project, *, write: bool, on_written: Callable[[str], None] | None = None
+) -> dict[str, str]:
+    """`vendorer native-plan`: the cibuildwheel configuration and CI workflow (path in the app ->
+    text) for the locked sdists that have no wheel in the wheelhouse; written when `write`."""
+    profile = project.profile
+    plan = plan_for(profile, sdists_without_wheel(project.read_lock(), project.wheelhouse, profile))
+    files = {plan.config_path: plan.config, plan.workflow_path: plan.workflow}
+    if not write:
+        return files
+    for path, text in files.items():
+        write_text_atomic(project.app / path, text)
+        if on_written is not None:
+            on_written(path)
+    return files

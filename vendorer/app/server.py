@@ -1,0 +1,109 @@
+"""The steps that talk to the site through Kudu: upload, a console command, the capture script.
+
+Credentials come from a publish profile (.PublishSettings) or from VENDORER_KUDU_URL, _USER and
+_PASSWORD; nothing is sent before the local state has been checked (unless asked not to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from vendorer.app.offline import check_tree
+from vendorer.app.project import NoticeSink, Project, load_profile
+from vendorer.app.watchers import UploadWatcher
+from vendorer.deploy.kudu import (
+    CommandResult,
+    KuduClient,
+    KuduError,
+    credentials_from_environment,
+    read_publish_profile,
+)
+from vendorer.deploy.upload import UploadReport, console_steps, upload_vendored, upload_wheelhouse
+from vendorer.install.libfolder import lib_folder
+from vendorer.target.capture import capture_script
+from vendorer.target.catalog import ProfileCatalog
+
+__all__ = [
+    "UploadRequest",
+    "UploadRun",
+    "capture_on_server",
+    "open_kudu",
+    "run_on_server",
+    "upload_app",
+]
+
+CAPTURE_FOLDER = "data/vendorer"  # below HOME, where the capture script is put and run
+
+
+def open_kudu(publish_profile: Path | None) -> KuduClient:
+    """A client for the site's Kudu, with the publish profile's credentials, else the
+    environment's."""
+    if publish_profile is not None:
+        return KuduClient(read_publish_profile(publish_profile))
+    return KuduClient(credentials_from_environment())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadRequest:
+    mode: Literal["vendored", "wheelhouse"] = "vendored"
+    publish_profile: Path | None = None
+    check: bool = True  # send nothing if `vendorer check` finds drift
+    print_commands: bool = False  # only say what to type in the Kudu console
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadRun:
+    lib_dir: str
+    report: UploadReport | None = None  # None: nothing was sent
+    console_steps: tuple[str, ...] = ()  # with print_commands
+    refused: bool = False  # the check found drift: nothing was sent
+
+
+def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher) -> UploadRun:
+    """`vendorer upload`: the lib folder (only the distributions that changed since the server's
+    manifest), or the wheelhouse and a remote pip install."""
+    profile = project.profile
+    lib_dir = project.lib_dir
+    if request.print_commands:
+        steps = console_steps(profile, request.mode, lib_dir)
+        return UploadRun(lib_dir=lib_dir, console_steps=tuple(steps))
+    lib = lib_folder(project.app, lib_dir)
+    vendored = request.mode == "vendored"
+    if request.check and check_tree(project, lib if vendored else None, watcher).drifts:
+        return UploadRun(lib_dir=lib_dir, refused=True)
+    with open_kudu(request.publish_profile) as client, watcher.uploading() as progress:
+        if vendored:
+            report = upload_vendored(client, profile, lib, lib_dir, progress)
+        else:
+            report = upload_wheelhouse(client, profile, project.wheelhouse, progress)
+    return UploadRun(lib_dir=lib_dir, report=report)
+
+
+def run_on_server(
+    publish_profile: Path | None, words: Sequence[str], directory: str
+) -> CommandResult:
+    """`vendorer kudu run`: a console command, run in `directory` (below HOME) on the site."""
+    with open_kudu(publish_profile) as client:
+        return client.command(" ".join(words), directory)
+
+
+def capture_on_server(
+    app: Path, publish_profile: Path, name: str, python: str | None, on_notice: NoticeSink
+) -> str:
+    """Upload the capture script through Kudu, run it with the server's python (default: the
+    profile `name`'s, if it is a known profile, else python), return its JSON."""
+    if python is None:
+        known = {entry.name for entry in ProfileCatalog(app).entries()}
+        python = load_profile(app, name, on_notice).server.python if name in known else "python"
+    with open_kudu(publish_profile) as client:
+        client.write_file(f"{CAPTURE_FOLDER}/capture.py", capture_script().encode())
+        result = client.command(f'"{python}" capture.py', CAPTURE_FOLDER)
+    if result.exit_code != 0:
+        raise KuduError(
+            f"the capture script failed on the server ({result.exit_code}): "
+            f"{result.error.strip()[-300:]}"
+        )
+    return result.output
