@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from azure.core.exceptions import ServiceRequestError
 from azure.identity import AzureCliCredential
 from azure.storage.blob import BlobServiceClient
 
@@ -518,6 +519,19 @@ def test_scm_tokens_fall_back_to_the_arm_audience(azure: Azure) -> None:
         ScmToken(StandInCredential(), azure_cloud(azure.arm.url))()
 
 
+class OfflineCredential:
+    """A credential whose Entra ID cannot be reached."""
+
+    def get_token(self, *scopes: str, **options: Any) -> Any:
+        raise ServiceRequestError("<urllib3 connection>: Failed to establish a new connection")
+
+
+def test_an_entra_id_that_does_not_answer_is_said() -> None:
+    with pytest.raises(AzureSignInError) as failed:
+        ScmToken(OfflineCredential(), azure_cloud("https://management.azure.com"))()
+    assert "(Microsoft Entra ID did not answer: check the network)" in str(failed.value)
+
+
 def test_an_expiring_scm_token_is_fetched_again(azure: Azure) -> None:
     credential = StandInCredential.for_audiences(SCM_AUDIENCE)
     scm = ScmToken(credential, azure_cloud(azure.arm.url))
@@ -708,11 +722,15 @@ def test_run_from_package_puts_the_package_in_a_blob_the_site_loads(
     package: Path,
     standin: str,
 ) -> None:
-    site = azure.site(standin, storage=module_azurite.connection_string, settings={"MINE": "1"})
+    mine = {"MINE": "1", BUILD: "1"}
+    site = azure.site(standin, storage=module_azurite.connection_string, settings=mine)
     reporter = Recorder()
     with azure.session(site) as session:
         found = find_site(session)
-        result = publish_run_from_package(session, found, package, reporter=reporter)
+        fix = build_settings_fix(found.settings, found.plan)
+        result = publish_run_from_package(session, found, package, reporter=reporter, also=fix)
+    assert azure.puts == 1  # the fix and the package in one write: one restart
+    assert site.site.settings[BUILD] == "false" and site.app.restarts == 1
     prefix = f"{module_azurite.blob_endpoint}/{CONTAINER}/"
     assert result.blob_url.startswith(prefix) and "?" not in result.blob_url
     assert re.fullmatch(r"\d{14}-[0-9a-f-]{36}\.zip", result.blob_url.removeprefix(prefix))

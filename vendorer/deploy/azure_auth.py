@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import AzureError as SdkError
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.settings import settings as azure_settings
 
 from vendorer._util.urls import may_carry_credentials, url_problem
@@ -143,6 +144,8 @@ def sign_in_failed(error: Exception, scope: str) -> AzureSignInError:
     is not repeated (it is long), only what it means and its AADSTS codes."""
     text = str(error)
     reason = next((meaning for words, meaning in _HINTS if words in text), "sign-in was refused")
+    if isinstance(error, ServiceRequestError | ServiceResponseError):
+        reason = "Microsoft Entra ID did not answer: check the network"
     codes = list(dict.fromkeys(_AADSTS.findall(text)))
     said = f"; Microsoft Entra ID said {', '.join(codes)}" if codes else ""
     audience = scope.removesuffix("/.default")
@@ -182,7 +185,7 @@ class ScmToken:
             for index in range(self._first, len(self._scopes)):
                 try:
                     access = self._credential.get_token(self._scopes[index])
-                except ClientAuthenticationError as error:
+                except SdkError as error:  # not signed in, refused, or Entra ID not reached
                     failure = failure or error
                     continue
                 self._first, self._token, self._expires = index, access.token, access.expires_on

@@ -51,6 +51,7 @@ from vendorer.deploy.azure_arm import ArmSession
 from vendorer.deploy.azure_auth import quiet_sdk_logging
 from vendorer.deploy.azure_errors import AzureError, StorageError, first_line, hide_secrets
 from vendorer.deploy.azure_settings import (
+    BUILD,
     RUN_FROM_PACKAGE,
     SettingsChange,
     change_settings,
@@ -306,9 +307,11 @@ def publish_run_from_package(
     package: Path,
     *,
     reporter: Reporter = NULL_REPORTER,
+    also: SettingsChange | None = None,
     storage_retries: int = 3,
 ) -> RunFromPackage:
-    """The whole route (see the module docstring) for a Premium or Consumption site."""
+    """The whole route (see the module docstring) for a Premium or Consumption site; `also`
+    (the build-settings fix, say) goes into the same settings write, so the site restarts once."""
     if site.plan not in ("functions-premium", "functions-consumption"):
         raise AzureError(
             f"site {site.name} is on {site.plan}: run-from-package from a blob is the route for "
@@ -319,16 +322,18 @@ def publish_run_from_package(
     updates = {RUN_FROM_PACKAGE: uploaded.sas_url}
     if site.plan == "functions-consumption":
         updates[MOUNT] = "1"
+    also = also or SettingsChange()
     change = SettingsChange(
-        updates=updates,
-        reasons={RUN_FROM_PACKAGE: f"{uploaded.blob_url}, through a read-only SAS"},
+        updates={**also.updates, **updates},
+        removals=tuple(name for name in also.removals if name not in updates),
+        reasons={**also.reasons, RUN_FROM_PACKAGE: f"{uploaded.blob_url}, through a read-only SAS"},
     )
     try:
         change_settings(session, change)
     except AzureError:
         _forget(account, uploaded)
         raise
-    for line in change.describe(shown=frozenset({MOUNT})):
+    for line in change.describe(shown=frozenset({MOUNT, BUILD})):
         reporter.notice(f"app setting {line}")
     sync_triggers(session)
     return RunFromPackage(blob_url=uploaded.blob_url, md5=uploaded.md5, change=change)
