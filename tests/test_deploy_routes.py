@@ -172,11 +172,8 @@ def test_app_service_linux_end_to_end_with_a_bearer_token(
         asked.append("token")
         return azure_credential.token(SCM_AUDIENCE)
 
-    site = Site(
-        name=azure.name, plan="app-service-linux", scm_url=azure.kudu.url,
-        default_url=azure.app.url, settings=dict(azure.kudu.settings),
-        linux_fx_version="PYTHON|3.11", startup_command="", ref=REF,
-    )  # fmt: skip
+    site = app_site(azure, startup_command="", ref=REF)
+    assert site.linux_fx_version == "PYTHON|3.11"
     reporter = Recorder()
     with KuduClient(bearer_credentials(azure.kudu.url, token)) as client:
         problems = inspect_site(client, site, package, python="3.11", lib_dir="__oryx_packages__")
@@ -552,13 +549,23 @@ def test_a_remote_builds_python_packages_on_a_dedicated_functions_site(
 # --- health --------------------------------------------------------------------------------------
 
 
+def app_site(azure: AzureSite, **fields: object) -> Site:
+    """The Site of an AzureSite trio on App Service on Linux, its app where the app server is."""
+    values: dict[str, object] = {
+        "name": azure.name, "plan": "app-service-linux", "scm_url": azure.kudu.url,
+        "default_url": azure.app.url, "settings": dict(azure.kudu.settings),
+        "linux_fx_version": azure.site.linux_fx_version,
+    }  # fmt: skip
+    values.update(fields)
+    return Site(**values)  # type: ignore[arg-type]
+
+
 def test_a_site_that_answers_500_fails_the_health_check_with_advice(
     azure_site: Callable[..., AzureSite],
 ) -> None:
     azure = azure_site("linux")
     azure.app.status = 500
-    site = Site(name=azure.name, plan="app-service-linux", scm_url=azure.kudu.url,
-                default_url=azure.app.url, ref=REF)  # fmt: skip
+    site = app_site(azure, ref=REF)
     options = HealthOptions(path="/api/hello?code=KEY-SECRET", interval=0.05, timeout=0.3)
     with pytest.raises(HealthCheckFailed) as failed:
         check_health(site, options)
@@ -574,8 +581,7 @@ def test_a_health_check_reports_a_non_5xx_answer_as_it_is(
 ) -> None:
     azure = azure_site("linux")
     azure.app.status = 404
-    site = Site(name=azure.name, plan="app-service-linux", scm_url=azure.kudu.url,
-                default_url=azure.app.url)  # fmt: skip
+    site = app_site(azure)
     answer = check_health(site, HealthOptions(path="health"))
     assert (answer.status, answer.ok, answer.tries, answer.url) == (
         404, False, 1, f"{azure.app.url}/health"

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vendorer.deploy.kudu import KuduClient
+from vendorer.deploy.package import FUNCTIONS_LIB
 from vendorer.deploy.preflight_checks import (
-    FUNCTIONS_LIB,
     Problem,
     ServerCleanup,
     ServerState,

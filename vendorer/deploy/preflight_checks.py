@@ -13,14 +13,13 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from vendorer.deploy.package import ORYX_LIB
 from vendorer.deploy.site import Site
 from vendorer.install.manifest import MANIFEST
 
 __all__ = ["Problem", "ServerCleanup", "ServerState", "SettingChange", "preflight"]
 
 WWWROOT: Final = "/home/site/wwwroot"
-ORYX_LIB: Final = "__oryx_packages__"
-FUNCTIONS_LIB: Final = ".python_packages/lib/site-packages"
 FLASK_MODULES: Final = ("application", "app", "run", "index", "server", "wsgi")
 FASTAPI_MODULES: Final = ("main", "app", "application", "server", "asgi", "api", "index", "run")
 BUILD: Final = "SCM_DO_BUILD_DURING_DEPLOYMENT"
