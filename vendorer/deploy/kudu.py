@@ -1,8 +1,9 @@
 """A client for the Kudu REST API of an App Service site (`https://<site>.scm.azurewebsites.net`).
 
-Credentials come from a publish profile or the environment (`vendorer.deploy.kudu_credentials`);
-they travel only in the Basic auth header, over HTTPS (plain HTTP only to loopback), and never
-appear in a message or a log.
+Credentials come from a publish profile or the environment (Basic auth), or are a Microsoft Entra
+ID token source (Bearer; `vendorer.deploy.kudu_credentials`); they travel only in the
+Authorization header, over HTTPS (plain HTTP only to loopback), and never appear in a message or
+a log. The deployment endpoints (`post_package`, `get_json`) serve `vendorer.deploy.routes`.
 
 Requests go through the shared transport (`vendorer.index.transport`): retries, backoff and
 Retry-After, one User-Agent, and its idempotency rule (`may_resend`): a command
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from vendorer.deploy.kudu_credentials import (
+    BearerAuth,
+    BearerCredentials,
     Credentials,
     credentials_from_environment,
     kudu_site,
@@ -32,9 +35,11 @@ from vendorer.index.transport import GaveUp, Transport, may_resend
 
 __all__ = [
     "COMMAND_TIMEOUT",
+    "BearerCredentials",
     "CommandOutcomeUnknown",
     "CommandResult",
     "Credentials",
+    "KuduAnswer",
     "KuduClient",
     "KuduError",
     "VfsEntry",
@@ -48,6 +53,7 @@ __all__ = [
 # (not a timeout of ours) say what happened to a long command.
 COMMAND_TIMEOUT = 300.0
 DIRECTORY = "inode/directory"
+BEARER_VALUE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.IGNORECASE)  # a token quoted back
 
 
 class KuduError(VendorerError):
@@ -80,13 +86,23 @@ class VfsEntry:
     folder: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KuduAnswer:
+    """An answer of the deployment endpoints: its status, its JSON (None when it had none), and
+    the `Location` it names."""
+
+    status: int
+    data: Any = None
+    location: str | None = None
+
+
 # --- the client ----------------------------------------------------------------------------------
 
 
 class KuduClient:
     def __init__(
         self,
-        credentials: Credentials,
+        credentials: Credentials | BearerCredentials,
         *,
         timeout: float = 60.0,
         command_timeout: float = COMMAND_TIMEOUT,
@@ -96,12 +112,16 @@ class KuduClient:
         url, _, _ = kudu_site(credentials.url, "the Kudu URL")
         self.base = url + "/api/"
         self.command_timeout = command_timeout
+        auth: httpx.Auth
+        if isinstance(credentials, BearerCredentials):
+            self._bearer: BearerAuth | None = BearerAuth(credentials.token)
+            auth, secrets = self._bearer, []
+        else:
+            self._bearer = None
+            auth = httpx.BasicAuth(credentials.user, credentials.password)
+            secrets = [credentials.password]
         self._transport = Transport(
-            auth=httpx.BasicAuth(credentials.user, credentials.password),
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            secrets=[credentials.password],
+            auth=auth, timeout=timeout, retries=retries, backoff=backoff, secrets=secrets
         )
 
     def close(self) -> None:
@@ -184,6 +204,63 @@ class KuduClient:
                 "the Kudu command API answered something that is not its JSON"
             ) from None
 
+    # --- deployments ----------------------------------------------------------------------------
+
+    def post_package(
+        self, path: str, archive: Path, on_progress: Callable[[int, int], None] | None = None
+    ) -> KuduAnswer:
+        """POST the zip `archive` to a deployment endpoint (`path` below /api/, with its query)
+        once: its answer, a 409 (another deployment runs) included. CommandOutcomeUnknown when
+        the request went out and no answer came back: the deployment may run all the same."""
+        headers = {"Content-Length": str(archive.stat().st_size), "Content-Type": "application/zip"}
+        response = self._request(
+            "POST",
+            path,
+            content=_Chunks(archive, on_progress),
+            headers=headers,
+            allow={409},
+            timeout=httpx.Timeout(self._transport.timeout, read=self.command_timeout),
+        )
+        return _answer(response)
+
+    def get_json(self, target: str, allow: frozenset[int] = frozenset({404})) -> KuduAnswer:
+        """GET `target`: a path below /api/, or a URL the site gave (a `Location`, a log's
+        `details_url`), of which only the path and query are used, on this client's site: the
+        credentials never follow a URL elsewhere."""
+        return _answer(self._request("GET", self._below_api(target), allow=allow))
+
+    def settings(self) -> dict[str, str]:
+        """The app settings as the SCM site sees them (`/api/settings`, a flat JSON object)."""
+        data = self.get_json("settings", allow=frozenset()).data
+        if not isinstance(data, dict):
+            raise KuduError("GET /api/settings: the site answered something that is not settings")
+        return {str(key): str(value) for key, value in data.items()}
+
+    def delete_tree(self, path: str) -> None:
+        """Remove a folder under HOME and all it holds (nothing when it does not exist)."""
+        self._request("DELETE", f"vfs/{_folder(path)}?recursive=true", allow={404})
+
+    def _below_api(self, target: str) -> str:
+        if "://" not in target:
+            return target.lstrip("/")
+        parts, api = urlsplit(target), urlsplit(self.base).path
+        site = api.removesuffix("api/")  # Kudu maps each route with and without /api
+        if not parts.path.startswith(site):
+            raise KuduError(f"the site pointed at {parts.path}, which is not one of its API paths")
+        path = (
+            parts.path.removeprefix(api)
+            if parts.path.startswith(api)
+            else parts.path.removeprefix(site)
+        )
+        return path + (f"?{parts.query}" if parts.query else "")
+
+    def scrub(self, text: str) -> str:
+        """`text` (from the site) without the password, a token, or any URL's userinfo."""
+        text = BEARER_VALUE.sub(r"\1***", self._transport.scrub(text))
+        for token in self._bearer.tokens if self._bearer else ():
+            text = text.replace(token, "***")
+        return text
+
     # --- transport ------------------------------------------------------------------------------
 
     def _request(
@@ -193,7 +270,7 @@ class KuduClient:
         KuduError for a refusal or a failure, CommandOutcomeUnknown when the request went out
         and must not be sent again."""
         where = f"{method} /api/{path}"
-        scrub = self._transport.scrub
+        scrub = self.scrub
 
         def receive(response: httpx.Response) -> httpx.Response:
             response.read()
@@ -201,8 +278,10 @@ class KuduClient:
             if status < 400 or status in allow:
                 return response
             if status >= 500 and not may_resend(method, None):
-                raise CommandOutcomeUnknown(f"HTTP {status} ({scrub(_body(response))})", where)
-            raise KuduError(scrub(_message(method, path, response)))
+                raise CommandOutcomeUnknown(f"HTTP {status} ({_body(response, scrub)})", where)
+            raise KuduError(
+                _message(method, path, response, scrub, bearer=self._bearer is not None)
+            )
 
         try:
             return self._transport.send(method, self.base + path, receive, **kw)
@@ -233,6 +312,16 @@ class _Chunks:
                 yield chunk
 
 
+def _answer(response: httpx.Response) -> KuduAnswer:
+    try:
+        data = response.json() if response.content else None
+    except ValueError:  # not JSON: an empty 202, a text page
+        data = None
+    return KuduAnswer(
+        status=response.status_code, data=data, location=response.headers.get("location")
+    )
+
+
 def _failure(error: httpx.RequestError) -> str:
     if isinstance(error, httpx.TimeoutException):
         return f"no answer in time ({type(error).__name__})"
@@ -243,9 +332,21 @@ def _failure(error: httpx.RequestError) -> str:
     )
 
 
-def _message(method: str, path: str, response: httpx.Response) -> str:
+def _message(
+    method: str,
+    path: str,
+    response: httpx.Response,
+    scrub: Callable[[str], str],
+    *,
+    bearer: bool = False,
+) -> str:
     status = response.status_code
     where = f"{method} /api/{path}: HTTP {status}"
+    if status in {401, 403} and bearer:
+        return (
+            f"{where}: the site refused the Entra ID token; the signed-in identity needs a role "
+            "that may deploy to the site (Website Contributor or Contributor on the app)"
+        )
     if status in {401, 403}:
         return (
             f"{where}: the site refused the credentials; download a fresh publish profile "
@@ -255,15 +356,17 @@ def _message(method: str, path: str, response: httpx.Response) -> str:
         return f"{where}: no such path on the site (is the site extension installed?)"
     if status in {409, 412}:
         return f"{where}: conflict with the site's state (another deployment, or a changed file)"
-    return f"{where}: {_body(response)}"
+    return scrub(f"{where}: {_body(response, scrub)}")
 
 
-def _body(response: httpx.Response) -> str:
+def _body(response: httpx.Response, scrub: Callable[[str], str]) -> str:
+    """What the answer says, scrubbed before it is cut short (a cut would leave a secret's
+    beginning, which no scrubbing recognizes)."""
     try:
         data = response.json()
     except ValueError:  # text or an HTML page (the front end's): its words only
-        return " ".join(re.sub(r"<[^>]*>", " ", response.text).split())[:200]
-    return str(data.get("Message", data) if isinstance(data, dict) else data)[:200]
+        return scrub(" ".join(re.sub(r"<[^>]*>", " ", response.text).split()))[:200]
+    return scrub(str(data.get("Message", data) if isinstance(data, dict) else data))[:200]
 
 
 def _quoted(path: str) -> str:
