@@ -9,20 +9,14 @@ shows one live display at a time: a task that starts while another one shows, sh
 from __future__ import annotations
 
 import threading
-
-from rich import filesize
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TransferSpeedColumn,
-)
-from rich.status import Status
+from typing import TYPE_CHECKING
 
 from vendorer.report import DOWNLOAD, RESOLVE, UPLOAD
+
+if TYPE_CHECKING:  # rich's live displays are imported when one shows, not for plain lines
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.status import Status
 
 __all__ = ["Display", "display_for"]
 
@@ -103,19 +97,23 @@ class _WheelBar(_Live):
     """The last wheel in place, a bar of wheels (m of n), and the bytes received so far."""
 
     def __init__(self, console: Console, title: str, total: int | None) -> None:
+        from rich.filesize import decimal
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[received]}"))  # fmt: skip
         self.progress = Progress(*columns, console=console, transient=True)
         super().__init__(self.progress)
         self.task = self.progress.add_task(title, total=total, received="")
         self.received = 0
+        self._decimal = decimal  # bytes as "3.0 kB"
         self._lock = threading.Lock()  # wheels arrive from a pool of threads
 
     def advance(self, item: str, size: int) -> None:
         if size:
             with self._lock:
                 self.received += size
-                received = f"{filesize.decimal(self.received)} downloaded"
+                received = f"{self._decimal(self.received)} downloaded"
             self.progress.update(self.task, received=received)
         if item:
             self.progress.update(self.task, advance=1, description=item)
@@ -125,6 +123,14 @@ class _ByteBar(_Live):
     """`<title>`, a bar of bytes sent of the total, and the speed."""
 
     def __init__(self, console: Console, title: str, total: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
+
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                    TransferSpeedColumn())  # fmt: skip
         self.progress = Progress(*columns, console=console, transient=True)
