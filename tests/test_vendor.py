@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -71,6 +72,18 @@ def test_a_windows_profile_gets_exe_launchers_and_no_bytecode(tmp_path: Path) ->
         == hashlib.sha256((lib / "hello/__init__.py").read_bytes()).hexdigest()
     )
     assert "bin/hello.exe" in files
+
+
+def test_windows_launchers_are_the_same_bytes_on_every_run(tmp_path: Path) -> None:
+    lib = tmp_path / "app" / "lib"
+    vendor(_wheels(tmp_path / "w"), WINDOWS, lib, lock_hash="h1")
+    data = (lib / "bin" / "hello.exe").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # the script the stub runs
+        (member,) = archive.infolist()
+        assert member.filename == "__main__.py"
+        assert member.date_time == (1980, 1, 1, 0, 0, 0)  # not the time of the run
+        assert b"from hello" in archive.read(member) or b"import" in archive.read(member)
+    assert data.startswith(b"MZ") and b"#!D:\\home\\python361x64\\python.exe" in data
 
 
 def test_a_linux_profile_gets_posix_scripts(tmp_path: Path) -> None:

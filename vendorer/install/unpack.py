@@ -10,17 +10,20 @@ VendorError: a wheel that is broken or unsafe, one that cannot be read, a failed
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
 from installer.records import RecordEntry
+from installer.scripts import Script
 from installer.sources import WheelContentElement, WheelFile, WheelSource
 from installer.utils import Scheme
 from packaging.utils import parse_wheel_filename
@@ -29,6 +32,9 @@ from vendorer._util.files import sha256_of
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.manifest import VendoredDistribution
 from vendorer.target.profile import Profile
+
+if TYPE_CHECKING:
+    from installer.scripts import ScriptSection  # a Literal installer defines for type checkers
 
 __all__ = ["BROKEN_WHEEL", "SLIM_DIRECTORIES", "unpack_wheel"]
 
@@ -42,6 +48,8 @@ BROKEN_WHEEL: Final = (
     EOFError,
 )
 SLIM_DIRECTORIES: Final = frozenset({"tests", "test", "__pycache__"})
+LAUNCHER_TIME: Final = (1980, 1, 1, 0, 0, 0)  # the script inside a Windows launcher: a fixed time
+_END_OF_ZIP: Final = struct.Struct("<4s4H2LH")  # the end of central directory record
 
 
 def unpack_wheel(
@@ -135,6 +143,23 @@ class _Recording(SchemeDictionaryDestination):
         with writing(target):
             return super().write_to_fs(scheme, path, stream, is_executable)
 
+    def write_script(
+        self, name: str, module: str, attr: str, section: ScriptSection
+    ) -> RecordEntry:
+        """installer's launcher, with the zip inside a Windows `.exe` made reproducible (installer
+        stamps its one member with the time of the run)."""
+        script_name, data = Script(name, module, attr, section).generate(
+            self.interpreter, self.script_kind
+        )
+        if script_name.endswith(".exe"):
+            data = _reproducible_launcher(data)
+        with io.BytesIO(data) as stream:
+            entry = self.write_to_fs(Scheme("scripts"), script_name, stream, is_executable=True)
+        path = self._path_with_destdir(Scheme("scripts"), script_name)
+        mode = path.stat().st_mode
+        path.chmod(mode | (mode & 0o444) >> 2)  # executable for whoever may read it, as installer
+        return entry
+
     def finalize_installation(
         self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
     ) -> None:
@@ -178,3 +203,17 @@ def _slimmed(path: str) -> bool:
         or "__pycache__" in parts
         or path.endswith((".pyc", ".pyi"))
     )
+
+
+def _reproducible_launcher(data: bytes) -> bytes:
+    """A Windows launcher (the stub, the shebang, then a zip holding `__main__.py`) whose zip is
+    written again with a fixed time: the same wheel then gives the same bytes on every run."""
+    end = _END_OF_ZIP.unpack_from(data, len(data) - _END_OF_ZIP.size)
+    directory_size, directory_offset = end[5], end[6]  # both counted from the zip's start
+    start = len(data) - (directory_offset + directory_size + _END_OF_ZIP.size)
+    with zipfile.ZipFile(io.BytesIO(data[start:])) as archive:
+        code = archive.read("__main__.py")
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("__main__.py", date_time=LAUNCHER_TIME), code)
+    return data[:start] + stream.getvalue()
