@@ -14,8 +14,9 @@ import tomli_w
 
 from vendorer._util.tomlfile import decode_text, kind_of, parse_json, read_input
 from vendorer.app.files import write_user_file
-from vendorer.app.project import NoticeSink, load_profile
+from vendorer.app.project import load_profile
 from vendorer.errors import ConfigError, UsageError
+from vendorer.report import Reporter
 from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import CatalogEntry, ProfileCatalog
 from vendorer.target.profile import Profile, profile_to_dict
@@ -29,10 +30,10 @@ __all__ = [
 ]
 
 
-def list_profiles(app: Path, on_notice: NoticeSink) -> list[tuple[CatalogEntry, Profile]]:
+def list_profiles(app: Path, reporter: Reporter) -> list[tuple[CatalogEntry, Profile]]:
     """Every profile, built-in and the app's own (which wins over a built-in of its name)."""
     return [
-        (entry, load_profile(app, entry.name, on_notice)) for entry in ProfileCatalog(app).entries()
+        (entry, load_profile(app, entry.name, reporter)) for entry in ProfileCatalog(app).entries()
     ]
 
 
@@ -56,7 +57,7 @@ class CapturedProfile:
     profile: Profile
 
 
-def capture_profile(request: CaptureRequest, on_notice: NoticeSink) -> CapturedProfile:
+def capture_profile(request: CaptureRequest, reporter: Reporter) -> CapturedProfile:
     """`vendorer profiles capture --from FILE NAME` (or `--publish-profile FILE NAME`): the exact
     profile of the captured interpreter, written to its file."""
     if request.publish_profile is not None:
@@ -64,7 +65,7 @@ def capture_profile(request: CaptureRequest, on_notice: NoticeSink) -> CapturedP
 
         origin = f"the site of {request.publish_profile.name}"
         text = capture_on_server(
-            request.app, request.publish_profile, request.name, request.python, on_notice
+            request.app, request.publish_profile, request.name, request.python, reporter
         )
     elif request.from_file is not None:
         origin = str(request.from_file)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 from vendorer.app.offline import check_tree
-from vendorer.app.project import NoticeSink, Project, load_profile
-from vendorer.app.watchers import UploadWatcher
+from vendorer.app.project import Project, load_profile
+from vendorer.check import CheckResult
 from vendorer.deploy.kudu import (
     CommandResult,
     KuduClient,
@@ -23,6 +23,7 @@ from vendorer.deploy.kudu import (
 )
 from vendorer.deploy.upload import UploadReport, console_steps, upload_vendored, upload_wheelhouse
 from vendorer.install.libfolder import lib_folder
+from vendorer.report import Reporter
 from vendorer.target.capture import capture_script
 from vendorer.target.catalog import ProfileCatalog
 
@@ -59,12 +60,14 @@ class UploadRun:
     lib_dir: str
     report: UploadReport | None = None  # None: nothing was sent
     console_steps: tuple[str, ...] = ()  # with print_commands
+    check: CheckResult | None = None  # the check made before sending, if one was
     refused: bool = False  # the check found drift: nothing was sent
 
 
-def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher) -> UploadRun:
+def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> UploadRun:
     """`vendorer upload`: the lib folder (only the distributions that changed since the server's
-    manifest), or the wheelhouse and a remote pip install."""
+    manifest), or the wheelhouse and a remote pip install; the bytes sent are the UPLOAD task
+    of `reporter`."""
     profile = project.profile
     lib_dir = project.lib_dir
     if request.print_commands:
@@ -72,14 +75,15 @@ def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher)
         return UploadRun(lib_dir=lib_dir, console_steps=tuple(steps))
     lib = lib_folder(project.app, lib_dir)
     vendored = request.mode == "vendored"
-    if request.check and check_tree(project, lib if vendored else None, watcher).drifts:
-        return UploadRun(lib_dir=lib_dir, refused=True)
-    with open_kudu(request.publish_profile) as client, watcher.uploading() as progress:
+    check = check_tree(project, lib if vendored else None, reporter) if request.check else None
+    if check is not None and check.drifts:
+        return UploadRun(lib_dir=lib_dir, check=check, refused=True)
+    with open_kudu(request.publish_profile) as client:
         if vendored:
-            report = upload_vendored(client, profile, lib, lib_dir, progress)
+            report = upload_vendored(client, profile, lib, lib_dir, reporter)
         else:
-            report = upload_wheelhouse(client, profile, project.wheelhouse, progress)
-    return UploadRun(lib_dir=lib_dir, report=report)
+            report = upload_wheelhouse(client, profile, project.wheelhouse, reporter)
+    return UploadRun(lib_dir=lib_dir, report=report, check=check)
 
 
 def run_on_server(
@@ -91,13 +95,13 @@ def run_on_server(
 
 
 def capture_on_server(
-    app: Path, publish_profile: Path, name: str, python: str | None, on_notice: NoticeSink
+    app: Path, publish_profile: Path, name: str, python: str | None, reporter: Reporter
 ) -> str:
     """Upload the capture script through Kudu, run it with the server's python (default: the
     profile `name`'s, if it is a known profile, else python), return its JSON."""
     if python is None:
         known = {entry.name for entry in ProfileCatalog(app).entries()}
-        python = load_profile(app, name, on_notice).server.python if name in known else "python"
+        python = load_profile(app, name, reporter).server.python if name in known else "python"
     with open_kudu(publish_profile) as client:
         client.write_file(f"{CAPTURE_FOLDER}/capture.py", capture_script().encode())
         result = client.command(f'"{python}" capture.py', CAPTURE_FOLDER)

@@ -32,6 +32,7 @@ from vendorer.deploy.kudu_credentials import (
 )
 from vendorer.errors import VendorerError
 from vendorer.index.transport import GaveUp, Transport, may_resend
+from vendorer.report import NULL_REPORTER, UPLOAD, Reporter, running
 
 __all__ = [
     "COMMAND_TIMEOUT",
@@ -54,6 +55,7 @@ __all__ = [
 COMMAND_TIMEOUT = 300.0
 DIRECTORY = "inode/directory"
 BEARER_VALUE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.IGNORECASE)  # a token quoted back
+_UPLOADING = "uploading"  # the UPLOAD task's title
 
 
 class KuduError(VendorerError):
@@ -172,14 +174,14 @@ class KuduClient:
         response = self._request("DELETE", f"vfs/{_folder(path)}", allow={404, 409})
         return response.status_code != 409
 
-    def put_zip(
-        self, folder: str, archive: Path, on_progress: Callable[[int, int], None] | None = None
-    ) -> None:
+    def put_zip(self, folder: str, archive: Path, reporter: Reporter = NULL_REPORTER) -> None:
         """Extract the zip file `archive` over `folder` (created if needed; nothing is deleted),
-        sending it in chunks; `on_progress` hears (bytes sent, total)."""
-        headers = {"Content-Length": str(archive.stat().st_size), "Content-Type": "application/zip"}
-        body = _Chunks(archive, on_progress)
-        self._request("PUT", f"zip/{_folder(folder)}", content=body, headers=headers)
+        sending it in chunks: the UPLOAD task of `reporter`, in bytes."""
+        size = archive.stat().st_size
+        headers = {"Content-Length": str(size), "Content-Type": "application/zip"}
+        body = _Chunks(archive, reporter)
+        with running(reporter, UPLOAD, title=_UPLOADING, total=size):
+            self._request("PUT", f"zip/{_folder(folder)}", content=body, headers=headers)
 
     # --- command --------------------------------------------------------------------------------
 
@@ -207,7 +209,7 @@ class KuduClient:
     # --- deployments ----------------------------------------------------------------------------
 
     def post_package(
-        self, path: str, archive: Path, on_progress: Callable[[int, int], None] | None = None
+        self, path: str, archive: Path, reporter: Reporter = NULL_REPORTER
     ) -> KuduAnswer:
         """POST the zip `archive` to a deployment endpoint (`path` below /api/, with its query)
         once: its answer, a 409 (another deployment runs) included. CommandOutcomeUnknown when
@@ -216,7 +218,7 @@ class KuduClient:
         response = self._request(
             "POST",
             path,
-            content=_Chunks(archive, on_progress),
+            content=_Chunks(archive, reporter),
             headers=headers,
             allow={409},
             timeout=httpx.Timeout(self._transport.timeout, read=self.command_timeout),
@@ -296,19 +298,21 @@ class KuduClient:
 
 
 class _Chunks:
-    """A file sent as a request body in chunks, each reported; iterable again for a retry."""
+    """A file sent as a request body in chunks, each reported; iterable again for a retry, which
+    starts the count over."""
 
-    def __init__(self, path: Path, on_progress: Callable[[int, int], None] | None) -> None:
+    def __init__(self, path: Path, reporter: Reporter) -> None:
         self.path = path
-        self.on_progress = on_progress
+        self.reporter = reporter
+        self.sent_before = False
 
     def __iter__(self) -> Iterator[bytes]:
-        total, sent = self.path.stat().st_size, 0
+        if self.sent_before:
+            self.reporter.started(UPLOAD, title=_UPLOADING, total=self.path.stat().st_size)
+        self.sent_before = True
         with self.path.open("rb") as stream:
             for chunk in iter(lambda: stream.read(1 << 16), b""):
-                sent += len(chunk)
-                if self.on_progress:
-                    self.on_progress(sent, total)
+                self.reporter.advanced(UPLOAD, size=len(chunk))
                 yield chunk
 
 

@@ -16,7 +16,7 @@ deployment runs) is one clear error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -152,7 +152,7 @@ def _send(
     """POST the package once: where to follow the deployment, and whether the answer was lost."""
     reporter.started(UPLOAD, title=f"sending {package.name}", total=package.stat().st_size)
     try:
-        answer = client.post_package(route.path, package, _bytes_to(reporter))
+        answer = client.post_package(route.path, package, reporter)
     except CommandOutcomeUnknown as lost:
         reporter.warning(
             f"{route.name}: {lost.reason} after the package was sent; vendorer does not send it "
@@ -182,17 +182,3 @@ def _conflict(client: KuduClient, answer: KuduAnswer) -> str:
         f"not send the package again by itself: wait until it ends (see "
         f"{client.base}deployments/latest), then deploy again"
     )
-
-
-def _bytes_to(reporter: Reporter) -> Callable[[int, int], None]:
-    """The upload's progress (bytes sent of the total) as the reporter's `advanced` sizes."""
-    sent = 0
-
-    def advanced(now: int, total: int) -> None:
-        nonlocal sent
-        if now < sent:  # the body is sent again (a fresh token after a 401): count afresh
-            sent = 0
-        reporter.advanced(UPLOAD, size=now - sent)
-        sent = now
-
-    return advanced
