@@ -26,7 +26,7 @@ from installer.records import RecordEntry
 from installer.scripts import Script
 from installer.sources import WheelContentElement, WheelFile, WheelSource
 from installer.utils import Scheme
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from vendorer._util.files import sha256_of
 from vendorer.install.errors import VendorError, writing
@@ -36,7 +36,7 @@ from vendorer.target.profile import Profile
 if TYPE_CHECKING:
     from installer.scripts import ScriptSection  # a Literal installer defines for type checkers
 
-__all__ = ["BROKEN_WHEEL", "SLIM_DIRECTORIES", "unpack_wheel"]
+__all__ = ["BROKEN_WHEEL", "SLIM_DIRECTORIES", "install_source", "unpack_wheel"]
 
 # What reading a wheel that is not sound raises (zlib and EOFError: a damaged or cut member).
 BROKEN_WHEEL: Final = (
@@ -56,51 +56,66 @@ def unpack_wheel(
     wheel: Path, sha: str, target: Path, profile: Profile, *, slim: bool
 ) -> VendoredDistribution:
     """Install `wheel` (whose sha256 is `sha`) into `target`; what it wrote, with the hashes."""
-    name, version, _, _ = parse_wheel_filename(wheel.name)
-    scheme = {
-        "purelib": str(target),
-        "platlib": str(target),
-        "scripts": str(target / "bin"),
-        "data": str(target / "data"),
-        "headers": str(target / "include" / name),
-    }
-    destination = _Recording(
-        scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
-    )
-    with _said_as_vendor_errors(wheel, target), WheelFile.open(wheel) as source:
+    with _said_as_vendor_errors(wheel.name, target, wheel), WheelFile.open(wheel) as source:
         source.validate_record(validate_contents=True)
-        install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
-    files = {
-        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(destination.written)
-    }
+        files = install_source(source, target, profile, slim=slim, shown=wheel.name)
+    version = parse_wheel_filename(wheel.name)[1]
     return VendoredDistribution(
         version=str(version), wheel=wheel.name, wheel_sha256=sha, files=files
     )
 
 
+def install_source(
+    source: WheelSource, target: Path, profile: Profile, *, slim: bool, shown: str = ""
+) -> dict[str, str]:
+    """Install what `source` holds into `target` with the target's layout and launchers: the
+    installer wiring, for any wheel source (a file, or one in memory); the sha256 of every file
+    it wrote, by path relative to `target`. Messages name the wheel `shown` (default: its
+    distribution and version)."""
+    scheme = {
+        "purelib": str(target),
+        "platlib": str(target),
+        "scripts": str(target / "bin"),
+        "data": str(target / "data"),
+        "headers": str(target / "include" / canonicalize_name(source.distribution)),
+    }
+    destination = _Recording(
+        scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
+    )
+    shown = shown or f"{source.distribution} {source.version}"
+    with _said_as_vendor_errors(shown, target):
+        install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
+    return {
+        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(destination.written)
+    }
+
+
 @contextlib.contextmanager
-def _said_as_vendor_errors(wheel: Path, target: Path) -> Iterator[None]:
-    """What installing `wheel` into `target` raises, said as the VendorError it is."""
+def _said_as_vendor_errors(shown: str, target: Path, wheel: Path | None = None) -> Iterator[None]:
+    """What installing the wheel `shown` (read from the file `wheel`, if any) into `target`
+    raises, said as the VendorError it is."""
     try:
         yield
     except _Taken as taken:
-        raise VendorError(taken.explain(wheel.name, target)) from None
+        raise VendorError(taken.explain(shown, target)) from None
     except VendorError:  # a write that failed: said as what it is
         raise
     except BROKEN_WHEEL as error:
         raise VendorError(
-            f"{wheel.name} cannot be vendored: {error}. Nothing was changed in the lib folder; "
+            f"{shown} cannot be vendored: {error}. Nothing was changed in the lib folder; "
             "the wheel is broken or unsafe (its RECORD does not match its files, or it writes "
             "outside its folders): rebuild or replace it"
         ) from None
     except OSError as error:  # writes are WriteErrors: this is reading the wheel
+        if wheel is None:
+            raise
         raise VendorError(
             f"cannot read {wheel}: {error.strerror or error}. Nothing was changed in the lib "
             "folder; check that file (or run `vendorer wheelhouse` to fetch it again)"
         ) from None
 
 
-class _Taken(Exception):  # internal: unpack_wheel turns it into a VendorError
+class _Taken(Exception):  # internal: turned into a VendorError that names the wheel
     """A wheel's file would go where something already is, or through a link."""
 
     def __init__(self, path: Path, link: Path | None = None) -> None:
@@ -172,7 +187,7 @@ class _Recording(SchemeDictionaryDestination):
 class _Slimmed(WheelSource):
     """A wheel as installer reads it, minus what --slim leaves out (see `_slimmed`)."""
 
-    def __init__(self, source: WheelFile) -> None:
+    def __init__(self, source: WheelSource) -> None:
         super().__init__(source.distribution, source.version)
         self._source = source
 
