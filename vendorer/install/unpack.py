@@ -9,34 +9,35 @@ VendorError: a wheel that is broken or unsafe, one that cannot be read, a failed
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
-import os
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import RecordEntry
+from installer.records import Hash, RecordEntry
 from installer.scripts import Script
-from installer.sources import WheelContentElement, WheelFile, WheelSource
-from installer.utils import Scheme
+from installer.sources import WheelFile, WheelSource
+from installer.utils import Scheme, copyfileobj_with_hashing, make_file_executable
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from vendorer._util.files import sha256_of
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.manifest import VendoredDistribution
+from vendorer.install.sources import Checked, Slimmed
 from vendorer.target.profile import Profile
 
 if TYPE_CHECKING:
     from installer.scripts import ScriptSection  # a Literal installer defines for type checkers
 
-__all__ = ["BROKEN_WHEEL", "SLIM_DIRECTORIES", "install_source", "unpack_wheel"]
+__all__ = ["BROKEN_WHEEL", "install_source", "unpack_wheel"]
 
 # What reading a wheel that is not sound raises (zlib and EOFError: a damaged or cut member).
 BROKEN_WHEEL: Final = (
@@ -47,7 +48,6 @@ BROKEN_WHEEL: Final = (
     zlib.error,
     EOFError,
 )
-SLIM_DIRECTORIES: Final = frozenset({"tests", "test", "__pycache__"})
 LAUNCHER_TIME: Final = (1980, 1, 1, 0, 0, 0)  # the script inside a Windows launcher: a fixed time
 _END_OF_ZIP: Final = struct.Struct("<4s4H2LH")  # the end of central directory record
 
@@ -57,8 +57,8 @@ def unpack_wheel(
 ) -> VendoredDistribution:
     """Install `wheel` (whose sha256 is `sha`) into `target`; what it wrote, with the hashes."""
     with _said_as_vendor_errors(wheel.name, target, wheel), WheelFile.open(wheel) as source:
-        source.validate_record(validate_contents=True)
-        files = install_source(source, target, profile, slim=slim, shown=wheel.name)
+        source.validate_record(validate_contents=False)  # the names; the contents as they are read
+        files = install_source(Checked(source), target, profile, slim=slim, shown=wheel.name)
     version = parse_wheel_filename(wheel.name)[1]
     return VendoredDistribution(
         version=str(version), wheel=wheel.name, wheel_sha256=sha, files=files
@@ -84,10 +84,8 @@ def install_source(
     )
     shown = shown or f"{source.distribution} {source.version}"
     with _said_as_vendor_errors(shown, target):
-        install(_Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
-    return {
-        path.relative_to(target).as_posix(): sha256_of(path) for path in sorted(destination.written)
-    }
+        install(Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
+    return {path.relative_to(target).as_posix(): sha for path, sha in destination.hashes.items()}
 
 
 @contextlib.contextmanager
@@ -141,22 +139,40 @@ class _Recording(SchemeDictionaryDestination):
     """installer's destination, remembering every path it wrote (RECORD included); it writes
     over nothing and through no link, and says which path a failed write was for."""
 
-    written: set[Path]
+    hashes: dict[Path, str]  # every file written (RECORD included): its sha256, hex
+    _known_folders: set[Path]  # folders made or seen, none of them a link
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
+        """Write one file as installer does (hashing it as it goes), but never over anything that
+        is there (O_EXCL) nor through a link, and with each folder looked at once."""
         target = self._path_with_destdir(scheme, path)  # refuses a path outside its folder
+        self._make_folders(target)
+        with writing(target):
+            try:
+                with target.open("xb") as output:
+                    digest, size = copyfileobj_with_hashing(stream, output, self.hash_algorithm)
+            except FileExistsError:
+                raise _Taken(target) from None
+            if is_executable:
+                make_file_executable(target)
+        return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
+
+    def _make_folders(self, target: Path) -> None:
+        """The folders above `target`, made where missing; one that is a link refuses it."""
+        known = self.__dict__.setdefault("_known_folders", set())
         root = Path(self.scheme_dict["purelib"])
         folder = root
         for part in target.relative_to(root).parts[:-1]:
             folder = folder / part
+            if folder in known:
+                continue
             if folder.is_symlink():
                 raise _Taken(target, folder)
-        if os.path.lexists(target):
-            raise _Taken(target)
-        with writing(target):
-            return super().write_to_fs(scheme, path, stream, is_executable)
+            with writing(folder):
+                folder.mkdir(parents=True, exist_ok=True)
+            known.add(folder)
 
     def write_script(
         self, name: str, module: str, attr: str, section: ScriptSection
@@ -180,44 +196,18 @@ class _Recording(SchemeDictionaryDestination):
     ) -> None:
         entries = list(records)
         super().finalize_installation(scheme, record_file_path, entries)
-        self.written = {Path(self.scheme_dict[s]) / entry.path for s, entry in entries}
-        self.written.add(Path(self.scheme_dict[scheme]) / record_file_path)
+        self.hashes = {  # the sha256 installer computed while it wrote each file
+            Path(self.scheme_dict[s]) / entry.path: _hex(entry.hash_.value)
+            for s, entry in entries
+            if entry.hash_ is not None
+        }
+        record = Path(self.scheme_dict[scheme]) / record_file_path
+        self.hashes[record] = sha256_of(record)
 
 
-class _Slimmed(WheelSource):
-    """A wheel as installer reads it, minus what --slim leaves out (see `_slimmed`)."""
-
-    def __init__(self, source: WheelSource) -> None:
-        super().__init__(source.distribution, source.version)
-        self._source = source
-
-    @property
-    def dist_info_filenames(self) -> list[str]:
-        return self._source.dist_info_filenames
-
-    def read_dist_info(self, filename: str) -> str:
-        return self._source.read_dist_info(filename)
-
-    def validate_record(self) -> None:
-        self._source.validate_record()
-
-    def get_contents(self) -> Iterator[WheelContentElement]:
-        for element in self._source.get_contents():
-            (path, _, _), _, _ = element
-            if not _slimmed(path):
-                yield element
-
-
-def _slimmed(path: str) -> bool:
-    """--slim leaves out: test suites (a `tests` or `test` folder inside a package),
-    `__pycache__` folders and compiled bytecode, and type stubs (`*.pyi`)."""
-    parts = PurePosixPath(path).parts
-    in_package = parts[1:-1]  # folders below the top-level one, above the file
-    return (
-        bool(SLIM_DIRECTORIES & set(in_package))
-        or "__pycache__" in parts
-        or path.endswith((".pyc", ".pyi"))
-    )
+def _hex(urlsafe: str) -> str:
+    """A RECORD-style digest (urlsafe base64, unpadded) as hex."""
+    return base64.urlsafe_b64decode(urlsafe + "=" * (-len(urlsafe) % 4)).hex()
 
 
 def _reproducible_launcher(data: bytes) -> bytes:
