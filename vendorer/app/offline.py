@@ -49,6 +49,7 @@ def check_tree(
         wheelhouse=project.wheelhouse_root,
         lib=lib,
         lib_dir=lib_dir,
+        app=project.app,
     )
     watcher.checked(result, project.profile)
     return result

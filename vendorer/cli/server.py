@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from vendorer.cli.options import Commands, OptionGroups, project_of
 from vendorer.cli.output import Output
+from vendorer.deploy.site import PLANS
 from vendorer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -20,12 +21,30 @@ __all__ = ["add_server_commands"]
 
 def add_server_commands(commands: Commands, groups: OptionGroups) -> None:
     _add_webconfig_command(commands, groups)
+    _add_arm_command(commands, groups)
+    _add_upload_command(commands, groups)
+    kudu = commands.add_parser("kudu", help="talk to the site's Kudu")
+    kudu_commands = kudu.add_subparsers(title="kudu commands", metavar="COMMAND")
+    run = kudu_commands.add_parser(
+        "run",
+        parents=[groups.credentials],
+        help="run a console command on the site: kudu run -- CMD",
+    )
+    run.add_argument("--dir", default="site/wwwroot", help="folder below HOME to run it in")
+    run.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND")
+    run.set_defaults(handler=_kudu_run)
+
+
+def _add_arm_command(commands: Commands, groups: OptionGroups) -> None:
     arm = commands.add_parser(
         "arm",
         parents=[groups.targeted],
-        help="the ARM siteextensions resource that installs the profile's Python",
-        description="Print the siteextensions resource to nest in the Microsoft.Web/sites "
-        "resource, or add/update it inside an existing template (--template).",
+        help="the site as a template: the Linux site and its plan, or the Windows site extension",
+        description="Linux profiles: a template of the site (App Service on Linux, or a Functions "
+        "app) and its plan, with the runtime, the app settings that keep a build off and the "
+        "startup command when Oryx needs one. Windows site extension profiles: the "
+        "siteextensions resource to nest in the Microsoft.Web/sites resource. --template updates "
+        "an existing ARM template in place, keeping everything else; --format bicep prints Bicep.",
     )
     arm.add_argument(
         "--site-param",
@@ -39,18 +58,26 @@ def add_server_commands(commands: Commands, groups: OptionGroups) -> None:
         metavar="FILE",
         help="an ARM template to update in place, keeping everything else",
     )
-    arm.set_defaults(handler=_arm)
-    _add_upload_command(commands, groups)
-    kudu = commands.add_parser("kudu", help="talk to the site's Kudu")
-    kudu_commands = kudu.add_subparsers(title="kudu commands", metavar="COMMAND")
-    run = kudu_commands.add_parser(
-        "run",
-        parents=[groups.credentials],
-        help="run a console command on the site: kudu run -- CMD",
+    arm.add_argument(
+        "--format",
+        dest="template_format",
+        choices=["json", "bicep"],
+        default="json",
+        help="an ARM template (json, the default) or a Bicep file",
     )
-    run.add_argument("--dir", default="site/wwwroot", help="folder below HOME to run it in")
-    run.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND")
-    run.set_defaults(handler=_kudu_run)
+    arm.add_argument(
+        "--plan",
+        choices=[plan for plan in PLANS if plan != "app-service-windows"],
+        help="Linux profiles: the hosting plan (default: app-service-linux, or functions-flex "
+        "for functions-* profiles)",
+    )
+    arm.add_argument(
+        "--wsgi-handler",
+        metavar="MODULE.ATTR",
+        help="App Service on Linux: the WSGI app, for a startup command when Oryx would not "
+        "find it",
+    )
+    arm.set_defaults(handler=_arm)
 
 
 def _add_webconfig_command(commands: Commands, groups: OptionGroups) -> None:
@@ -139,7 +166,8 @@ def _add_upload_command(commands: Commands, groups: OptionGroups) -> None:
         help="send the vendored libraries (or the wheelhouse) to the site through Kudu",
         description="--mode vendored (default): send the lib folder with PUT /api/zip, only the "
         "distributions that changed since the server's manifest, delete the ones that went "
-        "away, and write the manifest last. --mode wheelhouse: send wheelhouse/<profile>/ and "
+        "away, and write the manifest last. --mode wheelhouse (Windows site extensions only: on "
+        "Linux, Kudu's console is not in the app's container): send wheelhouse/<profile>/ and "
         "run the profile's python -m pip install --no-index on the server.",
     )
     upload.add_argument(
@@ -160,6 +188,11 @@ def _add_upload_command(commands: Commands, groups: OptionGroups) -> None:
         "--print-commands",
         action="store_true",
         help="show what to type in the Kudu console instead of doing it",
+    )
+    upload.add_argument(
+        "--restart",
+        action="store_true",
+        help="Linux sites: restart the site afterwards (the app reads the lib folder at start)",
     )
     upload.set_defaults(handler=_upload)
 
@@ -195,15 +228,26 @@ def _webconfig(args: argparse.Namespace) -> int:
 
 
 def _arm(args: argparse.Namespace) -> int:
-    from vendorer.app.site_setup import arm_resource
+    from vendorer.app.site_setup import ArmRequest, arm_resource
 
     out = Output()
     project = project_of(args, out.notice)
-    run = arm_resource(project, args.site_param, args.template)
+    request = ArmRequest(
+        site_param=args.site_param,
+        template=args.template,
+        format=args.template_format,
+        plan=args.plan,
+        wsgi_handler=args.wsgi_handler,
+    )
+    run = arm_resource(project, request)
     if run.resource is not None:
         out.result(json.dumps(run.resource, indent=2))
+    elif run.text is not None:
+        sys.stdout.write(run.text)
     else:
         out.say(f"updated {run.template}")
+    for note in run.notes:
+        out.say(f"note: {note}")
     return 0
 
 
@@ -217,6 +261,7 @@ def _upload(args: argparse.Namespace) -> int:
         publish_profile=args.publish_profile,
         check=not args.no_check,
         print_commands=args.print_commands,
+        restart=args.restart,
     )
     run = upload_app(project, request, out)
     if args.print_commands:
@@ -250,6 +295,10 @@ def _print_uploaded(out: Output, run: UploadRun) -> None:
         f"uploaded: {len(report.sent)} sent, {len(report.deleted)} deleted, "
         f"{len(report.unchanged)} unchanged"
     )
+    if run.restarted is not None:
+        out.say(f"restarted the site {run.restarted}")
+    for note in run.notes:
+        out.say(f"note: {note}")
 
 
 def _kudu_run(args: argparse.Namespace) -> int:
