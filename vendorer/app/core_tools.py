@@ -62,7 +62,9 @@ def _funcignore(project: Project, dry_run: bool) -> list[str]:
             "with ! wins): Core Tools would publish the wheels; remove that line"
         ]
     if not dry_run:
-        write_user_file(path, updated)
+        had_bom = text is not None and path.read_bytes().startswith(b"\xef\xbb\xbf")
+        bom = "\ufeff" if had_bom else ""
+        write_user_file(path, bom + updated)
     verb = "would add" if dry_run else "added"
     return [f"{verb} {folder} to {FUNCIGNORE}: Core Tools leaves it out of what it publishes"]
 

@@ -158,7 +158,7 @@ def _site_extension(project: Project, request: ArmRequest) -> ArmRun:
 
 
 def _header(profile: Profile) -> str:
-    return f"Rendered by vendorer for the profile {profile.name}: {profile.description}"
+    return f"Rendered by vendorer for the profile {profile.name}."
 
 
 def _site_notes(facts: SiteFacts, startup: Startup) -> tuple[str, ...]:

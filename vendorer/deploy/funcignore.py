@@ -71,11 +71,11 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 def read_funcignore(path: Path) -> str | None:
     """The text of the .funcignore file `path` (None when there is none), read as Core Tools
-    reads it: UTF-8, with or without a BOM."""
+    reads it: UTF-8, with or without a BOM (taken off); line endings as they are."""
     if not path.is_file():
         return None
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({error}); save it as UTF-8 text") from None
 

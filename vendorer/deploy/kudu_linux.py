@@ -57,7 +57,8 @@ def upload_notes(profile: Profile, lib_dir: str, *, restarted: bool) -> list[str
     """What to know after the lib folder went to a Linux site through Kudu."""
     if profile.is_windows:
         return []
-    loader = "Oryx" if platform_of(profile) == "linux" else "The Functions worker"
+    loader = "Oryx" if platform_of(profile) == "linux" else "the Functions worker"
+    starts = loader[0].upper() + loader[1:]  # at the start of a sentence
     notes = [
         "The next deployment undoes this upload: OneDeploy (az webapp deploy, GitHub's "
         "webapps-deploy) cleans wwwroot of what its zip lacks, and any build installs the "
@@ -67,7 +68,7 @@ def upload_notes(profile: Profile, lib_dir: str, *, restarted: bool) -> list[str
         notes.append(f"The site was restarted: {loader} has read {lib_dir} again.")
     else:
         notes.append(
-            f"{loader} reads {lib_dir} when the container starts: restart the site "
+            f"{starts} reads {lib_dir} when the container starts: restart the site "
             "(`vendorer upload --restart`, `az webapp restart`, or the portal) for the app to "
             "use what was sent."
         )
