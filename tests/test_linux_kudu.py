@@ -153,6 +153,7 @@ def test_no_restart_through_a_deployment_that_would_build(
     assert f"SCM_DO_BUILD_DURING_DEPLOYMENT={value} makes every deployment build" in output
     assert kudu.restarts == 0 and kudu.deployments.records == []
     assert not (kudu.wwwroot / "antenv").exists()
+    assert not (kudu.home / ORYX).exists()  # refused before anything was sent
 
 
 @pytest.mark.parametrize("leftover", ["antenv", "oryx-manifest.toml"])
@@ -168,6 +169,7 @@ def test_no_restart_while_an_oryx_build_is_in_wwwroot(
     assert code == 2, output
     assert f"wwwroot holds {leftover}, what an Oryx build leaves" in output
     assert kudu.restarts == 0 and kudu.deployments.records == []
+    assert not (kudu.home / ORYX).exists()
     assert (kudu.wwwroot / leftover).exists()  # a push deployment would have deleted the manifest
 
 

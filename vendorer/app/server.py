@@ -95,15 +95,17 @@ def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher)
         return UploadRun(lib_dir=lib_dir, refused=True)
     restarted = None
     with open_kudu(request.publish_profile) as client:
+        restarter = request.restarter or KuduRestart(
+            client=client, profile=profile, lib=lib, lib_dir=lib_dir
+        )
+        if request.restart:
+            restarter.check()  # before anything is sent
         with watcher.uploading() as progress:
             if vendored:
                 report = upload_vendored(client, profile, lib, lib_dir, progress)
             else:
                 report = upload_wheelhouse(client, profile, project.wheelhouse, progress)
         if request.restart:
-            restarter = request.restarter or KuduRestart(
-                client=client, profile=profile, lib=lib, lib_dir=lib_dir
-            )
             restarted = restarter.restart()
     notes = upload_notes(profile, lib_dir, restarted=restarted is not None)
     return UploadRun(lib_dir=lib_dir, report=report, restarted=restarted, notes=tuple(notes))

@@ -12,12 +12,13 @@ is: `POST /api/publish?type=zip&path=<lib>&clean=false&restart=true` (clean=fals
 wwwroot is touched), synchronous, and then `GET /api/deployments/latest` for its status (a failed
 synchronous OneDeploy still answers 200).
 
-Before it, vendorer reads what would make that deployment do harm or no good, and stops with the
-reason: an app setting that makes it build (`SCM_DO_BUILD_DURING_DEPLOYMENT` true-like: the build
-would install the requirements again and Oryx pass over the vendored folder), a site that runs from
-a package (`WEBSITE_RUN_FROM_PACKAGE`: wwwroot is not what runs), or an Oryx build's `antenv` or
-`oryx-manifest.toml` in wwwroot (Oryx then passes over `__oryx_packages__`; and KuduLite deletes
-`oryx-manifest.toml` at every push deployment, which breaks an app built with compression).
+Before anything is sent (`check`), vendorer reads what would make that deployment do harm or no
+good, and stops with the reason: an app setting that makes it build
+(`SCM_DO_BUILD_DURING_DEPLOYMENT` true-like: the build would install the requirements again and
+Oryx pass over the vendored folder), a site that runs from a package (`WEBSITE_RUN_FROM_PACKAGE`:
+wwwroot is not what runs), or an Oryx build's `antenv` or `oryx-manifest.toml` in wwwroot (Oryx
+then passes over `__oryx_packages__`; and KuduLite deletes `oryx-manifest.toml` at every push
+deployment, which breaks an app built with compression).
 
 The other way is Azure Resource Manager (`POST .../sites/{name}/restart`): `SiteRestarter` is the
 seam for it, for a caller that knows the site through ARM.
@@ -49,7 +50,10 @@ ELSEWHERE: Final = (
 
 
 class SiteRestarter(Protocol):
-    """Restarts the app; says how, in a few words."""
+    """Restarts the app: `check` before anything is sent (a UsageError says why not), `restart`
+    once the lib folder is there (says how, in a few words)."""
+
+    def check(self) -> None: ...
 
     def restart(self) -> str: ...
 
@@ -63,9 +67,11 @@ class KuduRestart:
     lib: Path  # the local lib folder, whose manifest was just uploaded
     lib_dir: str  # as the app names it
 
-    def restart(self) -> str:
+    def check(self) -> None:
         self._check_settings()
         self._check_wwwroot()
+
+    def restart(self) -> str:
         path = quote(self.lib_dir, safe="/")
         answer = self._send(f"publish?type=zip&path={path}&clean=false&restart=true")
         if answer == 409:
