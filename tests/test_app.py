@@ -3,12 +3,10 @@ they did as they go; against a real index on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_wheel
@@ -17,9 +15,10 @@ from tests.support.scenario import WIN36
 from vendorer.app.building import BuildRequest, build_app
 from vendorer.app.locking import LockResult
 from vendorer.app.project import ProjectChoices, load_project
-from vendorer.app.watchers import FileSinks, OutputSink, PinSink
+from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult
 from vendorer.errors import UsageError
+from vendorer.report import DOWNLOAD, NULL_REPORTER, RESOLVE
 from vendorer.target.profile import Profile
 
 
@@ -48,37 +47,31 @@ def test_a_run_asks_the_index_for_a_page_once(
     assert index.paths("/simple/webfw/") == ["/simple/webfw/"]
 
 
-class Recorder:
-    """A watcher that remembers what the steps told it, in order."""
+class Recorder(StepReporter):
+    """A reporter that remembers what the steps told it, in order."""
 
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    @property
-    def build_output(self) -> OutputSink | None:
-        return None
+    def started(self, task: str, *, title: str, total: int | None = None) -> None:
+        if task == RESOLVE:
+            self.events.append(title)
+        elif task == DOWNLOAD:
+            self.events.append(f"filling {total}")
 
-    @contextmanager
-    def resolving(self, profile: Profile, warnings: list[str]) -> Iterator[PinSink]:
-        self.events.append(f"resolving for {profile.name}")
-
-        def on_pin(name: str, version: Version) -> None:
-            self.events.append(f"pin {name} {version}")
-
-        yield on_pin
+    def advanced(self, task: str, *, item: str = "", size: int = 0) -> None:
+        if task == RESOLVE:
+            self.events.append(f"pin {item}")
+        elif item:
+            self.events.append(f"file {item}")
 
     def locked(self, result: LockResult, *, dry_run: bool) -> None:
         self.events.append(f"locked {len(result.lock.packages)} changed={result.changed}")
 
-    @contextmanager
-    def filling(self, total: int, warnings: list[str]) -> Iterator[FileSinks]:
-        self.events.append(f"filling {total}")
-        yield (lambda name: self.events.append(f"file {name}")), None
-
     def filled(self, result: WheelhouseResult, profile: Profile) -> None:
         self.events.append(f"filled {len(result.report.wheels)} complete={result.complete}")
 
-    def waiting(self, message: str) -> None:
+    def notice(self, message: str) -> None:
         self.events.append(message)
 
 
@@ -87,7 +80,7 @@ def test_build_says_each_step_as_it_ends_and_skips_vendoring_with_native_sdists_
 ) -> None:
     index = _native_index(tmp_path, static_index)
     app = make_app(tmp_path / "app", index.url, "webfw")
-    project = load_project(ProjectChoices(app=app), lambda notice: None)
+    project = load_project(ProjectChoices(app=app), NULL_REPORTER)
     recorder = Recorder()
     run = build_app(project, BuildRequest(), recorder)
     assert run.vendored is None and not run.wheelhouse.complete
@@ -111,7 +104,7 @@ def test_the_lib_dir_comes_from_the_command_line_then_the_config_then_the_profil
     pyproject.write_text('[tool.vendorer]\nprofile = "python361x64"\n', encoding="utf-8")
 
     def lib_dir(given: str | None) -> str:
-        return load_project(ProjectChoices(app=app, lib_dir=given), lambda _: None).lib_dir
+        return load_project(ProjectChoices(app=app, lib_dir=given), NULL_REPORTER).lib_dir
 
     assert lib_dir(None) == "lib"  # the profile's
     pyproject.write_text(
@@ -121,7 +114,7 @@ def test_the_lib_dir_comes_from_the_command_line_then_the_config_then_the_profil
     assert lib_dir("site/libs") == "site/libs"
     assert lib_dir(str(app / "abs")) == "abs"  # an absolute path inside the app: made relative
     with pytest.raises(UsageError, match="no target profile"):
-        load_project(ProjectChoices(app=tmp_path), lambda _: None)
+        load_project(ProjectChoices(app=tmp_path), NULL_REPORTER)
 
 
 def test_a_lib_dir_outside_the_app_fails_only_the_steps_that_use_it(

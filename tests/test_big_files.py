@@ -14,6 +14,7 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.kudu import KuduServer
+from tests.support.reporter import Recorder
 from vendorer.app.locking import make_lock
 from vendorer.app.workflow import make_wheelhouse
 from vendorer.inputs.options import LockOptions, cache_dir
@@ -33,12 +34,11 @@ def test_a_big_wheel_is_downloaded_verified_and_copied_in_chunks(
     options = LockOptions(index_url=server.url)
     lock = make_lock(profile, app / "requirements.txt", options)
     shutil.rmtree(cache_dir() / "http" / "files")  # the lock step read it: download it again
-    chunks: list[int] = []  # what the progress bar is told
+    recorder = Recorder()
+    chunks = recorder.sizes  # what the progress bar is told
     tracemalloc.start()
     try:
-        result = make_wheelhouse(
-            profile, app / "wheelhouse", options, lock=lock, on_bytes=chunks.append
-        )
+        result = make_wheelhouse(profile, app / "wheelhouse", options, lock=lock, reporter=recorder)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

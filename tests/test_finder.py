@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.dists import make_sdist, make_wheel, metadata_text, write_tar_gz, write_zip
 from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
+from tests.support.reporter import Recorder
 from vendorer._util.urls import WEB_SCHEMES, redact, url_problem
 from vendorer.errors import IndexError_, UsageError
 from vendorer.index.errors import (
@@ -176,7 +177,8 @@ def test_html_links_resolve_against_the_page_after_redirects(
             "/deep/er/pkg/": (200, "text/html; charset=utf-8", page, {}),
         }
     )
-    with Finder(index_urls=[f"{server.base}/simple"]) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[f"{server.base}/simple"], reporter=recorder) as finder:
         files = {f.filename: f for f in finder.project_files("PKG")}
     assert sorted(files) == ["pkg-1.0-py3-none-any.whl", "pkg-1.1.zip", "pkg-1.2.tar.gz"]
     wheel, zipped, sdist = (files[n] for n in sorted(files))
@@ -189,7 +191,7 @@ def test_html_links_resolve_against_the_page_after_redirects(
         "md5": "00ff"
     }
     assert sdist.metadata_hashes == {"sha256": "cd"}  # PEP 714: core-metadata wins
-    warnings = "\n".join(finder.warnings)
+    warnings = "\n".join(recorder.warnings)
     assert "invalid Requires-Python '>=3.6.*'" in warnings
     assert "pkg-nope.tar.gz" in warnings and "pkg-1.0-py3-any.whl" in warnings
     assert "other-1.0.tar.gz" in warnings  # listed on pkg's page, but another project's file
@@ -217,7 +219,8 @@ def test_json_pages_and_their_edge_cases(site: Callable[[Mapping[str, Route]], S
             "/simple/v2/": (200, "application/vnd.pypi.simple.v2+json", b"{}", {}),
         }
     )
-    with Finder(index_urls=[f"{server.base}/simple/"]) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[f"{server.base}/simple/"], reporter=recorder) as finder:
         wheel, yanked, plain = finder.project_files("pkg")
         assert wheel.url == f"{server.base}/simple/files/x.whl"  # the JSON filename is the name
         assert wheel.hashes == {"sha256": "aa" * 32} and wheel.yanked == "security hole"
@@ -225,7 +228,7 @@ def test_json_pages_and_their_edge_cases(site: Callable[[Mapping[str, Route]], S
         assert yanked.yanked == "" and yanked.metadata_hashes == {} and yanked.hashes == {}
         assert plain.hashes == {"sha256": "cc" * 32} and plain.requires_python is None
         assert plain.yanked is None and plain.url == f"{server.base}/f/pkg-2.0.tar.gz"
-        assert any("malformed file entry" in w for w in finder.warnings)
+        assert any("malformed file entry" in w for w in recorder.warnings)
         for name in ("new", "v2"):
             with pytest.raises(IndexPageError, match="version 2 of the simple API"):
                 finder.project_files(name)
@@ -252,7 +255,10 @@ def test_several_indexes_and_find_links_are_merged_in_order(
     make_wheel(local, "beta", "4.0")
     make_wheel(local, "beta", "3.0")
     first_index, second_index = static_index(dists), static_index(second)
-    with Finder(index_urls=[first_index.url, second_index.url], find_links=[str(local)]) as finder:
+    recorder = Recorder()
+    with Finder(
+        index_urls=[first_index.url, second_index.url], find_links=[str(local)], reporter=recorder
+    ) as finder:
         finder.prefetch(["beta", "alpha"])
         files = finder.project_files("beta")
     assert [(f.filename, f.source) for f in files] == [
@@ -261,7 +267,7 @@ def test_several_indexes_and_find_links_are_merged_in_order(
         ("beta-4.0-py3-none-any.whl", str(local)),
     ]
     assert files[2].url == (local / "beta-4.0-py3-none-any.whl").resolve().as_uri()
-    assert any("beta-2.0-py3-none-any.whl differs between" in w for w in finder.warnings)
+    assert any("beta-2.0-py3-none-any.whl differs between" in w for w in recorder.warnings)
     assert sorted(first_index.paths("/simple/")) == ["/simple/alpha/", "/simple/beta/"]
 
 
@@ -285,13 +291,14 @@ def test_find_links_folder_page_and_file_url(
     index = static_index(dists)
     (dists / "notes.txt").write_text("not a distribution", encoding="utf-8")
     (dists / "subfolder.whl").mkdir()
-    with Finder(index_urls=[], find_links=[str(dists)]) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[], find_links=[str(dists)], reporter=recorder) as finder:
         (beta,) = finder.project_files("beta")
         assert beta.url == (dists / "beta-2.0-py3-none-any.whl").resolve().as_uri()
         assert beta.hashes == {} and beta.source == str(dists)
         downloaded = finder.download(beta, tmp_path / "out")
         assert downloaded.read_bytes() == (dists / beta.filename).read_bytes()
-        assert finder.project_files("alpha") and finder.warnings == []
+        assert finder.project_files("alpha") and recorder.warnings == []
     with Finder(index_urls=[], find_links=[index.find_links_url]) as finder:
         (remote,) = finder.project_files("beta")
         assert finder.project_files("alpha")
@@ -385,11 +392,12 @@ def test_an_offered_metadata_file_that_is_missing_falls_back_to_the_wheel(
             f"/simple/pkg/{wheel.name}": (200, "application/zip", wheel.read_bytes(), {}),
         }
     )
-    with Finder(index_urls=[f"{server.base}/simple/"]) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[f"{server.base}/simple/"], reporter=recorder) as finder:
         metadata = finder.metadata(*finder.project_files("pkg"))
     assert metadata is not None and [str(r) for r in metadata.requires_dist or []] == ["beta"]
     assert server.paths[1:] == [f"/simple/pkg/{wheel.name}.metadata", f"/simple/pkg/{wheel.name}"]
-    assert any("HTTP 404" in w for w in finder.warnings)
+    assert any("HTTP 404" in w for w in recorder.warnings)
 
 
 # --- downloads and their failures -----------------------------------------------------------------
@@ -601,10 +609,11 @@ def test_netrc_credentials(
     with Finder(index_urls=[index.url]) as finder:
         assert [f.filename for f in finder.project_files("beta")] == ["beta-2.0-py3-none-any.whl"]
     netrc.write_text("garbage here\n", encoding="utf-8")  # unreadable: a warning
-    with Finder(index_urls=[index.url]) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[index.url], reporter=recorder) as finder:
         with pytest.raises(IndexAuthError):
             finder.project_files("beta")
-        assert any(str(netrc) in w for w in finder.warnings)
+        assert any(str(netrc) in w for w in recorder.warnings)
 
 
 def test_keyring_passwords_for_a_url_that_names_only_a_user(
@@ -616,10 +625,11 @@ def test_keyring_passwords_for_a_url_that_names_only_a_user(
     url = index.url.replace("//", "//VssSessionToken@")
     with Finder(index_urls=[url]) as finder, pytest.raises(IndexAuthError, match="keyring"):
         finder.project_files("beta")  # the keyring is asked only when told to
-    with Finder(index_urls=[url], keyring=True) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[url], keyring=True, reporter=recorder) as finder:
         with pytest.raises(IndexAuthError):
             finder.project_files("beta")  # nothing stored yet
-        assert f"keyring has no password for VssSessionToken at {index.url}" in finder.warnings
+        assert f"keyring has no password for VssSessionToken at {index.url}" in recorder.warnings
     keyring_store("127.0.0.1", "VssSessionToken", "from-keyring")  # by host: the fallback
     with Finder(index_urls=[url], keyring=True) as finder:
         assert [f.filename for f in finder.project_files("beta")] == ["beta-2.0-py3-none-any.whl"]
@@ -786,14 +796,15 @@ def test_links_that_do_not_parse_are_skipped_with_a_warning(
            "ftp://host/beta-9.2.tar.gz", "file:///etc/beta-9.3.tar.gz"]  # fmt: skip
     index.add_links("beta", *bad)
     index.base_href("beta", "http://[::1/elsewhere/")  # ignored: links resolve against the page
-    with Finder(index_urls=[index.url], accept=accept) as finder:
+    recorder = Recorder()
+    with Finder(index_urls=[index.url], accept=accept, reporter=recorder) as finder:
         files = finder.project_files("beta")
     assert [f.url for f in files] == [f"{index.base}/files/beta-2.0-py3-none-any.whl"]
-    skipped = [w for w in finder.warnings if w.startswith("skipped a link")]
+    skipped = [w for w in recorder.warnings if w.startswith("skipped a link")]
     assert len(skipped) == len(bad) and all(index.url in w for w in skipped)
     assert any("not an http:// or https:// URL" in w for w in skipped)  # no file: from a server
-    assert not any("pw" in w for w in finder.warnings)
-    based = [w for w in finder.warnings if "<base href>" in w]
+    assert not any("pw" in w for w in recorder.warnings)
+    based = [w for w in recorder.warnings if "<base href>" in w]
     assert len(based) == (accept == "text/html")  # JSON pages have no <base>
 
 

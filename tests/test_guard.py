@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.reporter import Recorder
 from vendorer._util.guard import BusyError, exclusive, held_elsewhere
 from vendorer.errors import VendorerError
+from vendorer.report import Reporter
 
 HOLDER = """
 import sys, time
@@ -44,8 +46,9 @@ def holder(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
 
 def test_a_free_lock_is_taken_at_once_and_given_back(tmp_path: Path) -> None:
     lock_file = tmp_path / "x.lock"
-    heard: list[str] = []
-    with exclusive(lock_file, what="x", wait_seconds=5, on_wait=heard.append):
+    recorder = Recorder()
+    heard = recorder.notices
+    with exclusive(lock_file, what="x", wait_seconds=5, reporter=recorder):
         assert held_elsewhere(lock_file) is True  # another open of the file cannot take it
     assert heard == []
     assert held_elsewhere(lock_file) is False
@@ -58,12 +61,13 @@ def test_a_run_waits_says_so_once_and_goes_on_when_the_holder_dies(
     other = holder(lock_file)
     heard: list[str] = []
 
-    def on_wait(message: str) -> None:
-        heard.append(message)
-        other.send_signal(signal.SIGKILL)  # a killed run leaves no lock behind
+    class Killer(Reporter):
+        def notice(self, message: str) -> None:
+            heard.append(message)
+            other.send_signal(signal.SIGKILL)  # a killed run leaves no lock behind
 
     started = time.monotonic()
-    with exclusive(lock_file, what="wheelhouse/x", wait_seconds=60, on_wait=on_wait):
+    with exclusive(lock_file, what="wheelhouse/x", wait_seconds=60, reporter=Killer()):
         assert other.wait() == -signal.SIGKILL
     assert time.monotonic() - started < 30
     assert heard == ["waiting for another vendorer run on wheelhouse/x to finish"]
@@ -77,11 +81,12 @@ def test_a_run_gives_up_after_its_wait_with_the_error_asked_for(
 
     lock_file = tmp_path / "x.lock"
     holder(lock_file)
-    heard: list[str] = []
+    recorder = Recorder()
+    heard = recorder.notices
     entered: list[bool] = []
     with (
         pytest.raises(FolderError) as raised,
-        exclusive(lock_file, what="/app/lib", wait_seconds=0.3, on_wait=heard.append,
+        exclusive(lock_file, what="/app/lib", wait_seconds=0.3, reporter=recorder,
                   doing="being vendored", error=FolderError),
     ):  # fmt: skip
         entered.append(True)
@@ -98,10 +103,11 @@ def test_no_wait_refuses_at_once_and_says_nothing_of_waiting(
 ) -> None:
     lock_file = tmp_path / "x.lock"
     holder(lock_file)
-    heard: list[str] = []
+    recorder = Recorder()
+    heard = recorder.notices
     with (
         pytest.raises(BusyError, match=r"^it is in use by another vendorer run; run again once"),
-        exclusive(lock_file, what="it", wait_seconds=0, on_wait=heard.append),
+        exclusive(lock_file, what="it", wait_seconds=0, reporter=recorder),
     ):
         pass
     assert heard == []

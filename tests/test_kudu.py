@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.kudu import KuduServer
+from tests.support.reporter import Recorder
 from vendorer.deploy.kudu import (
     CommandOutcomeUnknown,
     Credentials,
@@ -27,6 +29,7 @@ from vendorer.deploy.kudu import (
     read_publish_profile,
 )
 from vendorer.deploy.upload import upload_vendored
+from vendorer.report import UPLOAD, Reporter
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.target.profile import profile_to_dict
 
@@ -270,13 +273,41 @@ def test_upload_reports_its_progress_in_bytes(
     app: tuple[Path, StaticIndex], kudu: KuduServer
 ) -> None:
     folder, _ = app
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int]] = []  # (bytes sent, total)
+
+    class Progress(Reporter):
+        def started(self, task: str, *, title: str, total: int | None = None) -> None:
+            assert task == UPLOAD and total is not None
+            self.sent, self.total = 0, total
+
+        def advanced(self, task: str, *, item: str = "", size: int = 0) -> None:
+            self.sent += size
+            seen.append((self.sent, self.total))
+
     credentials = read_publish_profile(folder / "site.PublishSettings")
     with KuduClient(credentials) as client:
-        upload_vendored(client, PROFILE, folder / "lib", "lib", lambda s, t: seen.append((s, t)))
+        upload_vendored(client, PROFILE, folder / "lib", "lib", Progress())
     assert seen and seen[-1][0] == seen[-1][1] > 0
     assert [sent for sent, _ in seen] == sorted(sent for sent, _ in seen)
     assert (kudu.home / "site/wwwroot/lib/webfw/__init__.py").exists()
+
+
+def test_a_retried_upload_starts_its_progress_over(tmp_path: Path, kudu: KuduServer) -> None:
+    """The transport sends a PUT again after a 503: the bytes count from 0 again, not twice."""
+    archive = tmp_path / "lib.zip"
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr("mod.py", os.urandom(200_000))  # incompressible: several chunks
+    recorder = Recorder()
+    credentials = Credentials(url=kudu.url, user="$site", password=PASSWORD)
+    with KuduClient(credentials, retries=2, backoff=0) as client:
+        kudu.failures = {1: 503}
+        client.put_zip("site/wwwroot/lib", archive, recorder)
+    starts = [n for n, event in enumerate(recorder.events) if event[0] == "started"]
+    assert [recorder.events[n] for n in starts] == [("started", UPLOAD, "uploading")] * 2
+    assert recorder.events[-1] == ("finished", UPLOAD, "")
+    assert sum(event[0] == "advanced" for event in recorder.events[starts[1] :]) > 1  # chunks
+    assert sum(recorder.sizes) == 2 * archive.stat().st_size  # sent twice, counted from 0 again
+    assert (kudu.home / "site/wwwroot/lib/mod.py").exists()
 
 
 def test_each_refusal_has_its_own_message(tmp_path: Path, kudu: KuduServer) -> None:

@@ -15,6 +15,7 @@ import tomli_w
 from packaging import tags as pytags
 from packaging.markers import Marker
 
+from tests.support.reporter import Recorder
 from vendorer.errors import ConfigError, ProfileError, UsageError
 from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import BUILTIN_DIR, ProfileCatalog
@@ -269,11 +270,12 @@ def test_a_project_profile_wins_over_a_builtin_with_a_notice(tmp_path: Path) -> 
     data["description"] = "our own python361x64"
     (tmp_path / "profiles").mkdir()
     _write(tmp_path / "profiles" / "python361x64.toml", data)
-    catalog = ProfileCatalog(tmp_path)
+    recorder = Recorder()
+    catalog = ProfileCatalog(tmp_path, reporter=recorder)
     profile = catalog.load("python361x64")
     assert profile.description == "our own python361x64"
     assert profile.source == "project"
-    assert len(catalog.notices) == 1 and "the project's own" in catalog.notices[0]
+    assert len(recorder.notices) == 1 and "the project's own" in recorder.notices[0]
     entry = next(e for e in catalog.entries() if e.name == "python361x64")
     assert entry.shadows_builtin
 

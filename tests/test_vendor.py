@@ -19,6 +19,7 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 
 from tests.support.dists import make_wheel, wheel_files
+from tests.support.reporter import Recorder
 from vendorer.install.errors import VendorError
 from vendorer.install.libfolder import lib_folder, run_lock_path
 from vendorer.install.manifest import MANIFEST, read_manifest
@@ -160,13 +161,14 @@ def test_two_runs_at_once_do_not_share_the_lib_folder(tmp_path: Path) -> None:
     wheels = _wheels(tmp_path / "w")
     vendor(wheels, WINDOWS, lib, lock_hash="h1")
     before = _tree(lib)
-    waited: list[bool] = []
+    recorder = Recorder()
     with (
         FileLock(run_lock_path(lib)),
         pytest.raises(VendorError, match="is still being vendored by another vendorer run after"),
     ):
         vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2", wait_seconds=0.2,
-               on_wait=lambda: waited.append(True))  # fmt: skip
+               reporter=recorder)  # fmt: skip
+    waited = [True for _ in recorder.notices]
     assert waited == [True]
     assert _tree(lib) == before
     assert vendor(_wheels(tmp_path / "w2", "2.0"), WINDOWS, lib, lock_hash="h2").installed

@@ -21,6 +21,7 @@ from packaging.version import Version
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_native_sdist, make_sdist, make_wheel, tool_env
 from tests.support.index import PypiServer, StaticIndex
+from tests.support.reporter import Recorder
 from tests.support.scenario import LINUX312, WIN36
 from vendorer._util.guard import BusyError
 from vendorer._util.tomlfile import parse_toml
@@ -322,10 +323,11 @@ def test_a_run_that_waits_too_long_gives_up_and_changes_nothing(app: Path) -> No
     folder = app / "wheelhouse" / "python361x64"
     before = sorted(path.name for path in folder.iterdir())
     lock = read_lock(lock_path(app / "requirements.txt", "python361x64"))
-    heard: list[str] = []
+    recorder = Recorder()
+    heard = recorder.notices
     with Finder(index_urls=[]) as finder, FileLock(folder / ".vendorer.lock"):
         context = WheelhouseContext(lock_dir=app, downloader=finder, indexes=IndexSettings(),
-                                    on_wait=heard.append, wait_seconds=0.2)  # fmt: skip
+                                    reporter=recorder, wait_seconds=0.2)  # fmt: skip
         (folder / "webfw-2.0-py3-none-any.whl").unlink()  # work the run would do
         with pytest.raises(BusyError) as raised:
             build_wheelhouse(lock, ProfileCatalog().load("python361x64"), app / "wheelhouse",

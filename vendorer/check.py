@@ -1,7 +1,8 @@
 """`vendorer check`: offline, is everything still true? Requirements -> lock -> wheelhouse -> lib.
 
-Every drift comes back with the command that fixes it. Nothing here touches the network or
-writes a file, so it suits pre-commit, pre-push and pre-deploy hooks and CI.
+Every drift comes back with the command that fixes it; what is worth knowing but no drift is a
+reporter's notice. Nothing here touches the network or writes a file, so it suits pre-commit,
+pre-push and pre-deploy hooks and CI.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from vendorer.install.tree import hash_cache_path, scan_tree
 from vendorer.lock.inputs_hash import current_inputs_hash
 from vendorer.lock.model import Lock
 from vendorer.lock.pylock import lock_path, read_lock
+from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.layout import ORYX_BUILD_OUTPUTS, ORYX_LIB, platform_of
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import EXPORT_FILE, export_text, locked_wheels, owned_wheels
@@ -44,7 +46,6 @@ class Drift:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
     drifts: tuple[Drift, ...]
-    notes: tuple[str, ...]
     distributions: int
 
 
@@ -57,39 +58,42 @@ def check_app(
     lib: Path | None,
     lib_dir: str | None = None,
     app: Path | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> CheckResult:
-    """Compare requirements, lock, wheelhouse and vendored tree (unless `lib` is None); report
-    each difference. `lib_dir` is the lib folder as the app names it (default: its name); `app`,
-    when given, is also looked at for what would make the target ignore the lib folder."""
+    """Compare requirements, lock, wheelhouse and vendored tree (unless `lib` is None); return
+    each difference, and tell `reporter` what it could not check. `lib_dir` is the lib folder as
+    the app names it (default: its name); `app`, when given, is also looked at for what would
+    make the target ignore the lib folder."""
     path = lock_path(requirements, profile.name)
     lock_fix = f"vendorer lock --profile {profile.name}"
     try:
         lock = read_lock(path)
     except VendorerError as error:
-        return CheckResult(drifts=(Drift(str(error), lock_fix),), notes=(), distributions=0)
+        return CheckResult(drifts=(Drift(str(error), lock_fix),), distributions=0)
     drifts: list[Drift] = []
-    notes: list[str] = []
     if current_inputs_hash(profile, requirements, lock, options) != lock.inputs_hash:
         drifts.append(
             Drift(f"{path.name} is stale: the requirements, profile or indexes changed", lock_fix)
         )
-    wheel_hashes = _check_wheelhouse(lock, profile, wheelhouse / profile.name, drifts, notes)
+    wheel_hashes = _check_wheelhouse(lock, profile, wheelhouse / profile.name, drifts, reporter)
     if lib is not None:
         shown = lib_dir or lib.name
-        drifts.extend(_check_leftovers(lib, shown, profile, notes))
+        drifts.extend(_check_leftovers(lib, shown, profile, reporter))
         drifts.extend(_check_lib(lock, profile, lib, shown, wheel_hashes))
     if app is not None:
         drifts.extend(oryx_build_drifts(app, profile, lib_dir or (lib.name if lib else "")))
-    return CheckResult(drifts=tuple(drifts), notes=tuple(notes), distributions=len(lock.packages))
+    return CheckResult(drifts=tuple(drifts), distributions=len(lock.packages))
 
 
 def _check_wheelhouse(
-    lock: Lock, profile: Profile, folder: Path, drifts: list[Drift], notes: list[str]
+    lock: Lock, profile: Profile, folder: Path, drifts: list[Drift], reporter: Reporter
 ) -> dict[str, str]:
     """sha256 of each locked package's wheel (from the wheelhouse, or the lock when absent)."""
     from_lock: dict[str, str] = {p.name: p.file.sha256 for p in lock.packages if not p.needs_build}
     if not folder.is_dir():
-        notes.append(f"no wheelhouse at {folder}: checked the lib folder against the lock alone")
+        reporter.notice(
+            f"note: no wheelhouse at {folder}: checked the lib folder against the lock alone"
+        )
         return from_lock
     fix = f"vendorer wheelhouse --profile {profile.name}"
     found = {  # name -> (file name, sha256)
@@ -111,13 +115,17 @@ def _check_wheelhouse(
     return {name: sha for name, (_, sha) in found.items()}
 
 
-def _check_leftovers(lib: Path, shown: str, profile: Profile, notes: list[str]) -> Iterator[Drift]:
+def _check_leftovers(
+    lib: Path, shown: str, profile: Profile, reporter: Reporter
+) -> Iterator[Drift]:
     """Copies of the lib folder that killed runs left beside it (unless a run is going on)."""
     found = leftovers(lib)
     if not found:
         return
     if run_in_progress(lib):
-        notes.append(f"a vendorer run is updating {shown} now; check again once it has finished")
+        reporter.notice(
+            f"note: a vendorer run is updating {shown} now; check again once it has finished"
+        )
         return
     base = posixpath.dirname(shown)
     for path in found:

@@ -15,8 +15,10 @@ are given (`ArmServer(tokens=...)`, `KuduServer(tokens=...)`).
 <scope without /.default> [--tenant T] [--subscription S]`, cwd `/bin`, stdin closed, 10 s) and
 prints what the real az prints: `accessToken`, `expiresOn` (local time, `%Y-%m-%d
 %H:%M:%S.%f`), `expires_on` (epoch seconds), `subscription`, `tenant`, `tokenType`. It logs
-every call (argv and the asked `--resource`/`--scope`) to `calls`. `logged_in = False` makes it
-answer as az does before `az login` (exit 1, "Please run 'az login' to setup account.").
+every call (argv and the asked `--resource`/`--scope`) to `calls`. `account show` prints the
+current subscription (`id` = `subscription`, `tenantId`, `name`, `user`), as vendorer asks when
+no subscription is given. `logged_in = False` makes both answer as az does before `az login`
+(exit 1, "Please run 'az login' to setup account.").
 """
 
 from __future__ import annotations
@@ -96,12 +98,17 @@ with open(config["log"], "a") as log:
     log.write(json.dumps({{"argv": argv, "resource": option("--resource"),
                           "scope": option("--scope"), "tenant": option("--tenant"),
                           "subscription": option("--subscription")}}) + "\\n")
-if argv[:2] != ["account", "get-access-token"]:
+if argv[:2] not in (["account", "get-access-token"], ["account", "show"]):
     sys.stderr.write("ERROR: '%s' is not in the fake az\\n" % " ".join(argv[:2]))
     sys.exit(2)
 if not config["logged_in"]:
     sys.stderr.write("ERROR: Please run 'az login' to setup account.\\n")
     sys.exit(1)
+if argv[:2] == ["account", "show"]:
+    print(json.dumps({{"id": config["subscription"], "tenantId": config["tenant"],
+                      "name": "Stand-in subscription", "isDefault": True, "state": "Enabled",
+                      "user": {{"name": "standin@example.invalid", "type": "user"}}}}, indent=2))
+    sys.exit(0)
 resource = option("--resource") or (option("--scope") or "").rsplit("/.default", 1)[0]
 token = config["tokens"].get(resource.rstrip("/").lower())
 if token is None:

@@ -1,6 +1,6 @@
 """The one guard that keeps two vendorer runs apart: a file lock, taken in turn.
 
-A run that finds the lock held says once that it waits (through `on_wait`), waits up to
+A run that finds the lock held says once that it waits (a reporter's notice), waits up to
 `wait_seconds`, and then gives up with an error that names what was busy; with no wait it gives
 up at once. The lock goes with its process: a killed run never leaves one behind.
 """
@@ -15,6 +15,7 @@ from typing import Final
 from filelock import FileLock, Timeout
 
 from vendorer.errors import VendorerError
+from vendorer.report import NULL_REPORTER, Reporter
 
 __all__ = ["RUN_WAIT_SECONDS", "BusyError", "exclusive", "held_elsewhere"]
 
@@ -31,13 +32,13 @@ def exclusive(
     *,
     what: str,
     wait_seconds: float,
-    on_wait: Callable[[str], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
     doing: str = "in use",
     error: Callable[[str], VendorerError] = BusyError,
 ) -> Iterator[None]:
     """Hold `lock_file` while the block runs; `what` names the thing it guards in messages.
 
-    While another run holds it, `on_wait` hears "waiting for another vendorer run on <what> to
+    While another run holds it, `reporter` hears "waiting for another vendorer run on <what> to
     finish" once, and the wait lasts up to `wait_seconds`; then `error` ("<what> is still
     <doing> by another vendorer run after <n> s; ...") is raised. An OSError taking the lock (a
     folder one may not write) is raised as it is, for the caller to explain.
@@ -50,8 +51,7 @@ def exclusive(
             raise error(
                 f"{what} is {doing} by another vendorer run; run again once it has finished"
             ) from None
-        if on_wait is not None:
-            on_wait(f"waiting for another vendorer run on {what} to finish")
+        reporter.notice(f"waiting for another vendorer run on {what} to finish")
         try:
             guard.acquire(timeout=wait_seconds)
         except Timeout:

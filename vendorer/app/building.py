@@ -7,7 +7,6 @@ network I/O.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,12 +15,13 @@ from vendorer._util.files import write_text_atomic
 from vendorer.app.core_tools import keep_core_tools_files
 from vendorer.app.locking import LockResult, lock_indexes, make_lock, open_finder
 from vendorer.app.project import Project, ResolveChoices
-from vendorer.app.watchers import BuildWatcher, LockWatcher, VendorWatcher, WheelhouseWatcher
+from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
 from vendorer.index.finder import Finder
 from vendorer.install.libfolder import lib_folder
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
 from vendorer.lock.export import export_requirements
+from vendorer.report import Reporter
 from vendorer.target.layout import load_conditions, never_loaded, pythonpath_entry
 
 __all__ = [
@@ -94,37 +94,28 @@ class BuildRun:
 
 
 def lock_for(
-    project: Project,
-    request: LockRequest,
-    watcher: LockWatcher,
-    *,
-    warnings: list[str],
-    finder: Finder | None = None,
+    project: Project, request: LockRequest, reporter: StepReporter, *, finder: Finder | None = None
 ) -> LockResult:
     """Lock if stale (or as `request` asks); say what happened. `finder`: the run's index
     client, if it has one (else one is opened when resolving)."""
-    profile = project.profile
-    with watcher.resolving(profile, warnings) as on_pin:
-        result = make_lock(
-            profile,
-            project.requirements,
-            project.lock_options(request.resolve),
-            force=request.force,
-            upgrade=request.upgrade,
-            upgrade_packages=request.upgrade_packages,
-            dry_run=request.dry_run,
-            on_pin=on_pin,
-            on_build_output=watcher.build_output,
-            warnings=warnings,
-            finder=finder,
-        )
-    watcher.locked(result, dry_run=request.dry_run)
+    result = make_lock(
+        project.profile,
+        project.requirements,
+        project.lock_options(request.resolve),
+        force=request.force,
+        upgrade=request.upgrade,
+        upgrade_packages=request.upgrade_packages,
+        dry_run=request.dry_run,
+        reporter=reporter,
+        finder=finder,
+    )
+    reporter.locked(result, dry_run=request.dry_run)
     return result
 
 
-def lock_app(project: Project, request: LockRequest, watcher: LockWatcher) -> LockRun:
+def lock_app(project: Project, request: LockRequest, reporter: StepReporter) -> LockRun:
     """`vendorer lock`: the lock, and its export when asked for (written to `export_to`)."""
-    result = lock_for(project, request, watcher, warnings=[])
+    result = lock_for(project, request, reporter)
     if not request.export:
         return LockRun(lock=result)
     text = export_requirements(result.lock, source=result.path.name)
@@ -134,38 +125,28 @@ def lock_app(project: Project, request: LockRequest, watcher: LockWatcher) -> Lo
 
 
 def fill_wheelhouse(
-    project: Project, request: WheelhouseRequest, watcher: WheelhouseWatcher
+    project: Project, request: WheelhouseRequest, reporter: StepReporter
 ) -> WheelhouseResult:
     """`vendorer wheelhouse`: lock if stale, then fill wheelhouse/<profile>/, with one index
     client for both."""
     options = project.lock_options(request.lock.resolve)
-    warnings: list[str] = []  # the lock's and the wheelhouse's, each shown once
-    with ExitStack() as stack:
-        indexes = lock_indexes(project.requirements, options)
-        finder = stack.enter_context(open_finder(indexes, options, warnings))
-        lock = lock_for(project, request.lock, watcher, warnings=warnings, finder=finder)
-        with (
-            watcher.filling(len(lock.lock.packages), warnings) as (on_file, on_bytes),
-            stack.pop_all(),  # the index client closes before the step's warnings are shown
-        ):
-            result = make_wheelhouse(
-                project.profile,
-                project.wheelhouse_root,
-                options,
-                lock=lock,
-                on_file=on_file,
-                on_bytes=on_bytes,
-                native=request.native,
-                on_build_output=watcher.build_output,
-                on_wait=watcher.waiting,
-                warnings=warnings,
-                finder=finder,
-            )
-    watcher.filled(result, project.profile)
+    indexes = lock_indexes(project.requirements, options)
+    with open_finder(indexes, options, reporter) as finder:
+        lock = lock_for(project, request.lock, reporter, finder=finder)
+        result = make_wheelhouse(
+            project.profile,
+            project.wheelhouse_root,
+            options,
+            lock=lock,
+            native=request.native,
+            reporter=reporter,
+            finder=finder,
+        )
+    reporter.filled(result, project.profile)
     return result
 
 
-def vendor_app(project: Project, request: VendorRequest, watcher: VendorWatcher) -> VendorRun:
+def vendor_app(project: Project, request: VendorRequest, reporter: Reporter) -> VendorRun:
     """`vendorer vendor`: install the wheelhouse's wheels of the lock into the lib folder."""
     profile = project.profile
     lock = project.read_lock()
@@ -180,7 +161,8 @@ def vendor_app(project: Project, request: VendorRequest, watcher: VendorWatcher)
         slim=request.slim,
         dry_run=request.dry_run,
         locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
-        on_wait=lambda: watcher.waiting(f"waiting for another vendorer run on {lib_dir} to finish"),
+        reporter=reporter,
+        shown=lib_dir,
     )
     return VendorRun(
         report=report,
@@ -194,10 +176,10 @@ def vendor_app(project: Project, request: VendorRequest, watcher: VendorWatcher)
     )
 
 
-def build_app(project: Project, request: BuildRequest, watcher: BuildWatcher) -> BuildRun:
+def build_app(project: Project, request: BuildRequest, reporter: StepReporter) -> BuildRun:
     """`vendorer build`: lock if stale, fill the wheelhouse, then vendor, unless native sdists
     are left without a wheel."""
-    filled = fill_wheelhouse(project, request.wheelhouse, watcher)
+    filled = fill_wheelhouse(project, request.wheelhouse, reporter)
     if not filled.complete:
         return BuildRun(wheelhouse=filled)
-    return BuildRun(wheelhouse=filled, vendored=vendor_app(project, request.vendor, watcher))
+    return BuildRun(wheelhouse=filled, vendored=vendor_app(project, request.vendor, reporter))

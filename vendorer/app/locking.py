@@ -32,11 +32,12 @@ from vendorer.inputs.requirements import RequirementLine, RequirementsFile, pars
 from vendorer.lock.inputs_hash import inputs_hash
 from vendorer.lock.model import Lock, LockedFile, LockedPackage
 from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
+from vendorer.report import NULL_REPORTER, RESOLVE, Reporter, running
 from vendorer.resolve.candidates import FilePolicy, summarize
 from vendorer.resolve.resolver import ResolvedPackage, RootRequirement, resolve_for
 from vendorer.target.profile import Profile
 from vendorer.target.tags import is_host_built
-from vendorer.wheelhouse.builder import OutputSink, build_metadata
+from vendorer.wheelhouse.builder import build_metadata
 
 __all__ = ["LockResult", "host_built_warning", "lock_indexes", "make_lock", "open_finder"]
 
@@ -61,64 +62,66 @@ def make_lock(
     upgrade: bool = False,
     upgrade_packages: Collection[str] = (),
     dry_run: bool = False,
-    on_pin: Callable[[str, Version], None] | None = None,
-    on_build_output: OutputSink | None = None,
-    warnings: list[str] | None = None,
+    reporter: Reporter = NULL_REPORTER,
     finder: Finder | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
     The previous lock's versions are kept where they still fit (as pip-tools and uv do), except
     with `upgrade` (none kept) or for the `upgrade_packages` named; either resolves again. With
-    `dry_run` the new lock is made but not written. `on_build_output` sees what build backends
-    print while they prepare metadata (otherwise only a failure shows their last lines). What
-    the user should hear about (options the requirements file gives in vain, what the index
-    client skipped) is added to `warnings`, as it is learnt: none when the lock is current.
-    `finder`, when given, is the run's index client (for the same indexes); it stays open.
+    `dry_run` the new lock is made but not written. All of it is the RESOLVE task of `reporter`,
+    which hears each pin, what build backends print while they prepare metadata (with -v;
+    otherwise only a failure shows their last lines), and as warnings what the user should hear
+    about (options the requirements file gives in vain, what the index client skipped): none
+    when the lock is current. `finder`, when given, is the run's index client (for the same
+    indexes); it stays open.
     """
-    requirements = parse_requirements(requirements_path)
-    indexes = indexes_for(requirements, options)
-    digest = inputs_hash(profile, requirements, indexes, options)
-    path = lock_path(requirements_path, profile.name)
-    policy = _policy(requirements, options)
-    previous = _read_if_valid(path)  # None when missing or unreadable
-    current = None if force or upgrade or upgrade_packages else _if_current(previous, digest)
-    if current is not None:
-        return LockResult(
-            lock=current,
-            path=path,
-            changed=False,
-            indexes=indexes,
-            policy=policy,
-            warnings=_host_built_wheels(current, profile),
+    with running(reporter, RESOLVE, title=f"resolving for {profile.name}"):
+        requirements = parse_requirements(requirements_path)
+        indexes = indexes_for(requirements, options)
+        digest = inputs_hash(profile, requirements, indexes, options)
+        path = lock_path(requirements_path, profile.name)
+        policy = _policy(requirements, options)
+        previous = _read_if_valid(path)  # None when missing or unreadable
+        current = None if force or upgrade or upgrade_packages else _if_current(previous, digest)
+        if current is not None:
+            return LockResult(
+                lock=current,
+                path=path,
+                changed=False,
+                indexes=indexes,
+                policy=policy,
+                warnings=_host_built_wheels(current, profile),
+            )
+        for option in requirements.ignored_options:
+            reporter.warning(_ignored(option))
+        targets = [_upgrade_target(text) for text in upgrade_packages]
+        kept = {} if upgrade else _kept_versions(previous, options, targets)
+        opened = (
+            nullcontext(finder) if finder is not None else open_finder(indexes, options, reporter)
         )
-    if warnings is not None:
-        warnings.extend(_ignored(option) for option in requirements.ignored_options)
-    targets = [_upgrade_target(text) for text in upgrade_packages]
-    kept = {} if upgrade else _kept_versions(previous, options, targets)
-    opened = nullcontext(finder) if finder is not None else open_finder(indexes, options, warnings)
-    with opened as using:
-        packages = _resolved(
-            profile,
-            requirements,
-            targets,
-            using,
-            policy=policy,
-            build=_metadata_builder(using, indexes, on_build_output),
-            on_pin=on_pin,
-            kept=kept,
-            lock_dir=path.parent,
+        with opened as using:
+            packages = _resolved(
+                profile,
+                requirements,
+                targets,
+                using,
+                policy=policy,
+                build=_metadata_builder(using, indexes, reporter),
+                reporter=reporter,
+                kept=kept,
+                lock_dir=path.parent,
+            )
+        lock = Lock(
+            profile=profile.name,
+            inputs_hash=digest,
+            packages=packages,
+            prefer_newest=options.prefer_newest,
+            pre=options.pre,
+            index_strategy=options.index_strategy,
         )
-    lock = Lock(
-        profile=profile.name,
-        inputs_hash=digest,
-        packages=packages,
-        prefer_newest=options.prefer_newest,
-        pre=options.pre,
-        index_strategy=options.index_strategy,
-    )
-    if not dry_run:
-        write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until this works
+        if not dry_run:
+            write_text_atomic(path, render_lock(lock, profile))  # the old lock stays until then
     return LockResult(
         lock=lock,
         path=path,
@@ -148,7 +151,7 @@ def _resolved(
     *,
     policy: FilePolicy,
     build: Callable[[DistFile], Metadata],
-    on_pin: Callable[[str, Version], None] | None,
+    reporter: Reporter,
     kept: Mapping[NormalizedName, Version],
     lock_dir: Path,
 ) -> tuple[LockedPackage, ...]:
@@ -166,7 +169,7 @@ def _resolved(
         constraints=constraints,
         policy=policy,
         build_metadata=build,
-        on_pin=on_pin,
+        reporter=reporter,
         preferred=kept,
     )
     return tuple(_locked(package, finder, lock_dir) for package in resolution.packages)
@@ -243,10 +246,10 @@ _IGNORED_BECAUSE = {
 
 
 def open_finder(
-    indexes: IndexSettings, options: LockOptions, warnings: list[str] | None = None
+    indexes: IndexSettings, options: LockOptions, reporter: Reporter = NULL_REPORTER
 ) -> Finder:
     """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
-    into `warnings` when given."""
+    to `reporter`."""
     return Finder(
         index_urls=indexes.index_urls,
         find_links=indexes.find_links,
@@ -257,7 +260,7 @@ def open_finder(
         refresh=options.refresh,
         keyring=indexes.keyring,
         first_index=indexes.strategy == FIRST_INDEX,
-        warnings=warnings,
+        reporter=reporter,
     )
 
 
@@ -294,11 +297,11 @@ def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
 
 
 def _metadata_builder(
-    finder: Finder, indexes: IndexSettings, echo: OutputSink | None
+    finder: Finder, indexes: IndexSettings, reporter: Reporter
 ) -> Callable[[DistFile], Metadata]:
     def build(file: DistFile) -> Metadata:
         sdist = finder.download(file, cache_dir() / "sdists")
-        return build_metadata(sdist, indexes, echo=echo)
+        return build_metadata(sdist, indexes, reporter=reporter)
 
     return build
 

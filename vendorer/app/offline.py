@@ -11,10 +11,10 @@ from pathlib import Path
 
 from vendorer._util.files import write_text_atomic
 from vendorer.app.project import Project
-from vendorer.app.watchers import CheckWatcher
 from vendorer.check import CheckResult, check_app
 from vendorer.install.libfolder import lib_folder
 from vendorer.lock.why import explain
+from vendorer.report import Reporter
 from vendorer.wheelhouse.native_plan import plan_for, sdists_without_wheel
 
 __all__ = ["CheckRun", "check_project", "check_tree", "native_plan", "why"]
@@ -30,19 +30,20 @@ class CheckRun:
         return bool(self.result.drifts)
 
 
-def check_project(project: Project, watcher: CheckWatcher) -> CheckRun:
-    """`vendorer check`: requirements, lock, wheelhouse and the lib folder; drifts told."""
+def check_project(project: Project, reporter: Reporter) -> CheckRun:
+    """`vendorer check`: requirements, lock, wheelhouse and the lib folder; the drifts, each
+    with its fix."""
     lib_dir = project.lib_dir
-    result = check_tree(project, lib_folder(project.app, lib_dir), watcher, lib_dir=lib_dir)
+    result = check_tree(project, lib_folder(project.app, lib_dir), reporter, lib_dir=lib_dir)
     return CheckRun(result=result, lib_dir=lib_dir)
 
 
 def check_tree(
-    project: Project, lib: Path | None, watcher: CheckWatcher, *, lib_dir: str | None = None
+    project: Project, lib: Path | None, reporter: Reporter, *, lib_dir: str | None = None
 ) -> CheckResult:
-    """The check, without the lib folder when `lib` is None; its notes and drifts told.
-    `lib_dir`: the lib folder as the app names it (default: its name)."""
-    result = check_app(
+    """The check, without the lib folder when `lib` is None; what it could not check told to
+    `reporter`. `lib_dir`: the lib folder as the app names it (default: its name)."""
+    return check_app(
         project.profile,
         project.requirements,
         project.lock_options(),
@@ -50,9 +51,8 @@ def check_tree(
         lib=lib,
         lib_dir=lib_dir,
         app=project.app,
+        reporter=reporter,
     )
-    watcher.checked(result, project.profile)
-    return result
 
 
 def why(project: Project, name: str) -> list[str]:

@@ -14,9 +14,10 @@ import tomli_w
 
 from vendorer._util.tomlfile import decode_text, kind_of, parse_json, read_input
 from vendorer.app.files import write_user_file
-from vendorer.app.project import NoticeSink, load_profile
+from vendorer.app.project import load_profile
 from vendorer.deploy.kudu_linux import refuse_capture_through_kudu
 from vendorer.errors import ConfigError, UsageError
+from vendorer.report import Reporter
 from vendorer.target.capture import capture_script, profile_from_capture
 from vendorer.target.catalog import CatalogEntry, ProfileCatalog
 from vendorer.target.profile import Profile, profile_to_dict
@@ -30,10 +31,10 @@ __all__ = [
 ]
 
 
-def list_profiles(app: Path, on_notice: NoticeSink) -> list[tuple[CatalogEntry, Profile]]:
+def list_profiles(app: Path, reporter: Reporter) -> list[tuple[CatalogEntry, Profile]]:
     """Every profile, built-in and the app's own (which wins over a built-in of its name)."""
     return [
-        (entry, load_profile(app, entry.name, on_notice)) for entry in ProfileCatalog(app).entries()
+        (entry, load_profile(app, entry.name, reporter)) for entry in ProfileCatalog(app).entries()
     ]
 
 
@@ -62,7 +63,7 @@ def _platform(facts: dict[str, object]) -> str:
     return str(markers.get("sys_platform", "")) if isinstance(markers, dict) else ""
 
 
-def capture_profile(request: CaptureRequest, on_notice: NoticeSink) -> CapturedProfile:
+def capture_profile(request: CaptureRequest, reporter: Reporter) -> CapturedProfile:
     """`vendorer profiles capture --from FILE NAME` (or `--publish-profile FILE NAME`): the exact
     profile of the captured interpreter, written to its file."""
     if request.publish_profile is not None:
@@ -70,7 +71,7 @@ def capture_profile(request: CaptureRequest, on_notice: NoticeSink) -> CapturedP
 
         origin = f"the site of {request.publish_profile.name}"
         text = capture_on_server(
-            request.app, request.publish_profile, request.name, request.python, on_notice
+            request.app, request.publish_profile, request.name, request.python, reporter
         )
     elif request.from_file is not None:
         origin = str(request.from_file)

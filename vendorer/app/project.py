@@ -8,7 +8,6 @@ the profile's) is written here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,20 +17,18 @@ from vendorer.inputs.settings import Settings, load_settings
 from vendorer.install.libfolder import lib_dir_in_app, lib_folder
 from vendorer.lock.model import Lock
 from vendorer.lock.pylock import lock_path, read_lock
+from vendorer.report import Reporter
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.target.profile import Profile
 
 __all__ = [
     "IndexChoices",
-    "NoticeSink",
     "Project",
     "ProjectChoices",
     "ResolveChoices",
     "load_profile",
     "load_project",
 ]
-
-NoticeSink = Callable[[str], None]  # what the profile catalog has to say (a shadowed built-in)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,8 +120,9 @@ class Project:
         )
 
 
-def load_project(choices: ProjectChoices, on_notice: NoticeSink) -> Project:
-    """Read `[tool.vendorer]` with the command line's choices over it, and load the profile."""
+def load_project(choices: ProjectChoices, reporter: Reporter) -> Project:
+    """Read `[tool.vendorer]` with the command line's choices over it, and load the profile
+    (`reporter` hears what the profile catalog has to say: a shadowed built-in)."""
     indexes = choices.indexes
     settings = load_settings(
         choices.app,
@@ -149,16 +147,12 @@ def load_project(choices: ProjectChoices, on_notice: NoticeSink) -> Project:
     return Project(
         app=choices.app,
         settings=settings,
-        profile=load_profile(choices.app, settings.profile, on_notice),
+        profile=load_profile(choices.app, settings.profile, reporter),
         wheelhouse_root=Path(root),
         lib_dir_option=choices.lib_dir,
     )
 
 
-def load_profile(app: Path, name: str, on_notice: NoticeSink) -> Profile:
+def load_profile(app: Path, name: str, reporter: Reporter) -> Profile:
     """A profile by name (the app's own `profiles/` first, then the built-ins) or by path."""
-    catalog = ProfileCatalog(app)
-    profile = catalog.load(name)
-    for notice in catalog.notices:
-        on_notice(notice)
-    return profile
+    return ProfileCatalog(app, reporter=reporter).load(name)

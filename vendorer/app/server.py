@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 from vendorer.app.offline import check_tree
-from vendorer.app.project import NoticeSink, Project, load_profile
-from vendorer.app.watchers import UploadWatcher
+from vendorer.app.project import Project, load_profile
+from vendorer.check import CheckResult
 from vendorer.deploy.kudu import (
     CommandResult,
     KuduClient,
@@ -30,6 +30,7 @@ from vendorer.deploy.restart import KuduRestart, SiteRestarter
 from vendorer.deploy.upload import UploadReport, console_steps, upload_vendored, upload_wheelhouse
 from vendorer.errors import UsageError
 from vendorer.install.libfolder import lib_folder
+from vendorer.report import Reporter
 from vendorer.target.capture import capture_script
 from vendorer.target.catalog import ProfileCatalog
 
@@ -68,14 +69,16 @@ class UploadRun:
     lib_dir: str
     report: UploadReport | None = None  # None: nothing was sent
     console_steps: tuple[str, ...] = ()  # with print_commands
+    check: CheckResult | None = None  # the check made before sending, if one was
     refused: bool = False  # the check found drift: nothing was sent
     restarted: str | None = None  # how the site was restarted, when it was
     notes: tuple[str, ...] = ()  # what to know after the upload (Linux sites)
 
 
-def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher) -> UploadRun:
+def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> UploadRun:
     """`vendorer upload`: the lib folder (only the distributions that changed since the server's
-    manifest), or the wheelhouse and a remote pip install."""
+    manifest), or the wheelhouse and a remote pip install; the bytes sent are the UPLOAD task
+    of `reporter`."""
     profile = project.profile
     lib_dir = project.lib_dir
     vendored = request.mode == "vendored"
@@ -91,8 +94,9 @@ def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher)
         steps = console_steps(profile, request.mode, lib_dir)
         return UploadRun(lib_dir=lib_dir, console_steps=tuple(steps))
     lib = lib_folder(project.app, lib_dir)
-    if request.check and check_tree(project, lib if vendored else None, watcher).drifts:
-        return UploadRun(lib_dir=lib_dir, refused=True)
+    check = check_tree(project, lib if vendored else None, reporter) if request.check else None
+    if check is not None and check.drifts:
+        return UploadRun(lib_dir=lib_dir, check=check, refused=True)
     restarted = None
     with open_kudu(request.publish_profile) as client:
         restarter = request.restarter or KuduRestart(
@@ -100,15 +104,16 @@ def upload_app(project: Project, request: UploadRequest, watcher: UploadWatcher)
         )
         if request.restart:
             restarter.check()  # before anything is sent
-        with watcher.uploading() as progress:
-            if vendored:
-                report = upload_vendored(client, profile, lib, lib_dir, progress)
-            else:
-                report = upload_wheelhouse(client, profile, project.wheelhouse, progress)
+        if vendored:
+            report = upload_vendored(client, profile, lib, lib_dir, reporter)
+        else:
+            report = upload_wheelhouse(client, profile, project.wheelhouse, reporter)
         if request.restart:
             restarted = restarter.restart()
     notes = upload_notes(profile, lib_dir, restarted=restarted is not None)
-    return UploadRun(lib_dir=lib_dir, report=report, restarted=restarted, notes=tuple(notes))
+    return UploadRun(
+        lib_dir=lib_dir, report=report, check=check, restarted=restarted, notes=tuple(notes)
+    )
 
 
 def run_on_server(
@@ -120,17 +125,17 @@ def run_on_server(
 
 
 def capture_on_server(
-    app: Path, publish_profile: Path, name: str, python: str | None, on_notice: NoticeSink
+    app: Path, publish_profile: Path, name: str, python: str | None, reporter: Reporter
 ) -> str:
     """Upload the capture script through Kudu, run it with the server's python (default: the
     profile `name`'s, if it is a known profile, else python), return its JSON."""
     known = {entry.name for entry in ProfileCatalog(app).entries()}
-    if name in known and not load_profile(app, name, on_notice).is_windows:
+    if name in known and not load_profile(app, name, reporter).is_windows:
         raise refuse_capture_through_kudu(f"{name} is a Linux profile")
     if python is not None and python.startswith("/"):
         raise refuse_capture_through_kudu(f"{python} is a path on Linux")
     if python is None:
-        python = load_profile(app, name, on_notice).server.python if name in known else "python"
+        python = load_profile(app, name, reporter).server.python if name in known else "python"
     with open_kudu(publish_profile) as client:
         client.write_file(f"{CAPTURE_FOLDER}/capture.py", capture_script().encode())
         result = client.command(f'"{python}" capture.py', CAPTURE_FOLDER)

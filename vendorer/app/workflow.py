@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from vendorer.app.locking import LockResult, host_built_warning, open_finder
 from vendorer.errors import VendorerError
 from vendorer.index.finder import Finder
 from vendorer.inputs.options import LockOptions
+from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter, running
 from vendorer.resolve.candidates import FilePolicy, VersionChoice, choose_versions, newest_usable
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.fill import (
@@ -69,32 +69,28 @@ def make_wheelhouse(
     options: LockOptions,
     *,
     lock: LockResult,
-    on_file: Callable[[str], None] | None = None,
-    on_bytes: Callable[[int], None] | None = None,
     native: Literal["report", "cibuildwheel"] = "report",
-    on_build_output: Callable[[str], None] | None = None,
-    on_wait: Callable[[str], None] | None = None,
-    warnings: list[str] | None = None,
+    reporter: Reporter = NULL_REPORTER,
     finder: Finder | None = None,
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
-    `on_build_output` sees what build backends print (otherwise only a failure's last lines);
-    `on_wait` hears once that another run is filling the same folder (this one waits for it).
-    What the index client skipped or could not use is added to `warnings`. `finder`, when given,
-    is the run's index client (the one the lock was made with); it stays open."""
+
+    All of it is the DOWNLOAD task of `reporter`: each wheel in place, the bytes that arrive,
+    what build backends print (with -v; otherwise only a failure's last lines), once that
+    another run is filling the same folder (this one waits for it), and what the index client
+    skipped or could not use. `finder`, when given, is the run's index client (the one the lock
+    was made with); it stays open."""
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
-    opened = nullcontext(finder) if finder is not None else open_finder(indexes, options, warnings)
-    with opened as using:
+    total = len(lock.lock.packages)
+    opened = nullcontext(finder) if finder is not None else open_finder(indexes, options, reporter)
+    with running(reporter, DOWNLOAD, title="wheels", total=total), opened as using:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
             downloader=using,
             indexes=indexes,
             find_links=local_links,
-            on_file=on_file,
-            on_bytes=on_bytes,
-            build_output=on_build_output,
-            on_wait=on_wait,
+            reporter=reporter,
         )
         report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
         if native == "cibuildwheel" and report.native:
@@ -132,7 +128,7 @@ def _cibuildwheel(
         shutil.copyfile(verified_file(package, context), sdist)
         sdists.append(sdist)
     output = work / "wheels"
-    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes, context.on_file)
+    failures = build_with_cibuildwheel(profile, sdists, output, lock.indexes, context.reporter)
     return output, failures
 
 

@@ -116,7 +116,7 @@ def _lock(args: argparse.Namespace) -> int:
     from vendorer.app.building import lock_app
 
     out = Output(verbose=args.verbose)
-    project = project_of(args, out.notice, indexes=index_choices(args))
+    project = project_of(args, out, indexes=index_choices(args))
     request = _lock_request(
         args,
         force=args.force,
@@ -137,7 +137,7 @@ def _wheelhouse(args: argparse.Namespace) -> int:
     from vendorer.app.building import fill_wheelhouse
 
     out = Output(verbose=args.verbose)
-    project = project_of(args, out.notice, indexes=index_choices(args), wheelhouse=args.wheelhouse)
+    project = project_of(args, out, indexes=index_choices(args), wheelhouse=args.wheelhouse)
     result = fill_wheelhouse(project, _wheelhouse_request(args), out)
     return 0 if result.complete else 1
 
@@ -148,7 +148,7 @@ def _build(args: argparse.Namespace) -> int:
     out = Output(verbose=args.verbose)
     project = project_of(
         args,
-        out.notice,
+        out,
         indexes=index_choices(args),
         lib_dir=args.lib_dir,
         wheelhouse=args.wheelhouse,
@@ -168,7 +168,7 @@ def _vendor(args: argparse.Namespace) -> int:
     from vendorer.app.building import VendorRequest, vendor_app
 
     out = Output()
-    project = project_of(args, out.notice, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
+    project = project_of(args, out, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     request = VendorRequest(slim=args.slim, dry_run=args.dry_run)
     _print_vendored(out, project.app, vendor_app(project, request, out))
     return 0

@@ -51,7 +51,7 @@ def _native_plan(args: argparse.Namespace) -> int:
     from vendorer.app.offline import native_plan
 
     out = Output()
-    project = project_of(args, out.notice, wheelhouse=args.wheelhouse)
+    project = project_of(args, out, wheelhouse=args.wheelhouse)
     files = native_plan(project, write=not args.print_only, on_written=out.wrote)
     if args.print_only:
         for path, text in files.items():
@@ -63,9 +63,10 @@ def _check(args: argparse.Namespace) -> int:
     from vendorer.app.offline import check_project
 
     out = Output()
-    project = project_of(args, out.notice, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
+    project = project_of(args, out, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     run = check_project(project, out)
-    if run.drifted:  # each drift said with its fix
+    out.drifts(run.result, project.profile)
+    if run.drifted:
         return 1
     out.say(
         f"all true for {project.profile.name}: lock, wheelhouse and {run.lib_dir} match "
@@ -78,6 +79,6 @@ def _why(args: argparse.Namespace) -> int:
     from vendorer.app.offline import why
 
     out = Output()
-    for line in why(project_of(args, out.notice), args.name):
+    for line in why(project_of(args, out), args.name):
         out.result(line)
     return 0

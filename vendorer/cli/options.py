@@ -13,7 +13,6 @@ from typing import Any, TypeAlias
 from vendorer._util.urls import find_links_problem, redact, url_problem
 from vendorer.app.project import (
     IndexChoices,
-    NoticeSink,
     Project,
     ProjectChoices,
     ResolveChoices,
@@ -21,6 +20,7 @@ from vendorer.app.project import (
 )
 from vendorer.errors import UsageError
 from vendorer.inputs.options import INDEX_STRATEGIES, KEYRING_PROVIDERS
+from vendorer.report import Reporter
 
 __all__ = [
     "MAX_TIMEOUT",
@@ -271,14 +271,14 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def project_of(
     args: argparse.Namespace,
-    on_notice: NoticeSink,
+    reporter: Reporter,
     *,
     indexes: IndexChoices | None = None,
     lib_dir: str | None = None,
     wheelhouse: Path | None = None,
 ) -> Project:
     """The project the `targeted` group's options name, with those of the groups the command
-    also has (the indexes, --lib-dir, --wheelhouse)."""
+    also has (the indexes, --lib-dir, --wheelhouse); `reporter` hears the profile catalog."""
     choices = ProjectChoices(
         app=args.app,
         profile=args.profile,
@@ -287,7 +287,7 @@ def project_of(
         lib_dir=lib_dir,
         wheelhouse=wheelhouse,
     )
-    return load_project(choices, on_notice)
+    return load_project(choices, reporter)
 
 
 def index_choices(args: argparse.Namespace) -> IndexChoices:

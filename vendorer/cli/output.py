@@ -1,26 +1,27 @@
 """What vendorer says, and where: results on stdout, progress and messages on stderr.
 
-On a terminal, a status line while resolving and progress bars while downloading or uploading
-(rich); otherwise plain lines, one per wheel. `Output` is the one object the application's steps
-tell what happens while they run (it implements the watchers of `vendorer.app.watchers`).
+`Output` is the command line's reporter (`vendorer.app.reporting.StepReporter`). On a terminal:
+a status line while resolving ("resolving for X: N pinned, name version"), a bar of wheels and
+bytes while downloading, a bar of bytes while uploading (rich). Otherwise plain lines: one per
+wheel in place, nothing for resolving or uploading. A warning is said once, as
+`warning: <message>`; one that arrives while a task runs is said when the task ends, failed or
+not, after the task's own lines. Tools' output shows only with -v, each line marked.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from packaging.version import Version
 from rich.console import Console
 
 from vendorer._util.tail import output_line
+from vendorer.app.reporting import StepReporter
+from vendorer.cli.progress import Display, display_for
 from vendorer.lock.changes import lock_changes
 
 if TYPE_CHECKING:
     from vendorer.app.locking import LockResult
-    from vendorer.app.watchers import FileSinks, OutputSink, PinSink, ProgressSink
     from vendorer.app.workflow import WheelhouseResult
     from vendorer.check import CheckResult
     from vendorer.target.profile import Profile
@@ -28,15 +29,17 @@ if TYPE_CHECKING:
 __all__ = ["Output"]
 
 
-class Output:
-    """stdout and stderr, as rich consoles; `verbose`: build backends' output shown as it comes."""
+class Output(StepReporter):
+    """stdout and stderr, as rich consoles; `verbose`: tools' output shown as it comes."""
 
     def __init__(self, *, verbose: bool = False) -> None:
         self.out = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
-        self.verbose = verbose
-        self._warnings: list[str] | None = None  # the run's warnings, and how many were shown
-        self._shown = 0
+        self.wants_output = verbose
+        self._lock = threading.Lock()
+        self._running: dict[str, Display] = {}  # the tasks running, each as it shows
+        self._said: set[str] = set()  # the warnings said, or held to be said
+        self._held: list[str] = []  # warnings said once no task runs
 
     # --- plain lines --------------------------------------------------------------------------
 
@@ -52,97 +55,55 @@ class Output:
         """A result on stdout, through rich (no markup)."""
         self.out.print(text, markup=False)
 
-    def notice(self, text: str) -> None:
-        self.say(text)
-
-    def warning(self, text: str) -> None:
-        self.say(f"warning: {text}")
-
     def error(self, text: str) -> None:
         self.err.print(f"error: {text}", markup=False, highlight=False)
 
-    @property
-    def build_output(self) -> OutputSink | None:
-        """With -v, a build backend's output (and pip's) as it comes, each line marked."""
-        if not self.verbose:
-            return None
-        return lambda line: self.err.print(output_line(line), markup=False, highlight=False)
+    def wrote(self, path: object) -> None:
+        self.say(f"wrote {path}")
 
-    # --- while a step runs --------------------------------------------------------------------
+    # --- the reporter: while a step runs ------------------------------------------------------
 
-    @contextlib.contextmanager
-    def warnings_after(self, warnings: list[str]) -> Iterator[None]:
-        """Print what a step adds to `warnings` (a list it fills) once it ends, failed or not;
-        what came between two steps of one run shows with the next."""
-        if warnings is not self._warnings:
-            self._warnings, self._shown = warnings, len(warnings)
-        try:
-            yield
-        finally:
-            for message in dict.fromkeys(warnings[self._shown :]):
-                self.warning(message)
-            self._shown = len(warnings)
+    def started(self, task: str, *, title: str, total: int | None = None) -> None:
+        with self._lock:
+            again = self._running.pop(task, None)  # a task started over (a retried upload)
+            live = any(shown.live for shown in self._running.values())
+            plain = not self.err.is_terminal
+            display = display_for(task, title, total, self.err, plain=plain, may_live=not live)
+            self._running[task] = display
+        if again is not None:
+            again.stop()
+        display.start()
 
-    @contextlib.contextmanager
-    def resolving(self, profile: Profile, warnings: list[str]) -> Iterator[PinSink]:
-        """A status line while resolving: how many pinned, and the last one."""
-        begun = f"resolving for {profile.name}"
-        with self.warnings_after(warnings), self.err.status(begun) as status:
-            pinned: list[str] = []
+    def advanced(self, task: str, *, item: str = "", size: int = 0) -> None:
+        display = self._running.get(task)
+        if display is not None:
+            display.advance(item, size)
 
-            def on_pin(name: str, version: Version) -> None:
-                pinned.append(name)
-                status.update(f"{begun}: {len(pinned)} pinned, {name} {version}")
+    def finished(self, task: str) -> None:
+        with self._lock:
+            display = self._running.pop(task, None)
+            held, self._held = (self._held, []) if not self._running else ([], self._held)
+        if display is not None:
+            display.stop()
+        for message in held:
+            self.say(f"warning: {message}")
 
-            yield on_pin
-
-    @contextlib.contextmanager
-    def filling(self, total: int, warnings: list[str]) -> Iterator[FileSinks]:
-        """(on_file, on_bytes): a bar of files and bytes downloaded on a terminal, a plain line
-        per file otherwise."""
-        with self.warnings_after(warnings):
-            if not self.err.is_terminal:
-                yield (lambda name: self.say(f"  {name}")), None
-                return
-            from rich import filesize
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[received]}"))  # fmt: skip
-            received = 0
-            lock = threading.Lock()
-            with Progress(*columns, console=self.err, transient=True) as progress:
-                task = progress.add_task("wheels", total=total, received="")
-
-                def on_bytes(size: int) -> None:
-                    nonlocal received
-                    with lock:
-                        received += size
-                        progress.update(task, received=f"{filesize.decimal(received)} downloaded")
-
-                yield (lambda name: progress.update(task, advance=1, description=name)), on_bytes
-
-    @contextlib.contextmanager
-    def uploading(self) -> Iterator[ProgressSink]:
-        """An upload bar (bytes sent of total) on a terminal; nothing otherwise."""
-        if not self.err.is_terminal:
-            yield lambda sent, total: None
-            return
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TransferSpeedColumn,
-        )
-
-        columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=self.err, transient=True) as progress:
-            task = progress.add_task("upload", total=None)
-            yield lambda sent, total: progress.update(task, completed=sent, total=total)
-
-    def waiting(self, message: str) -> None:
+    def notice(self, message: str) -> None:
         self.say(message)
+
+    def warning(self, message: str) -> None:
+        with self._lock:
+            if message in self._said:
+                return
+            self._said.add(message)
+            if self._running:  # said once the task ends
+                self._held.append(message)
+                return
+        self.say(f"warning: {message}")
+
+    def output(self, line: str) -> None:
+        if self.wants_output:
+            self.err.print(output_line(line), markup=False, highlight=False)
 
     # --- what a step did, said as soon as it is known -----------------------------------------
 
@@ -175,13 +136,9 @@ class Output:
             for line in describe_native(advice, profile, report.folder):
                 self.say(line)
 
-    def checked(self, result: CheckResult, profile: Profile) -> None:
-        for note in result.notes:
-            self.say(f"note: {note}")
+    def drifts(self, result: CheckResult, profile: Profile) -> None:
+        """The check's drifts, each with its fix."""
         for drift in result.drifts:
             self.say(f"drift: {drift.what}\n  fix: {drift.fix}")
         if result.drifts:
             self.say(f"{len(result.drifts)} drifts for {profile.name}")
-
-    def wrote(self, path: object) -> None:
-        self.say(f"wrote {path}")

@@ -89,7 +89,7 @@ def _profiles_list(args: argparse.Namespace) -> int:
 
     out = Output()
     rows = []
-    for entry, profile in list_profiles(args.app, out.notice):
+    for entry, profile in list_profiles(args.app, out):
         source = entry.source + (" (shadows built-in)" if entry.shadows_builtin else "")
         platform = profile.tags[0].platform  # the most specific: the manylinux level on Linux
         rows.append((profile.name, str(profile.python.version), platform, source))
@@ -114,7 +114,7 @@ def _profile_document(profile: Profile) -> dict[str, object]:
 
 def _profiles_show(args: argparse.Namespace) -> int:
     out = Output()
-    profile = load_profile(args.app, args.name, out.notice)
+    profile = load_profile(args.app, args.name, out)
     document = _profile_document(profile)
     if args.json:
         out.result(json.dumps(document, indent=2))
@@ -155,7 +155,7 @@ def _profiles_capture(args: argparse.Namespace) -> int:
         lib_dir=args.lib_dir,
         site_extension=args.site_extension,
     )
-    captured = capture_profile(request, out.notice)
+    captured = capture_profile(request, out)
     profile = captured.profile
     out.show(
         f"wrote {captured.path}: {profile.python.version}, {len(profile.tags)} tags, "

@@ -201,7 +201,7 @@ def _webconfig(args: argparse.Namespace) -> int:
     from vendorer.app.site_setup import WebConfigRequest, write_webconfig
 
     out = Output()
-    project = project_of(args, out.notice, lib_dir=args.lib_dir)
+    project = project_of(args, out, lib_dir=args.lib_dir)
     request = WebConfigRequest(
         handler=args.server_handler,
         wsgi_handler=args.wsgi_handler,
@@ -231,7 +231,7 @@ def _arm(args: argparse.Namespace) -> int:
     from vendorer.app.site_setup import ArmRequest, arm_resource
 
     out = Output()
-    project = project_of(args, out.notice)
+    project = project_of(args, out)
     request = ArmRequest(
         site_param=args.site_param,
         template=args.template,
@@ -255,7 +255,7 @@ def _upload(args: argparse.Namespace) -> int:
     from vendorer.app.server import UploadRequest, upload_app
 
     out = Output()
-    project = project_of(args, out.notice, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
+    project = project_of(args, out, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     request = UploadRequest(
         mode=args.mode,
         publish_profile=args.publish_profile,
@@ -267,7 +267,9 @@ def _upload(args: argparse.Namespace) -> int:
     if args.print_commands:
         out.result("\n".join(run.console_steps))
         return 0
-    if run.refused:  # the drifts are said above
+    if run.refused:
+        assert run.check is not None  # refused for its drifts
+        out.drifts(run.check, project.profile)
         sent = "lib folder" if args.mode == "vendored" else "wheelhouse"
         out.say(
             "nothing was uploaded: fix the drifts above, or pass --no-check to send the "

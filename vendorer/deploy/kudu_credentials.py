@@ -1,8 +1,10 @@
 """Where a Kudu site is and who we are there: the Kudu URL (`kudu_site`), publish profiles and the
-environment's VENDORER_KUDU_* variables, each read into `Credentials`.
+environment's VENDORER_KUDU_* variables, each read into `Credentials` (Basic auth), or a Microsoft
+Entra ID token source (`BearerCredentials`, `Authorization: Bearer`, through `BearerAuth`).
 
 A URL that cannot be used is one ConfigError that never shows userinfo; credentials may only go
-over HTTPS (plain HTTP to loopback only: `vendorer._util.urls.may_carry_credentials`).
+over HTTPS (plain HTTP to loopback only: `vendorer._util.urls.may_carry_credentials`). Tokens and
+passwords are never part of a message or a repr.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import ipaddress
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -19,9 +22,22 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 import httpx
 
 from vendorer._util.urls import may_carry_credentials, redact
-from vendorer.errors import ConfigError
+from vendorer.errors import ConfigError, VendorerError
 
-__all__ = ["Credentials", "credentials_from_environment", "kudu_site", "read_publish_profile"]
+__all__ = [
+    "BearerAuth",
+    "BearerCredentials",
+    "Credentials",
+    "TokenSource",
+    "bearer_credentials",
+    "credentials_from_environment",
+    "kudu_site",
+    "read_publish_profile",
+]
+
+# A Microsoft Entra ID access token for the SCM site, asked for each request: the source caches
+# and renews it (azure-identity's credentials do); it raises a VendorerError when it has none.
+TokenSource = Callable[[], str]
 
 ENVIRONMENT = ("VENDORER_KUDU_URL", "VENDORER_KUDU_USER", "VENDORER_KUDU_PASSWORD")
 SITE_HINT = "expected https://<site>.scm.azurewebsites.net"
@@ -39,6 +55,63 @@ class Credentials:
     url: str  # https://<site>.scm.azurewebsites.net, never with userinfo
     user: str
     password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BearerCredentials:
+    url: str  # https://<site>.scm.azurewebsites.net, never with userinfo
+    token: TokenSource = field(repr=False, compare=False)
+
+
+def bearer_credentials(
+    url: str, token: TokenSource, source: str = "the SCM URL"
+) -> BearerCredentials:
+    """Bearer credentials for the SCM site at `url` (checked as `kudu_site` checks it; a URL that
+    carries a user or password is refused: the token is the only credential)."""
+    site, user, password = kudu_site(url, source)
+    if user is not None or password is not None:
+        raise ConfigError(f"{source}: {site}: leave the user and password out of the URL")
+    return BearerCredentials(url=site, token=token)
+
+
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer <token>`, the token asked of `source` for every request.
+
+    After a 401 the source is asked again; a different token (the first had expired) sends the
+    request once more. That is safe even for a deployment's POST: a 401 is the front end's
+    refusal, given before Kudu saw the request. `tokens` holds what was sent, to scrub messages.
+    """
+
+    def __init__(self, source: TokenSource) -> None:
+        self.source = source
+        self.tokens: list[str] = []
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            fresh = self._token()
+            if fresh != token:
+                request.headers["Authorization"] = f"Bearer {fresh}"
+                yield request
+
+    def _token(self) -> str:
+        try:
+            token = self.source()
+        except VendorerError:
+            raise
+        except Exception as error:  # the source's own failure: its kind and first line only
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ConfigError(
+                f"no token for the SCM site ({type(error).__name__}{': ' + first if first else ''})"
+                "; sign in (`az login`) or give a service principal in the environment"
+            ) from None
+        if not isinstance(token, str) or not token or any(c.isspace() for c in token):
+            raise ConfigError("the token source gave something that is not a token")
+        if token not in self.tokens:
+            self.tokens.append(token)
+        return token
 
 
 def kudu_site(text: str, source: str) -> tuple[str, str | None, str | None]:

@@ -19,6 +19,7 @@ command, when set, is run as it is (Oryx only puts the app folder on PATH).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -27,7 +28,15 @@ from packaging.version import Version
 
 from vendorer.errors import UsageError
 
-__all__ = ["OryxApp", "WsgiHandler", "detect_app", "parse_wsgi_handler", "startup_command"]
+__all__ = [
+    "FLASK_FILES",
+    "OryxApp",
+    "WsgiHandler",
+    "detect_app",
+    "detect_in",
+    "parse_wsgi_handler",
+    "startup_command",
+]
 
 VENV_NAME: Final = "antenv"  # App Service starts Oryx with -virtualEnvName antenv
 DJANGO_ATTRIBUTE: Final = "application"  # gunicorn's default for `module` without `:name`
@@ -105,39 +114,52 @@ def startup_command(handler: WsgiHandler) -> str:
 def detect_app(app: Path, python: Version) -> OryxApp | None:
     """What Oryx would run for the app folder `app` (its wwwroot) on Python `python`; None: its
     default page."""
-    return _django(app) or (_fastapi(app) if python >= FASTAPI_SINCE else None) or _flask(app)
-
-
-def _django(app: Path) -> OryxApp | None:
     try:
-        folders = sorted(entry.name for entry in app.iterdir() if entry.is_dir())
+        folders = [entry.name for entry in app.iterdir() if entry.is_dir()]
     except OSError:
-        return None
-    for name in folders:  # Go's ReadDir order: by name, byte for byte
-        if name != VENV_NAME and (app / name / "wsgi.py").is_file():
-            return OryxApp(framework="Django", found=f"{name}/wsgi.py", module=f"{name}.wsgi")
-    return None
+        folders = []
+    files = [f"{name}/wsgi.py" for name in folders if (app / name / "wsgi.py").is_file()]
+    files += [name for name in (*FLASK_FILES, *FASTAPI_FILES) if (app / name).is_file()]
+    return detect_in(files, python, read=lambda name: _text(app / name))
 
 
-def _fastapi(app: Path) -> OryxApp | None:
-    for name in FASTAPI_FILES:
-        try:
-            text = (app / name).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if ("from fastapi" in text or "import fastapi" in text) and "from flask" not in text:
-            module = f"{name.removesuffix('.py')}:app"
-            return OryxApp(
-                framework="FastAPI",
-                found=name,
-                module=module,
-                worker="uvicorn_worker.UvicornWorker",
-            )
-    return None
-
-
-def _flask(app: Path) -> OryxApp | None:
+def detect_in(
+    files: Collection[str],
+    python: Version | None,
+    read: Callable[[str], str] | None = None,
+) -> OryxApp | None:
+    """What Oryx would run for an app of these files (paths relative to wwwroot, forward
+    slashes) on Python `python` (None: unknown, so no FastAPI detection). FastAPI is told from a
+    file's text, which `read` gives; without it, a file of FastAPI's list counts as FastAPI."""
+    django = sorted(  # Go's ReadDir order: by name, byte for byte
+        name.split("/")[0]
+        for name in files
+        if name.count("/") == 1
+        and name.endswith("/wsgi.py")
+        and not name.startswith(f"{VENV_NAME}/")
+    )
+    if django:
+        return OryxApp(framework="Django", found=f"{django[0]}/wsgi.py", module=f"{django[0]}.wsgi")
+    top = {name for name in files if "/" not in name}
+    if python is not None and python >= FASTAPI_SINCE:
+        for name in FASTAPI_FILES:
+            if name in top and (read is None or _is_fastapi(read(name))):
+                module = f"{name.removesuffix('.py')}:app"
+                return OryxApp(
+                    framework="FastAPI", found=name, module=module, worker=UVICORN_WORKER
+                )
     for name in FLASK_FILES:
-        if (app / name).is_file():
+        if name in top:
             return OryxApp(framework="Flask", found=name, module=f"{name.removesuffix('.py')}:app")
     return None
+
+
+def _is_fastapi(text: str) -> bool:
+    return ("from fastapi" in text or "import fastapi" in text) and "from flask" not in text
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

@@ -26,7 +26,7 @@ seam for it, for a caller that knows the site through ARM.
 
 from __future__ import annotations
 
-import io
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +83,7 @@ class KuduRestart:
         return "through Kudu (a OneDeploy of the lib folder's manifest, restart=true)"
 
     def _check_settings(self) -> None:
-        settings = self._settings()
+        settings = self.client.settings()
         build = settings.get("SCM_DO_BUILD_DURING_DEPLOYMENT", "")
         if build == "1" or build.lower() == "true":
             raise UsageError(
@@ -111,42 +111,26 @@ class KuduRestart:
                 f"kudu run -- rm -rf {' '.join(found)}`) and {ELSEWHERE}"
             )
 
-    def _settings(self) -> dict[str, str]:
-        # KuduClient.settings() comes with the deployment routes; this is the same request.
-        response = self.client._request("GET", "settings")
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise KuduError("GET /api/settings: the site answered something that is not settings")
-        return {str(key): str(value) for key, value in data.items()}
-
     def _send(self, target: str) -> int:
-        stream = io.BytesIO()
-        with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
-            info = zipfile.ZipInfo(MANIFEST, date_time=ZIP_TIME)
-            info.external_attr = 0o600 << 16
-            archive.writestr(info, (self.lib / MANIFEST).read_bytes(), zipfile.ZIP_DEFLATED)
-        headers = {"Content-Type": "application/zip"}
-        try:
-            response = self.client._request(
-                "POST", target, content=stream.getvalue(), headers=headers, allow={409}
-            )
-        except CommandOutcomeUnknown as lost:
-            raise KuduError(
-                f"the restart's deployment was sent and its answer was lost ({lost.reason}); it "
-                "was not sent again. The site may restart all the same: look at it, or "
-                f"{ELSEWHERE}"
-            ) from None
-        return response.status_code
+        with tempfile.TemporaryDirectory(prefix="vendorer-restart-") as work:
+            archive = Path(work) / "manifest.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+                info = zipfile.ZipInfo(MANIFEST, date_time=ZIP_TIME)
+                info.external_attr = 0o600 << 16
+                zipped.writestr(info, (self.lib / MANIFEST).read_bytes(), zipfile.ZIP_DEFLATED)
+            try:
+                return self.client.post_package(target, archive).status
+            except CommandOutcomeUnknown as lost:
+                raise KuduError(
+                    f"the restart's deployment was sent and its answer was lost ({lost.reason}); "
+                    "it was not sent again. The site may restart all the same: look at it, or "
+                    f"{ELSEWHERE}"
+                ) from None
 
     def _check_outcome(self) -> None:
-        response = self.client._request("GET", "deployments/latest", allow={202, 404})
-        try:
-            status = response.json().get("status") if response.status_code == 200 else None
-        except (AttributeError, ValueError):
-            status = None
+        answer = self.client.get_json("deployments/latest", allow=frozenset({202, 404}))
+        data = answer.data if answer.status == 200 else None
+        status = data.get("status") if isinstance(data, dict) else None
         if status == FAILED:
             raise KuduError(
                 "the restart's deployment failed on the site (see its log in the portal's "

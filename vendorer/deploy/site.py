@@ -1,8 +1,9 @@
 """The site a deployment goes to, as data: its plan (which decides the route) and what it says.
 
 Filled from Azure Resource Manager (the site, its plan, its app settings and configuration) when
-vendorer has an Entra ID token, or from the Kudu (SCM) site alone when it has only a publish
-profile (then `plan` comes from `--plan` or the profile, and settings from Kudu's /api/settings).
+vendorer has an Entra ID token (`vendorer.deploy.azure_site.find_site`), or from the Kudu (SCM)
+site alone when it has only a publish profile (then `plan` comes from `--plan` or the profile, and
+settings from Kudu's /api/settings).
 App settings may hold secrets (connection strings, keys): they are never printed or written.
 """
 
@@ -46,5 +47,5 @@ class Site:
     settings: Mapping[str, str] = field(default_factory=dict, repr=False)  # app settings
     linux_fx_version: str | None = None  # "PYTHON|3.12" (App Service and Functions on Linux)
     startup_command: str | None = None  # appCommandLine ("" or None: Oryx detects the app)
-    python_version: str | None = None  # Flex: functionAppConfig.runtime.version
+    python_version: str | None = None  # Flex: functionAppConfig.runtime; else linuxFxVersion's
     ref: SiteRef | None = None  # None: known through Kudu only (a publish profile)

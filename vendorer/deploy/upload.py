@@ -18,12 +18,11 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from filelock import FileLock, Timeout
-
+from vendorer._util.guard import BusyError, exclusive
 from vendorer._util.tail import output_tail
 from vendorer.deploy.kudu import CommandOutcomeUnknown, KuduClient, KuduError
 from vendorer.deploy.kudu_linux import refuse_pip_through_kudu
@@ -36,6 +35,7 @@ from vendorer.install.manifest import (
     parse_manifest,
     read_manifest,
 )
+from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.layout import server_path
 from vendorer.target.profile import Profile
 
@@ -84,7 +84,7 @@ def upload_vendored(
     profile: Profile,
     lib: Path,
     lib_dir: str,
-    on_progress: Callable[[int, int], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> UploadReport:
     local = read_manifest(lib)
     if local is None:
@@ -104,7 +104,7 @@ def upload_vendored(
     if changed:
         files = [GITATTRIBUTES, *(f for name in changed for f in local_dists[name].files)]
         with _zipped(lib, files) as archive:
-            client.put_zip(remote_dir, archive, on_progress)
+            client.put_zip(remote_dir, archive, reporter)
         report.sent = [f"{name} {local_dists[name].version}" for name in changed]
     keep = set(local.files())
     gone: set[str] = set()
@@ -192,7 +192,7 @@ def upload_wheelhouse(
     client: KuduClient,
     profile: Profile,
     folder: Path,
-    on_progress: Callable[[int, int], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> UploadReport:
     """Send wheelhouse/<profile>/ to the server and install it there with the profile's pip.
 
@@ -206,7 +206,7 @@ def upload_wheelhouse(
     home = vfs_path(profile, remote)
     names = sorted(p.name for p in folder.iterdir() if p.suffix == ".whl")
     with _zipped(folder, [*names, "requirements.txt"]) as archive:
-        client.put_zip(home, archive, on_progress)
+        client.put_zip(home, archive, reporter)
     client.delete_file(f"{home}/{PIP_LOG}")  # pip appends: the log then tells of this run only
     try:
         result = client.command(pip_command(profile, remote), home)
@@ -297,7 +297,7 @@ def _workspace() -> Iterator[Path]:
     _sweep_abandoned(Path(tempfile.gettempdir()))
     work = Path(tempfile.mkdtemp(prefix=WORKSPACE_PREFIX))
     try:
-        with FileLock(work / WORKSPACE_LOCK, timeout=0):
+        with exclusive(work / WORKSPACE_LOCK, what=str(work), wait_seconds=0):
             yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -323,12 +323,8 @@ def _sweep_abandoned(root: Path) -> None:
             continue
         if age < ABANDONED_AFTER:
             continue
-        guard = FileLock(lock, timeout=0)
-        try:
-            guard.acquire()
-        except (Timeout, OSError):
-            continue  # a running upload's
-        try:
+        with (
+            contextlib.suppress(BusyError, OSError),  # busy: a running upload's
+            exclusive(lock, what=str(candidate), wait_seconds=0),
+        ):
             shutil.rmtree(candidate, ignore_errors=True)
-        finally:
-            guard.release()

@@ -8,13 +8,13 @@ from __future__ import annotations
 import netrc
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from vendorer._util.urls import may_carry_credentials, redact, url_problem
 from vendorer.errors import UsageError
 from vendorer.index.keyring import keyring_password
+from vendorer.report import NULL_REPORTER, Reporter
 
 __all__ = ["IndexCredentials"]
 
@@ -22,9 +22,9 @@ __all__ = ["IndexCredentials"]
 class IndexCredentials:
     """The user and password to send to each origin; thread-safe."""
 
-    def __init__(self, *, keyring: bool = False, warn: Callable[[str], None]) -> None:
+    def __init__(self, *, keyring: bool = False, reporter: Reporter = NULL_REPORTER) -> None:
         self.keyring = keyring  # ask `keyring` for the password of a URL that names only a user
-        self._warn = warn
+        self._reporter = reporter  # warned of a keyring without the password, a bad netrc
         self._credentials: dict[str, tuple[str, str]] = {}
         self._keyring_services: dict[str, str] = {}  # origin -> the URL to ask keyring about
         self._keyring_answered: set[str] = set()  # origins whose question keyring has answered
@@ -71,7 +71,7 @@ class IndexCredentials:
             user = self._credentials[origin][0]
             password = keyring_password(service, user)  # no `keyring`: every request says so
             if password is None:
-                self._warn(f"keyring has no password for {user} at {service}")
+                self._reporter.warning(f"keyring has no password for {user} at {service}")
             else:
                 self._credentials[origin] = (user, password)
             self._keyring_answered.add(origin)  # after the password: a reader sees both
@@ -94,7 +94,7 @@ class IndexCredentials:
         try:
             return netrc.netrc(str(path))
         except (OSError, netrc.NetrcParseError) as error:
-            self._warn(f"ignored {path}: {error}")
+            self._reporter.warning(f"ignored {path}: {error}")
             return None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ from vendorer.index.errors import (
 from vendorer.index.models import MAX_DOCUMENT, Page
 from vendorer.index.pagecache import PageCache
 from vendorer.index.transport import RETRY_STATUSES, GaveUp, Transport
+from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter
 
 __all__ = ["IndexClient"]
 
@@ -54,12 +55,12 @@ class IndexClient:
         offline: bool = False,
         refresh: bool = False,
         keyring: bool = False,
-        warn: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.offline = offline
         self.refresh = refresh  # revalidate every cached page, fresh or not
         self._pages = PageCache(cache_dir / "pages") if cache_dir is not None else None
-        self._credentials = IndexCredentials(keyring=keyring, warn=warn or (lambda message: None))
+        self._credentials = IndexCredentials(keyring=keyring, reporter=reporter)
         self._transport = Transport(
             timeout=timeout,
             retries=retries,
@@ -119,15 +120,13 @@ class IndexClient:
         self._check_status(self._get(url, buffer, limit=MAX_DOCUMENT), url)
         return buffer.getvalue()
 
-    def download(
-        self, url: str, target: Path, on_bytes: Callable[[int], None] | None = None
-    ) -> None:
-        """Stream the body at `url` into `target` (created or overwritten); `on_bytes` hears the
-        size of each chunk as it arrives."""
+    def download(self, url: str, target: Path, reporter: Reporter = NULL_REPORTER) -> None:
+        """Stream the body at `url` into `target` (created or overwritten); each chunk, as it
+        arrives, is DOWNLOAD progress for `reporter`."""
         if self.offline:
             raise OfflineError(_offline_message(url))
         with target.open("wb") as stream:
-            self._check_status(self._get(url, stream, on_bytes=on_bytes), url)
+            self._check_status(self._get(url, stream, reporter=reporter), url)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -137,7 +136,7 @@ class IndexClient:
         sink: BinaryIO,
         *,
         headers: Mapping[str, str] | None = None,
-        on_bytes: Callable[[int], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
         limit: int | None = None,
     ) -> httpx.Response:
         """GET over the transport; a 2xx body lands in `sink` (at most `limit` bytes of it, else
@@ -152,7 +151,7 @@ class IndexClient:
             sink.seek(0)  # what an earlier try left is dropped
             sink.truncate()
             if response.is_success:
-                self._receive(response, url, sink, on_bytes, limit)
+                self._receive(response, url, sink, reporter, limit)
             return response
 
         try:
@@ -168,7 +167,7 @@ class IndexClient:
         response: httpx.Response,
         url: str,
         sink: BinaryIO,
-        on_bytes: Callable[[int], None] | None,
+        reporter: Reporter,
         limit: int | None,
     ) -> None:
         """The body into `sink`, chunk by chunk, counted (as decoded) against `limit`."""
@@ -182,8 +181,7 @@ class IndexClient:
             if limit is not None and received > limit:
                 raise _too_large(url, limit, "more arrived")
             sink.write(chunk)
-            if on_bytes:
-                on_bytes(len(chunk))
+            reporter.advanced(DOWNLOAD, size=len(chunk))
 
     def _failure(self, url: str, gave_up: GaveUp) -> IndexError_:
         shown = redact(url)

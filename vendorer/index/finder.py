@@ -6,13 +6,14 @@ what several locations list (the first wins; `first_index` stops at the first in
 project), reads metadata (the PEP 658/714 file, else the archive's), downloads into the verified
 file store, and turns direct references and local files into `DistFile`s. It does not filter by
 any interpreter: each file carries its tags, version and Requires-Python, and the caller judges
-them against the target profile. Warnings (files skipped, specifiers ignored...) are kept once each.
+them against the target profile. Warnings (files skipped, specifiers ignored...) go to the
+reporter as they are learnt.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +46,7 @@ from vendorer.index.store import (
     verified_local,
     verify,
 )
+from vendorer.report import NULL_REPORTER, Reporter
 
 __all__ = ["Finder"]
 
@@ -67,11 +69,10 @@ class Finder:
         keyring: bool = False,
         first_index: bool = False,
         accept: str = ACCEPT,
-        warnings: list[str] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
-        # files skipped, specifiers ignored, netrc unreadable...: each once, into `warnings` if
-        # given (the caller reads it after the step, even a failed one)
-        self.warnings: list[str] = [] if warnings is None else warnings
+        # warned of files skipped, specifiers ignored, a netrc it cannot read...
+        self._warn = reporter.warning
         self.accept = accept  # what project pages are asked for: PEP 691 JSON first
         self.first_index = first_index  # a project's files from the first index that lists it
         self._lock = threading.Lock()
@@ -83,7 +84,7 @@ class Finder:
             offline=offline,
             refresh=refresh,
             keyring=keyring,
-            warn=self._warn,
+            reporter=reporter,
         )
         self.index_urls = [self._client.remember_credentials(url) for url in index_urls]
         self.find_links = [
@@ -279,11 +280,11 @@ class Finder:
         return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
 
     def verified_file(
-        self, url: str, filename: str, sha256: str, on_bytes: Callable[[int], None] | None = None
+        self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER
     ) -> Path:
         """The file at `url` streamed into the disk store (or found there), checked against
-        `sha256` (HashMismatchError otherwise); a wheel is checked to be a zip too. `on_bytes`
-        hears each chunk downloaded."""
+        `sha256` (HashMismatchError otherwise); a wheel is checked to be a zip too. Each chunk
+        downloaded is DOWNLOAD progress for `reporter`."""
         problem = url_problem(url, WEB_SCHEMES)
         if problem is not None:
             raise IndexError_(
@@ -294,7 +295,7 @@ class Finder:
         file = dist_file(link, source=redact(url), warn=self._warn)
         if file is None:
             raise IndexError_(f"{redact(url)}: {filename} is not a wheel or sdist file name")
-        return self._verified_path(file, against="the lock's", on_bytes=on_bytes)
+        return self._verified_path(file, against="the lock's", reporter=reporter)
 
     def local_file(self, path: Path) -> DistFile:
         """A DistFile for a local wheel or sdist named in the requirements."""
@@ -320,7 +321,7 @@ class Finder:
         file: DistFile,
         *,
         against: str = "the index's",
-        on_bytes: Callable[[int], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> Path:
         """A local path holding the file's bytes, checked against every hash the index gave."""
         if file.url.startswith("file:"):
@@ -337,7 +338,7 @@ class Finder:
                 )
             temporary = self._store.temporary()
             try:
-                self._client.download(file.url, temporary, on_bytes)
+                self._client.download(file.url, temporary, reporter)
                 computed = file_digests(temporary, file.hashes)
                 verify(computed, file.hashes, what=file.url, deleted=True, against=against)
                 if file.is_wheel:
@@ -351,11 +352,6 @@ class Finder:
     def _url_lock(self, url: str) -> threading.Lock:
         with self._lock:
             return self._url_locks.setdefault(url, threading.Lock())
-
-    def _warn(self, message: str) -> None:
-        with self._lock:
-            if message not in self.warnings:
-                self.warnings.append(message)
 
 
 def _is_remote(link: str) -> bool:

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final, Literal, TypeVar
 
-from filelock import FileLock, Timeout
-
+from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive, held_elsewhere
 from vendorer.install.errors import VendorError, writing
+from vendorer.report import NULL_REPORTER, Reporter
 
 __all__ = [
     "LOCK_WAIT",
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 STATE_DIR: Final = ".vendorer-state"
-LOCK_WAIT: Final = 300.0  # seconds a run waits for another one on the same lib folder
+LOCK_WAIT: Final = RUN_WAIT_SECONDS  # seconds a run waits for another one on the same lib folder
 T = TypeVar("T")
 
 
@@ -104,46 +104,34 @@ def _ensure_state_folder(folder: Path) -> Path:
 
 @contextlib.contextmanager
 def held_run_lock(
-    folder: Path, *, wait_seconds: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None
+    folder: Path,
+    *,
+    shown: str | None = None,
+    wait_seconds: float = LOCK_WAIT,
+    reporter: Reporter = NULL_REPORTER,
 ) -> Iterator[None]:
-    """Hold the lock of `folder`'s runs; while another run holds it, wait (saying so through
-    `on_wait`) up to `wait_seconds`."""
+    """Hold the lock of `folder`'s runs; while another run holds it, wait (saying so to
+    `reporter`) up to `wait_seconds`. `shown`: the folder in messages (default: its path)."""
     _ensure_state_folder(folder)
     path = run_lock_path(folder)
-    guard = FileLock(path)
-    with writing(path):
-        try:
-            guard.acquire(timeout=0)
-        except Timeout:
-            if on_wait is not None:
-                on_wait()
-            try:
-                guard.acquire(timeout=wait_seconds)
-            except Timeout:
-                raise VendorError(
-                    f"{folder} is still being vendored by another vendorer run after "
-                    f"{wait_seconds:g} s; run again once it has finished"
-                ) from None
-    try:
+    with contextlib.ExitStack() as held:
+        with writing(path):  # taking the lock writes; what the block does is its own
+            held.enter_context(
+                exclusive(
+                    path,
+                    what=shown or str(folder),
+                    doing="being vendored",
+                    wait_seconds=wait_seconds,
+                    reporter=reporter,
+                    error=VendorError,
+                )
+            )
         yield
-    finally:
-        guard.release()
 
 
 def run_in_progress(folder: Path) -> bool:
     """Whether a vendorer run holds `folder`'s lock now (a probe that creates nothing)."""
-    path = run_lock_path(folder)
-    if not path.exists():
-        return False
-    probe = FileLock(path)
-    try:
-        probe.acquire(timeout=0)
-    except Timeout:
-        return True
-    except OSError:  # cannot tell (a read-only checkout): nothing runs there then
-        return False
-    probe.release()
-    return False
+    return held_elsewhere(run_lock_path(folder))
 
 
 # --- leftovers of killed runs -------------------------------------------------------------------

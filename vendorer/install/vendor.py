@@ -11,7 +11,7 @@ previous tree whole. The manifest lists every file vendorer owns; anything else 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,7 @@ from vendorer.install.manifest import (
 from vendorer.install.tree import Foreign, carry, hash_cache_path, link_file, scan_tree
 from vendorer.install.unpack import unpack_wheel
 from vendorer.lock.model import Lock
+from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import locked_wheels
 
@@ -70,20 +71,22 @@ def vendor(
     dry_run: bool = False,
     locked_sha256: Mapping[str, str] | None = None,
     wait_seconds: float = LOCK_WAIT,
-    on_wait: Callable[[], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
+    shown: str | None = None,
 ) -> VendorReport:
     """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally.
 
     A wheel whose sha256 differs from `locked_sha256[name]` (the lock's) is refused. One run at a
-    time vendors into a folder: another one waits for it (`on_wait` is told), up to
-    `wait_seconds`. Each run first removes what killed runs left; a dry run only lists it.
+    time vendors into a folder: another one waits for it (`reporter` is told), up to
+    `wait_seconds`; `shown` names the folder in what is said (default: its path). Each run
+    first removes what killed runs left; a dry run only lists it.
     """
     options = _Options(lock_hash=lock_hash, slim=slim, locked=locked_sha256 or {})
     if dry_run:
         report = _survey(wheels, profile, folder, options).report
         report.leftovers = [] if run_in_progress(folder) else leftovers(folder)
         return report
-    with held_run_lock(folder, wait_seconds=wait_seconds, on_wait=on_wait):
+    with held_run_lock(folder, shown=shown, wait_seconds=wait_seconds, reporter=reporter):
         swept = sweep(folder)
         report = _vendor(wheels, profile, folder, options)
         report.leftovers = swept

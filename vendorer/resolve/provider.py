@@ -26,6 +26,7 @@ from resolvelib.resolvers import RequirementInformation
 
 from vendorer.errors import ResolutionError, VendorerError
 from vendorer.index.models import DistFile
+from vendorer.report import RESOLVE, Reporter
 from vendorer.resolve.candidates import (
     FilePolicy,
     Rejection,
@@ -320,11 +321,12 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
 
 
 class PinReporter(BaseReporter[Req, Candidate, str]):
-    """Tells `on_pin` of each project pinned (the interpreter aside), as resolution goes."""
+    """Tells `reporter` of each project pinned (the interpreter aside), as resolution goes: an
+    item of RESOLVE, "name version"."""
 
-    def __init__(self, on_pin: Callable[[str, Version], None] | None) -> None:
-        self.on_pin = on_pin
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
 
     def pinning(self, candidate: Candidate) -> None:
-        if self.on_pin is not None and candidate.name != PYTHON:
-            self.on_pin(candidate.identifier, candidate.version)
+        if candidate.name != PYTHON:
+            self.reporter.advanced(RESOLVE, item=f"{candidate.identifier} {candidate.version}")

@@ -7,7 +7,7 @@ the host interpreter or speaks HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import Requirement
@@ -18,6 +18,7 @@ from resolvelib import ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
 from vendorer.index.models import DistFile
+from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.resolve.candidates import FilePolicy, Rejection, VersionChoice
 from vendorer.resolve.chains import FromFile, RequiredBy
 from vendorer.resolve.explain import MAX_ROUNDS, Unresolvable, too_deep, unsatisfiable
@@ -79,13 +80,14 @@ def resolve_for(
     constraints: Sequence[RootRequirement] = (),
     policy: FilePolicy = DEFAULT_POLICY,
     build_metadata: MetadataBuilder | None = None,
-    on_pin: Callable[[str, Version], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
     preferred: Mapping[NormalizedName, Version] | None = None,
 ) -> Resolution:
     """The exact set of versions and files that satisfies `requirements` on `profile`'s target.
 
     `preferred` versions (the previous lock's) are tried first, so a changed requirement moves
-    only what it must, as pip-tools and uv do.
+    only what it must, as pip-tools and uv do. Each project pinned is RESOLVE progress for
+    `reporter` (whose caller runs that task).
     """
     environment = {**profile.marker_environment(), "extra": ""}
     roots = [
@@ -105,7 +107,7 @@ def resolve_for(
         provider.asked_by.setdefault(root.name, root)
     provider.prefetch_projects(root.name for root in roots)
     try:
-        result = Resolver(provider, PinReporter(on_pin)).resolve(roots, max_rounds=MAX_ROUNDS)
+        result = Resolver(provider, PinReporter(reporter)).resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as error:
         raise Unresolvable(unsatisfiable(error.causes, provider)) from None
     except ResolutionTooDeep:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from vendorer.errors import ProfileError, UsageError
+from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile, load_profile_file
 
 __all__ = ["BUILTIN_DIR", "CatalogEntry", "ProfileCatalog"]
@@ -25,10 +26,17 @@ class CatalogEntry:
 
 
 class ProfileCatalog:
-    """Profiles by name. A project profile with a built-in's name wins, and `notices` says so."""
+    """Profiles by name. A project profile with a built-in's name wins, and the reporter
+    hears so (a notice) when it is loaded."""
 
-    def __init__(self, project_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR) -> None:
-        self.notices: list[str] = []
+    def __init__(
+        self,
+        project_dir: Path | None = None,
+        *,
+        builtin_dir: Path = BUILTIN_DIR,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> None:
+        self._reporter = reporter
         builtins = _toml_files(builtin_dir)
         project: dict[str, Path] = {}
         if project_dir is not None:
@@ -54,16 +62,16 @@ class ProfileCatalog:
         entry = self._entries.get(name_or_path)
         if entry is None:
             raise UsageError(self._unknown(name_or_path))
-        if entry.shadows_builtin:
-            self.notices.append(
-                f"notice: profile {entry.name!r} comes from {entry.path} (the project's own), "
-                "not the built-in of that name"
-            )
         profile = load_profile_file(entry.path, source=entry.source)
         if profile.name != entry.name:
             raise ProfileError(
                 str(entry.path),
                 [f"name: {profile.name!r} differs from the file name {entry.path.name!r}"],
+            )
+        if entry.shadows_builtin:
+            self._reporter.notice(
+                f"notice: profile {entry.name!r} comes from {entry.path} (the project's own), "
+                "not the built-in of that name"
             )
         return profile
 

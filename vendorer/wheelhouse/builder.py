@@ -3,10 +3,10 @@ fits the target.
 
 The build environment gets its build requirements from the same indexes the lock uses. What the
 backend and pip print (their output, the warnings the backend raises, build's own log) is kept, not
-shown: a step that fails comes back as a BuildError with its last lines, and an `echo` sink
-(vendorer's `-v`) sees every line as it comes. A failing backend hook is reported as the backend's
-failure, with the command that reproduces it; a failing install of build requirements as an index
-problem.
+shown: a step that fails comes back as a BuildError with its last lines, and a reporter that
+wants tool output (vendorer's `-v`) gets every line as it comes. A failing backend hook is
+reported as the backend's failure, with the command that reproduces it; a failing install of build
+requirements as an index problem.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from packaging.utils import parse_wheel_filename
 from vendorer._util.tail import TAIL_LINES, output_tail
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import IndexSettings
+from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
 
 try:  # build's log and verbosity (how it shows pip's output): private, so only if it is there
@@ -42,13 +43,12 @@ except ImportError:  # pragma: no cover - an older or newer build: -v then shows
 
 __all__ = [
     "BuildError",
-    "OutputSink",
     "build_metadata",
     "build_wheel",
     "unusable_reason",
 ]
 
-OutputSink = Callable[[str], None]  # receives each line the backend or pip prints
+_Echo = Callable[[str], None] | None  # where each line the backend or pip prints goes, if anywhere
 _T = TypeVar("_T")
 
 
@@ -57,9 +57,10 @@ class BuildError(VendorerError):
 
 
 def build_wheel(
-    sdist: Path, output_dir: Path, indexes: IndexSettings, *, echo: OutputSink | None = None
+    sdist: Path, output_dir: Path, indexes: IndexSettings, *, reporter: Reporter = NULL_REPORTER
 ) -> Path:
     """Build a wheel from `sdist` into `output_dir`; returns the wheel's path."""
+    echo = _echo(reporter)
     with _unpacked(sdist) as source, _builder(source, sdist, indexes, echo) as builder:
         output_dir.mkdir(parents=True, exist_ok=True)
         built = _hook(sdist, "building its wheel", echo, lambda: builder.build("wheel", output_dir))
@@ -78,9 +79,10 @@ def unusable_reason(wheel: Path, profile: Profile) -> str:
 
 
 def build_metadata(
-    sdist: Path, indexes: IndexSettings, *, echo: OutputSink | None = None
+    sdist: Path, indexes: IndexSettings, *, reporter: Reporter = NULL_REPORTER
 ) -> Metadata:
     """The core metadata the backend reports for `sdist` (PEP 517 prepare_metadata hook)."""
+    echo = _echo(reporter)
     with (
         _unpacked(sdist) as source,
         _builder(source, sdist, indexes, echo) as builder,
@@ -89,6 +91,11 @@ def build_metadata(
         step = "preparing its metadata"
         path = Path(_hook(sdist, step, echo, lambda: builder.metadata_path(output)))
         return Metadata.from_email((path / "METADATA").read_bytes(), validate=False)
+
+
+def _echo(reporter: Reporter) -> _Echo:
+    """The reporter's `output`, if it shows tool output: otherwise nothing is gathered for it."""
+    return reporter.output if reporter.wants_output else None
 
 
 @contextlib.contextmanager
@@ -109,7 +116,7 @@ def _unpacked(sdist: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _builder(
-    source: Path, sdist: Path, indexes: IndexSettings, echo: OutputSink | None
+    source: Path, sdist: Path, indexes: IndexSettings, echo: _Echo
 ) -> Iterator[ProjectBuilder]:
     """A ProjectBuilder in a fresh isolated environment holding every build requirement."""
     runner = _HookRunner(echo)
@@ -132,7 +139,7 @@ def _builder(
 
 
 @contextlib.contextmanager
-def _isolated_env(sdist: Path, echo: OutputSink | None) -> Iterator[DefaultIsolatedEnv]:
+def _isolated_env(sdist: Path, echo: _Echo) -> Iterator[DefaultIsolatedEnv]:
     with contextlib.ExitStack() as stack:
         try:
             with _warnings_to(echo):
@@ -145,7 +152,7 @@ def _isolated_env(sdist: Path, echo: OutputSink | None) -> Iterator[DefaultIsola
         yield env
 
 
-def _hook(sdist: Path, step: str, echo: OutputSink | None, call: Callable[[], _T]) -> _T:
+def _hook(sdist: Path, step: str, echo: _Echo, call: Callable[[], _T]) -> _T:
     """Run one call into the backend; its failure becomes the backend's BuildError."""
     try:
         with _warnings_to(echo):
@@ -157,7 +164,7 @@ def _hook(sdist: Path, step: str, echo: OutputSink | None, call: Callable[[], _T
 
 
 def _install(
-    env: DefaultIsolatedEnv, sdist: Path, requirements: Collection[str], echo: OutputSink | None
+    env: DefaultIsolatedEnv, sdist: Path, requirements: Collection[str], echo: _Echo
 ) -> None:
     """Install build requirements with pip; a failure here is about the indexes."""
     if not requirements:
@@ -207,7 +214,7 @@ class _HookRunner:
     """Runs a backend hook (build's `runner=`): its stdout and stderr, merged, go to `echo` as
     they come and are otherwise dropped; the last lines ride on the error when it fails."""
 
-    def __init__(self, echo: OutputSink | None) -> None:
+    def __init__(self, echo: _Echo) -> None:
         self.echo = echo
 
     def __call__(
@@ -238,7 +245,7 @@ class _HookRunner:
 
 
 @contextlib.contextmanager
-def _warnings_to(echo: OutputSink | None) -> Iterator[None]:
+def _warnings_to(echo: _Echo) -> Iterator[None]:
     """Warnings raised meanwhile (the backend's, which pyproject_hooks raises again in this
     process, and build's own) go to `echo` instead of the console."""
     with warnings.catch_warnings(record=True) as caught:
@@ -252,7 +259,7 @@ def _warnings_to(echo: OutputSink | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _build_log(echo: OutputSink | None) -> Iterator[None]:
+def _build_log(echo: _Echo) -> Iterator[None]:
     """With `echo`, build's steps and the output of the pip it runs go there too."""
     if echo is None or build_context is None:
         yield

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import IndexSettings
 from vendorer.lock.model import Lock, LockedPackage
+from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import (
     EXPORT_FILE,
@@ -55,8 +56,10 @@ class Downloader(Protocol):
     """Streams a locked file into a local store, verified (the finder, in production)."""
 
     def verified_file(
-        self, url: str, filename: str, sha256: str, on_bytes: Callable[[int], None] | None = None
-    ) -> Path: ...
+        self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER
+    ) -> Path:
+        """The file, verified; the bytes that arrive are `reporter`'s DOWNLOAD progress."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,10 +92,9 @@ class WheelhouseContext:
     indexes: IndexSettings  # for isolated builds of sdists
     find_links: Sequence[Path] = ()  # folders that may hold user-built wheels
     native_builds: Sequence[Path] = ()  # folders of wheels vendorer built with cibuildwheel
-    on_file: Callable[[str], None] | None = None  # a file is in place
-    on_bytes: Callable[[int], None] | None = None  # a chunk of a download arrived
-    build_output: Callable[[str], None] | None = None  # a line a build backend printed (-v)
-    on_wait: Callable[[str], None] | None = None  # hears once that another run holds the folder
+    # DOWNLOAD progress (each file in place, the bytes that arrive), a build backend's output
+    # (-v), and once, that another run holds the folder
+    reporter: Reporter = NULL_REPORTER
     wait_seconds: float = RUN_WAIT_SECONDS  # how long to wait for that run before giving up
     max_workers: int = 8
 
@@ -101,14 +103,14 @@ def build_wheelhouse(
     lock: Lock, profile: Profile, root: Path, context: WheelhouseContext
 ) -> WheelhouseReport:
     """Make `root/<profile>/` hold exactly the lock's wheels; report what it did. While another
-    run fills the same folder, this one waits for it (`context.on_wait` hears so)."""
+    run fills the same folder, this one waits for it (`context.reporter` hears so)."""
     folder = root / profile.name
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive(
         folder / LOCK_FILE,
         what=str(folder),
         wait_seconds=context.wait_seconds,
-        on_wait=context.on_wait,
+        reporter=context.reporter,
     ):
         return _fill(lock, profile, folder, context)
 
@@ -127,8 +129,7 @@ def _fill(
         if built is not None:
             report.wheels[built.name] = sha256_of(built)
             report.built.append(built.name)
-            if context.on_file:
-                context.on_file(built.name)
+            context.reporter.advanced(DOWNLOAD, item=built.name)
     _prune(folder, owned, report)
     write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
     ours = {name: sha for name, sha in report.wheels.items() if name not in report.accepted}
@@ -151,8 +152,7 @@ def _fetch_wheels(
         if target.exists() and sha256_of(target) == sha:
             return target.name, sha, False
         copy_atomic(verified_file(package, context), target)
-        if context.on_file:
-            context.on_file(target.name)
+        context.reporter.advanced(DOWNLOAD, item=target.name)
         return target.name, sha, True
 
     pool = ThreadPoolExecutor(max_workers=context.max_workers)
@@ -205,7 +205,7 @@ def verified_file(package: LockedPackage, context: WheelhouseContext) -> Path:
     if package.file.path is None:
         assert package.file.url is not None
         path = context.downloader.verified_file(
-            package.file.url, package.file.filename, sha, context.on_bytes
+            package.file.url, package.file.filename, sha, context.reporter
         )
     else:
         path = context.lock_dir / package.file.path
@@ -275,7 +275,7 @@ def _build(
         shutil.copyfile(source, sdist)
         try:
             wheel = build_wheel(
-                sdist, Path(work) / "out", context.indexes, echo=context.build_output
+                sdist, Path(work) / "out", context.indexes, reporter=context.reporter
             )
             reason = unusable_reason(wheel, profile)
         except BuildError as error:

@@ -17,7 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from vendorer._util.tail import output_tail
 from vendorer._util.urls import file_url_path
 from vendorer.errors import UsageError, VendorerError
 from vendorer.inputs.options import IndexSettings
+from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.native_plan import cibuildwheel_identifier, manylinux_image
 
@@ -69,9 +70,10 @@ def build_with_cibuildwheel(
     sdists: Sequence[Path],
     output: Path,
     indexes: IndexSettings,
-    on_build: Callable[[str], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> list[str]:
-    """Build a wheel for `profile` from each sdist into `output`; `on_build` hears each start.
+    """Build a wheel for `profile` from each sdist into `output`; each build, as it starts, is
+    DOWNLOAD progress for `reporter`.
 
     A failed build does not stop the others: the failures come back, each a message with
     cibuildwheel's last lines and the commands that reproduce it.
@@ -98,8 +100,7 @@ def build_with_cibuildwheel(
     )
     failures = []
     for sdist in sdists:
-        if on_build:
-            on_build(f"{sdist.name} (cibuildwheel)")
+        reporter.advanced(DOWNLOAD, item=f"{sdist.name} (cibuildwheel)")
         command = [sys.executable, "-m", "cibuildwheel", "--platform", "linux",
                    "--output-dir", str(output), str(sdist)]  # fmt: skip
         result = subprocess.run(

@@ -1,0 +1,174 @@
+"""The path new users take, on App Service on Linux: vendorer beside uv, as ratios, in one run.
+
+Run by hand (it needs the public package index), from the repository root:
+
+    python -m pip install -e '.[bench]'
+    python bench/linux.py [--profile linux-python312] [--pairs 3] [--set flask,pandas,requests]
+
+Each measure alternates vendorer and its peer `--pairs` times and prints the medians and the
+ratio vendorer / peer (below 1.00: vendorer is faster):
+1. from empty caches to a filled folder: `vendorer build` (lock, wheelhouse, vendor) against
+   `uv pip install --target --python-platform x86_64-manylinux_2_<glibc> --only-binary :all:`;
+2. nothing changed: `vendorer build` and `vendorer check` on the built app against uv's no-op
+   `pip install --target` into the filled folder;
+3. vendoring a fresh tree from the same wheels: `vendorer vendor` against
+   `uv pip install --no-deps --offline --link-mode copy --target` (every byte written by both);
+4. `vendorer package` against `zip -qrX` of the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from vendorer.target.catalog import ProfileCatalog
+from vendorer.target.profile import Profile
+
+BIN = Path(sys.executable).parent
+Timed = Callable[[], float]
+
+
+def _run(
+    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd,
+        check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr.strip()[-800:]}")
+    return seconds
+
+
+def _uv_platform(profile: Profile) -> str:
+    """uv's name for the profile's newest manylinux level: x86_64-manylinux_2_31."""
+    levels = [
+        (int(match[1]), int(match[2]))
+        for tag in profile.tags
+        if (match := re.match(r"manylinux_(\d+)_(\d+)_", tag.platform))
+    ]
+    major, minor = max(levels)
+    return f"{profile.markers['platform_machine']}-manylinux_{major}_{minor}"
+
+
+class Bench:
+    """One requirement set for one profile, in a scratch folder that each measure resets."""
+
+    def __init__(self, profile: Profile, requirements: list[str], work: Path) -> None:
+        self.profile = profile
+        self.work = work
+        self.app = work / "app"
+        self.requirements = requirements
+        self.lib = self.app / profile.server.lib_dir
+
+    def _fresh_app(self) -> None:
+        shutil.rmtree(self.app, ignore_errors=True)
+        self.app.mkdir(parents=True)
+        (self.app / "requirements.txt").write_text("\n".join(self.requirements) + "\n")
+        (self.app / "app.py").write_text("app = None\n")
+        (self.app / "pyproject.toml").write_text(
+            f'[tool.vendorer]\nprofile = "{self.profile.name}"\n'
+        )
+
+    def _vendorer(self, *args: str, cache: str = "cache") -> float:
+        env = {"VENDORER_CACHE_DIR": str(self.work / cache)}
+        return _run([str(BIN / "vendorer"), *args, "--app", str(self.app)], env)
+
+    def _uv(self, *args: str, cache: str = "uv-cache") -> float:
+        command = [str(BIN / "uv"), "pip", "install", "-q", "--cache-dir", str(self.work / cache),
+                   "--python-platform", _uv_platform(self.profile),
+                   "--python-version", str(self.profile.python.version), *args]  # fmt: skip
+        return _run(command)
+
+    # 1. empty caches
+    def vendorer_cold(self) -> float:
+        self._fresh_app()
+        shutil.rmtree(self.work / "cache", ignore_errors=True)
+        return self._vendorer("build")
+
+    def uv_cold(self) -> float:
+        shutil.rmtree(self.work / "uv-cache", ignore_errors=True)
+        shutil.rmtree(self.work / "uv-target", ignore_errors=True)
+        return self._uv("--only-binary", ":all:", "--target", str(self.work / "uv-target"),
+                        "-r", str(self.app / "requirements.txt"))  # fmt: skip
+
+    # 2. nothing changed (after 1)
+    def vendorer_noop_build(self) -> float:
+        return self._vendorer("build")
+
+    def vendorer_noop_check(self) -> float:
+        return self._vendorer("check")
+
+    def uv_noop(self) -> float:
+        return self._uv("--only-binary", ":all:", "--target", str(self.work / "uv-target"),
+                        "-r", str(self.app / "requirements.txt"))  # fmt: skip
+
+    # 3. a fresh tree from the same wheels
+    def _wheels(self) -> list[str]:
+        folder = self.app / "wheelhouse" / self.profile.name
+        return [str(path) for path in sorted(folder.glob("*.whl"))]
+
+    def vendorer_fresh_tree(self) -> float:
+        shutil.rmtree(self.lib, ignore_errors=True)
+        return self._vendorer("vendor")
+
+    def uv_fresh_tree(self) -> float:
+        shutil.rmtree(self.work / "uv-copy", ignore_errors=True)
+        return self._uv("--no-deps", "--offline", "--link-mode", "copy", "--target",
+                        str(self.work / "uv-copy"), *self._wheels())  # fmt: skip
+
+    # 4. the package
+    def vendorer_package(self) -> float:
+        return self._vendorer("package", "-o", str(self.work / "app.zip"))
+
+    def zip_package(self) -> float:
+        (self.work / "zip.zip").unlink(missing_ok=True)
+        names = [p.name for p in self.app.iterdir() if p.name not in {"wheelhouse"}]
+        return _run(["zip", "-qrX", str(self.work / "zip.zip"), *names], cwd=self.app)
+
+
+def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int) -> None:
+    mine, peer = [], []
+    for _ in range(pairs):
+        mine.append(ours())
+        peer.append(theirs())
+    a, b = statistics.median(mine), statistics.median(peer)
+    print(f"  {name:48} vendorer {a:6.2f} s   peer {b:6.2f} s   ratio {a / b:5.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="linux-python312")
+    parser.add_argument("--set", default="flask,pandas,requests")
+    parser.add_argument("--pairs", type=int, default=3)
+    args = parser.parse_args()
+    profile = ProfileCatalog().load(args.profile)
+    requirements = args.set.split(",")
+    print(f"target {profile.name} ({_uv_platform(profile)}), requirements {requirements}, "
+          f"{args.pairs} pairs, medians")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="vendorer-bench-") as folder:
+        bench = Bench(profile, requirements, Path(folder))
+        _pairs("build from empty caches vs uv --target", bench.vendorer_cold, bench.uv_cold,
+               args.pairs)  # fmt: skip
+        _pairs("no-op build vs uv no-op --target", bench.vendorer_noop_build, bench.uv_noop,
+               args.pairs)  # fmt: skip
+        _pairs("no-op check vs uv no-op --target", bench.vendorer_noop_check, bench.uv_noop,
+               args.pairs)  # fmt: skip
+        _pairs("vendor a fresh tree vs uv --link-mode copy", bench.vendorer_fresh_tree,
+               bench.uv_fresh_tree, args.pairs)  # fmt: skip
+        _pairs("package vs zip -qrX", bench.vendorer_package, bench.zip_package, args.pairs)
+
+
+if __name__ == "__main__":
+    main()
