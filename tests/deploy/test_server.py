@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.cli import vendorer
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 
 
 def _settings(root: ET.Element) -> dict[str, str]:
