@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.captures import windows_site_facts
 from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
@@ -31,30 +32,9 @@ from vendorer.deploy.kudu import (
 from vendorer.deploy.upload import upload_vendored
 from vendorer.report import UPLOAD, Reporter
 from vendorer.target.catalog import ProfileCatalog
-from vendorer.target.profile import profile_to_dict
 
 PASSWORD = "s3cret-kudu"
 PROFILE = ProfileCatalog().load("python361x64")
-# What the capture script prints on App Service's python361x64 (as in tests/test_profiles.py).
-WINDOWS_FACTS = {
-    "vendorer_capture": 1,
-    "markers": profile_to_dict(PROFILE)["markers"],
-    "version_info": [3, 6, 1],
-    "executable": "D:\\home\\python361x64\\python.exe",
-    "prefix": "D:\\home\\python361x64",
-    "maxsize": 2**63 - 1,
-    "maxunicode": 0x10FFFF,
-    "debug_build": False,
-    "sysconfig_platform": "win-amd64",
-    "config_vars": {"SOABI": None, "EXT_SUFFIX": ".cp36-win_amd64.pyd", "Py_DEBUG": None},
-    "purelib": "D:\\home\\python361x64\\Lib\\site-packages",
-    "glibc": "",
-    "mac_ver": "",
-    "home": "D:\\home",
-    "app_service": True,
-    "functions": False,
-    "wfastcgi": True,
-}
 
 
 @pytest.fixture
@@ -257,7 +237,7 @@ def test_credentials_go_over_https_only(tmp_path: Path) -> None:
 def test_capture_a_profile_through_kudu(app: tuple[Path, StaticIndex], kudu: KuduServer) -> None:
     folder, _ = app
     script = vendorer("profiles", "capture").stdout
-    facts = json.dumps(WINDOWS_FACTS)  # what the script prints on a Windows site extension
+    facts = json.dumps(windows_site_facts())  # what the script prints on a Windows site extension
     kudu.command_result = {"Output": facts, "Error": "", "ExitCode": 0}
     python = "D:\\home\\python361x64\\python.exe"
     result = vendorer("profiles", "capture", "mysite", "--publish-profile", "site.PublishSettings",

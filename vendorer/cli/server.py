@@ -87,8 +87,9 @@ def _add_webconfig_command(commands: Commands, groups: OptionGroups) -> None:
         help="write web.config for the site extension (FastCGI or HttpPlatform)",
         description="Render web.config from the profile, or update the elements vendorer owns in "
         "an existing one (the Python handler, PYTHONPATH and WSGI_* app settings, httpPlatform); "
-        "everything else in the file stays. On Linux profiles, print the startup command and "
-        "PYTHONPATH app setting to use instead.",
+        "everything else in the file stays. On Linux profiles, print instead how the libraries "
+        "load, the settings that keep a build off, and a startup command only where Oryx needs "
+        "one (Functions: none).",
     )
     webconfig.add_argument(
         "--handler",
@@ -100,7 +101,7 @@ def _add_webconfig_command(commands: Commands, groups: OptionGroups) -> None:
     webconfig.add_argument(
         "--wsgi-handler",
         metavar="MODULE.ATTR",
-        help="fastcgi: the WSGI app, module.attr or module.func()",
+        help="fastcgi (and App Service on Linux): the WSGI app, module.attr or module.func()",
     )
     webconfig.add_argument("--wsgi-log", metavar="PATH", help="fastcgi: WSGI_LOG, wfastcgi's log")
     webconfig.add_argument(

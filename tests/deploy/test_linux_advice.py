@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.deploy.oryx import detect_app, parse_wsgi_handler, startup_command
@@ -108,18 +108,18 @@ def test_an_oryx_build_left_in_the_app_is_named_with_its_fix(tmp_path: Path, lef
     assert f"  problem       {leftover}: " in out and "fix: delete it" in out
 
 
+def _helper_app(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], profile: str, more: str = ""
+) -> Path:
+    make_wheel(tmp_path / "dists", "helper", "1.0")
+    index = static_index(tmp_path / "dists")
+    return make_app(tmp_path / "app", index.url, "helper", profile=profile, more=more)
+
+
 def test_check_reports_an_oryx_build_in_the_app(
     tmp_path: Path, static_index: Callable[..., StaticIndex]
 ) -> None:
-    dists = tmp_path / "dists"
-    make_wheel(dists, "helper", "1.0")
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "requirements.txt").write_text("helper\n")
-    index = static_index(dists)
-    (app / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "linux-python312"\nindex-url = "{index.url}"\n'
-    )
+    app = _helper_app(tmp_path, static_index, "linux-python312")
     assert vendorer("build", cwd=app).returncode == 0
     clean = vendorer("check", cwd=app)
     assert clean.returncode == 0, clean.stdout + clean.stderr
@@ -140,16 +140,7 @@ def test_check_reports_an_oryx_build_in_the_app(
 def test_vendor_says_what_functions_need(
     tmp_path: Path, static_index: Callable[..., StaticIndex]
 ) -> None:
-    dists = tmp_path / "dists"
-    make_wheel(dists, "helper", "1.0")
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "requirements.txt").write_text("helper\n")
-    index = static_index(dists)
-    (app / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "functions-python311"\nindex-url = "{index.url}"\n'
-        'lib-dir = "lib"\n'
-    )
+    app = _helper_app(tmp_path, static_index, "functions-python311", 'lib-dir = "lib"\n')
     result = vendorer("build", cwd=app)
     said = result.stdout + result.stderr
     assert result.returncode == 0, said

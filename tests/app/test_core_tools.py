@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.deploy.funcignore import parse_funcignore
@@ -24,16 +24,10 @@ MD5 = ".python_packages/requirements.txt.md5"
 
 @pytest.fixture
 def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> Path:
-    dists = tmp_path / "dists"
-    make_wheel(dists, "helper", "1.0")
-    index = static_index(dists)
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("helper\n")
+    make_wheel(tmp_path / "dists", "helper", "1.0")
+    index = static_index(tmp_path / "dists")
+    folder = make_app(tmp_path / "app", index.url, "helper", profile="functions-python311")
     (folder / "function_app.py").write_text("import helper\n")
-    (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "functions-python311"\nindex-url = "{index.url}"\n'
-    )
     return folder
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import vendorer
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from tests.support.kudu import KuduServer
@@ -30,14 +30,13 @@ def kudu(tmp_path: Path) -> Iterator[KuduServer]:
 
 
 def _app(
-    tmp_path: Path, index: StaticIndex, kudu: KuduServer, profile: str = "linux-python312"
+    tmp_path: Path, static_index: Callable[..., StaticIndex], kudu: KuduServer, profile: str
 ) -> Path:
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("webfw\n")
-    (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "{profile}"\nindex-url = "{index.url}"\n'
-    )
+    """An app of webfw 2.0 (and helper 1.0) for `profile`, built, with a publish profile."""
+    dists = tmp_path / "dists"
+    make_wheel(dists, "webfw", "2.0", requires_dist=["helper"])
+    make_wheel(dists, "helper", "1.0")
+    folder = make_app(tmp_path / "app", static_index(dists).url, "webfw", profile=profile)
     (folder / "site.PublishSettings").write_text(
         '<publishData><publishProfile profileName="site - Web Deploy" publishMethod="MSDeploy" '
         f'publishUrl="{kudu.url}" userName="$site" userPWD="{PASSWORD}" /></publishData>',
@@ -50,10 +49,7 @@ def _app(
 
 @pytest.fixture
 def app(tmp_path: Path, static_index: Callable[..., StaticIndex], kudu: KuduServer) -> Path:
-    dists = tmp_path / "dists"
-    make_wheel(dists, "webfw", "2.0", requires_dist=["helper"])
-    make_wheel(dists, "helper", "1.0")
-    return _app(tmp_path, static_index(dists), kudu)
+    return _app(tmp_path, static_index, kudu, "linux-python312")
 
 
 def _run(folder: Path, *args: str) -> tuple[int, str]:
@@ -193,9 +189,7 @@ def test_restart_when_another_deployment_runs(app: Path, kudu: KuduServer) -> No
 def test_restart_is_for_linux_sites(
     tmp_path: Path, static_index: Callable[..., StaticIndex], kudu: KuduServer
 ) -> None:
-    dists = tmp_path / "dists"
-    make_wheel(dists, "webfw", "2.0")
-    folder = _app(tmp_path, static_index(dists), kudu, profile="python361x64")
+    folder = _app(tmp_path, static_index, kudu, "python361x64")
     code, output = _upload(folder, "--restart")
     assert code == 2 and "--restart is for --mode vendored on a Linux site" in output
     assert kudu.count == 0
@@ -209,9 +203,7 @@ def test_console_steps_for_linux_end_with_a_restart(app: Path) -> None:
 def test_functions_upload_names_the_worker(
     tmp_path: Path, static_index: Callable[..., StaticIndex], kudu: KuduServer
 ) -> None:
-    dists = tmp_path / "dists"
-    make_wheel(dists, "webfw", "2.0")
-    folder = _app(tmp_path, static_index(dists), kudu, profile="functions-python311")
+    folder = _app(tmp_path, static_index, kudu, "functions-python311")
     code, output = _upload(folder)
     assert code == 0, output
     manifest = kudu.home / "site/wwwroot/.python_packages/lib/site-packages/.vendorer-manifest.json"
