@@ -30,10 +30,11 @@ from vendorer.lock.inputs_hash import current_inputs_hash
 from vendorer.lock.model import Lock
 from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.report import NULL_REPORTER, Reporter
+from vendorer.target.layout import ORYX_BUILD_OUTPUTS, ORYX_LIB, platform_of
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import EXPORT_FILE, export_text, locked_wheels, owned_wheels
 
-__all__ = ["CheckResult", "Drift", "check_app"]
+__all__ = ["CheckResult", "Drift", "check_app", "oryx_build_drifts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,13 @@ def check_app(
     wheelhouse: Path,
     lib: Path | None,
     lib_dir: str | None = None,
+    app: Path | None = None,
     reporter: Reporter = NULL_REPORTER,
 ) -> CheckResult:
     """Compare requirements, lock, wheelhouse and vendored tree (unless `lib` is None); return
     each difference, and tell `reporter` what it could not check. `lib_dir` is the lib folder as
-    the app names it (default: its name)."""
+    the app names it (default: its name); `app`, when given, is also looked at for what would
+    make the target ignore the lib folder."""
     path = lock_path(requirements, profile.name)
     lock_fix = f"vendorer lock --profile {profile.name}"
     try:
@@ -77,6 +80,8 @@ def check_app(
         shown = lib_dir or lib.name
         drifts.extend(_check_leftovers(lib, shown, profile, reporter))
         drifts.extend(_check_lib(lock, profile, lib, shown, wheel_hashes))
+    if app is not None:
+        drifts.extend(oryx_build_drifts(app, profile, lib_dir or (lib.name if lib else "")))
     return CheckResult(drifts=tuple(drifts), distributions=len(lock.packages))
 
 
@@ -185,3 +190,31 @@ def _check_files(lib: Path, shown: str, manifest: Manifest, fix: str) -> Iterato
             f"{shown}/{entry}: {ADDED[entry.kind]}",
             f"move it out of {shown}/ (vendorer owns that folder), then {fix}",
         )
+
+
+def oryx_build_drifts(app: Path, profile: Profile, lib_dir: str) -> list[Drift]:
+    """What an Oryx build leaves, found at the top of the app folder of an App Service on Linux
+    profile: deployed with the app, it makes Oryx's startup script pass over the lib folder."""
+    if platform_of(profile) != "linux":
+        return []
+    found = [name for name in ORYX_BUILD_OUTPUTS if os.path.lexists(app / name)]
+    drifts = []
+    if "antenv" in found and lib_dir == ORYX_LIB:
+        drifts.append(
+            Drift(
+                "antenv: a virtual environment at the top of the app; in wwwroot, Oryx's startup "
+                f"script uses it and does not load {ORYX_LIB}",
+                "delete it (rm -rf antenv), or keep your virtual environment under another name "
+                "(vendorer package leaves it out; other ways of deploying ship it)",
+            )
+        )
+    if "oryx-manifest.toml" in found:
+        drifts.append(
+            Drift(
+                "oryx-manifest.toml: an Oryx build's manifest at the top of the app; in wwwroot, "
+                f"Oryx's startup script follows it (that build's packages, not {lib_dir})",
+                "delete it: vendorer's libraries need no Oryx build "
+                "(SCM_DO_BUILD_DURING_DEPLOYMENT=false)",
+            )
+        )
+    return drifts

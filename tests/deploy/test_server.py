@@ -187,8 +187,8 @@ def test_arm_resource_and_template_update(tmp_path: Path) -> None:
     }]  # fmt: skip
     wrong = vendorer("arm", "-p", "python361x64", "--template", str(template))
     assert wrong.returncode == 2 and "pass the --site-param" in wrong.stderr
-    linux = vendorer("arm", "-p", "linux-python312")
-    assert linux.returncode == 2 and "has no site extension" in linux.stderr
+    linux = vendorer("arm", "-p", "linux-python312")  # since issue 12: the Linux site, rendered
+    assert linux.returncode == 0 and json.loads(linux.stdout)["resources"][1]["kind"] == "app,linux"
 
 
 @pytest.mark.parametrize(

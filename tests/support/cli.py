@@ -14,11 +14,14 @@ def vendorer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )  # fmt: skip
 
 
-def make_app(folder: Path, index_url: str, *requirements: str) -> Path:
-    """An app folder with its requirements, locking for python361x64 from `index_url`."""
+def make_app(
+    folder: Path, index_url: str, *requirements: str, profile: str = "python361x64", more: str = ""
+) -> Path:
+    """An app folder with its requirements, locking for `profile` from `index_url`; `more`: other
+    `[tool.vendorer]` lines."""
     folder.mkdir(parents=True)
     (folder / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements), "utf-8")
     (folder / "pyproject.toml").write_text(
-        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{index_url}"\n', "utf-8"
+        f'[tool.vendorer]\nprofile = "{profile}"\nindex-url = "{index_url}"\n{more}', "utf-8"
     )
     return folder

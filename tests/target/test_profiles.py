@@ -15,6 +15,7 @@ import tomli_w
 from packaging import tags as pytags
 from packaging.markers import Marker
 
+from tests.support.captures import windows_site_facts
 from tests.support.reporter import Recorder
 from vendorer.errors import ConfigError, ProfileError, UsageError
 from vendorer.target.capture import capture_script, profile_from_capture
@@ -360,25 +361,7 @@ def test_capture_of_this_python_gives_exactly_the_tags_packaging_computes(tmp_pa
 
 def test_capture_of_a_windows_site_extension(tmp_path: Path) -> None:
     """Facts as the script prints them on App Service's python361x64 (values from its sysconfig)."""
-    facts = {
-        "vendorer_capture": 1,
-        "markers": profile_to_dict(ProfileCatalog().load("python361x64"))["markers"],
-        "version_info": [3, 6, 1],
-        "executable": "D:\\home\\python361x64\\python.exe",
-        "prefix": "D:\\home\\python361x64",
-        "maxsize": 2**63 - 1,
-        "maxunicode": 0x10FFFF,
-        "debug_build": False,
-        "sysconfig_platform": "win-amd64",
-        "config_vars": {"SOABI": None, "EXT_SUFFIX": ".cp36-win_amd64.pyd", "Py_DEBUG": None},
-        "purelib": "D:\\home\\python361x64\\Lib\\site-packages",
-        "glibc": "",
-        "mac_ver": "",
-        "home": "D:\\home",
-        "app_service": True,
-        "functions": False,
-        "wfastcgi": True,
-    }
+    facts = windows_site_facts()
     captured = profile_from_capture(facts, "python361x64", origin="capture.json")
     builtin = ProfileCatalog().load("python361x64")
     assert captured.tags == builtin.tags

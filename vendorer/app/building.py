@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from vendorer._util.files import write_text_atomic
+from vendorer.app.core_tools import keep_core_tools_files
 from vendorer.app.locking import LockResult, lock_indexes, make_lock, open_finder
 from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.reporting import StepReporter
@@ -21,7 +22,7 @@ from vendorer.install.libfolder import lib_folder
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
 from vendorer.lock.export import export_requirements
 from vendorer.report import Reporter
-from vendorer.target.layout import pythonpath_entry
+from vendorer.target.layout import load_conditions, never_loaded, pythonpath_entry
 
 __all__ = [
     "BuildRequest",
@@ -75,6 +76,9 @@ class VendorRun:
     distributions: int
     pythonpath: str | None  # what PYTHONPATH must include on the server (None: on sys.path)
     dry_run: bool
+    loaded_while: tuple[str, ...] = ()  # when the platform loads it by itself: what must hold
+    never_loaded: str | None = None  # why the platform never loads it (then vendor elsewhere)
+    core_tools: tuple[str, ...] = ()  # Functions: what was done to .funcignore and the md5 file
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +170,9 @@ def vendor_app(project: Project, request: VendorRequest, reporter: Reporter) -> 
         distributions=len(wheels),
         pythonpath=pythonpath_entry(profile, lib_dir),
         dry_run=request.dry_run,
+        loaded_while=load_conditions(profile, lib_dir),
+        never_loaded=never_loaded(profile, lib_dir),
+        core_tools=tuple(keep_core_tools_files(project, dry_run=request.dry_run)),
     )
 
 

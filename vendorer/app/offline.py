@@ -50,6 +50,7 @@ def check_tree(
         wheelhouse=project.wheelhouse_root,
         lib=lib,
         lib_dir=lib_dir,
+        app=project.app,
         reporter=reporter,
     )
 

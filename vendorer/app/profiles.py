@@ -15,6 +15,7 @@ import tomli_w
 from vendorer._util.tomlfile import decode_text, kind_of, parse_json, read_input
 from vendorer.app.files import write_user_file
 from vendorer.app.project import load_profile
+from vendorer.deploy.kudu_linux import refuse_capture_through_kudu
 from vendorer.errors import ConfigError, UsageError
 from vendorer.report import Reporter
 from vendorer.target.capture import capture_script, profile_from_capture
@@ -57,6 +58,11 @@ class CapturedProfile:
     profile: Profile
 
 
+def _platform(facts: dict[str, object]) -> str:
+    markers = facts.get("markers")
+    return str(markers.get("sys_platform", "")) if isinstance(markers, dict) else ""
+
+
 def capture_profile(request: CaptureRequest, reporter: Reporter) -> CapturedProfile:
     """`vendorer profiles capture --from FILE NAME` (or `--publish-profile FILE NAME`): the exact
     profile of the captured interpreter, written to its file."""
@@ -76,6 +82,10 @@ def capture_profile(request: CaptureRequest, reporter: Reporter) -> CapturedProf
     if not isinstance(facts, dict):
         raise ConfigError(
             f"{origin}: not the capture script's JSON output, but {kind_of(facts, in_json=True)}"
+        )
+    if request.publish_profile is not None and _platform(facts) != "win32":
+        raise refuse_capture_through_kudu(
+            f"the script ran on {_platform(facts) or 'an unknown platform'}: nothing was written"
         )
     profile = profile_from_capture(
         facts,

@@ -21,7 +21,14 @@ from vendorer.deploy.kudu import (
     credentials_from_environment,
     read_publish_profile,
 )
+from vendorer.deploy.kudu_linux import (
+    refuse_capture_through_kudu,
+    refuse_pip_through_kudu,
+    upload_notes,
+)
+from vendorer.deploy.restart import KuduRestart, SiteRestarter
 from vendorer.deploy.upload import UploadReport, console_steps, upload_vendored, upload_wheelhouse
+from vendorer.errors import UsageError
 from vendorer.install.libfolder import lib_folder
 from vendorer.report import Reporter
 from vendorer.target.capture import capture_script
@@ -53,6 +60,8 @@ class UploadRequest:
     publish_profile: Path | None = None
     check: bool = True  # send nothing if `vendorer check` finds drift
     print_commands: bool = False  # only say what to type in the Kudu console
+    restart: bool = False  # restart the site once the lib folder is there (Linux sites)
+    restarter: SiteRestarter | None = None  # how (None: through Kudu, see deploy.restart)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +71,8 @@ class UploadRun:
     console_steps: tuple[str, ...] = ()  # with print_commands
     check: CheckResult | None = None  # the check made before sending, if one was
     refused: bool = False  # the check found drift: nothing was sent
+    restarted: str | None = None  # how the site was restarted, when it was
+    notes: tuple[str, ...] = ()  # what to know after the upload (Linux sites)
 
 
 def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> UploadRun:
@@ -70,20 +81,39 @@ def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> 
     of `reporter`."""
     profile = project.profile
     lib_dir = project.lib_dir
+    vendored = request.mode == "vendored"
+    if not vendored:
+        refuse_pip_through_kudu(profile)
+    if request.restart and (profile.is_windows or not vendored):
+        raise UsageError(
+            "--restart is for --mode vendored on a Linux site, where the app reads the lib folder "
+            "when it starts (on the Windows site extensions, wfastcgi restarts Python when a .py "
+            "file changes)"
+        )
     if request.print_commands:
         steps = console_steps(profile, request.mode, lib_dir)
         return UploadRun(lib_dir=lib_dir, console_steps=tuple(steps))
     lib = lib_folder(project.app, lib_dir)
-    vendored = request.mode == "vendored"
     check = check_tree(project, lib if vendored else None, reporter) if request.check else None
     if check is not None and check.drifts:
         return UploadRun(lib_dir=lib_dir, check=check, refused=True)
+    restarted = None
     with open_kudu(request.publish_profile) as client:
+        restarter = request.restarter or KuduRestart(
+            client=client, profile=profile, lib=lib, lib_dir=lib_dir
+        )
+        if request.restart:
+            restarter.check()  # before anything is sent
         if vendored:
             report = upload_vendored(client, profile, lib, lib_dir, reporter)
         else:
             report = upload_wheelhouse(client, profile, project.wheelhouse, reporter)
-    return UploadRun(lib_dir=lib_dir, report=report, check=check)
+        if request.restart:
+            restarted = restarter.restart()
+    notes = upload_notes(profile, lib_dir, restarted=restarted is not None)
+    return UploadRun(
+        lib_dir=lib_dir, report=report, check=check, restarted=restarted, notes=tuple(notes)
+    )
 
 
 def run_on_server(
@@ -99,8 +129,12 @@ def capture_on_server(
 ) -> str:
     """Upload the capture script through Kudu, run it with the server's python (default: the
     profile `name`'s, if it is a known profile, else python), return its JSON."""
+    known = {entry.name for entry in ProfileCatalog(app).entries()}
+    if name in known and not load_profile(app, name, reporter).is_windows:
+        raise refuse_capture_through_kudu(f"{name} is a Linux profile")
+    if python is not None and python.startswith("/"):
+        raise refuse_capture_through_kudu(f"{python} is a path on Linux")
     if python is None:
-        known = {entry.name for entry in ProfileCatalog(app).entries()}
         python = load_profile(app, name, reporter).server.python if name in known else "python"
     with open_kudu(publish_profile) as client:
         client.write_file(f"{CAPTURE_FOLDER}/capture.py", capture_script().encode())

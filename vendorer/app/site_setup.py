@@ -1,5 +1,6 @@
 """The steps that write what sets the site up, from the profile: web.config (or, on Linux, the
-startup settings that replace it) and the ARM resource that installs the site extension."""
+startup settings that replace it) and the template: the ARM resource that installs the site
+extension, or the Linux site (App Service or Functions) and its plan, as ARM JSON or Bicep."""
 
 from __future__ import annotations
 
@@ -11,11 +12,28 @@ from typing import Any, Literal
 from vendorer._util.tomlfile import decode_text, read_input
 from vendorer.app.files import write_user_file
 from vendorer.app.project import Project
-from vendorer.deploy.arm import add_to_template, site_extension_resource
-from vendorer.deploy.webconfig import WebConfig, linux_instructions, render_webconfig
+from vendorer.deploy.arm import (
+    add_to_template,
+    check_site_param,
+    site_extension_resource,
+    site_extension_template,
+)
+from vendorer.deploy.arm_site import SiteChoices, SiteFacts, site_facts, site_template
+from vendorer.deploy.arm_update import update_site_template
+from vendorer.deploy.startup import Startup, linux_instructions, plan_startup
+from vendorer.deploy.template_model import arm_json, to_bicep
+from vendorer.deploy.webconfig import WebConfig, render_webconfig
 from vendorer.errors import UsageError
+from vendorer.target.profile import Profile
 
-__all__ = ["ArmRun", "WebConfigRequest", "WebConfigRun", "arm_resource", "write_webconfig"]
+__all__ = [
+    "ArmRequest",
+    "ArmRun",
+    "WebConfigRequest",
+    "WebConfigRun",
+    "arm_resource",
+    "write_webconfig",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +65,7 @@ def write_webconfig(project: Project, request: WebConfigRequest) -> WebConfigRun
     profile = project.profile
     lib_dir = project.lib_dir
     if not profile.is_windows:
-        lines = linux_instructions(profile, lib_dir, request.wsgi_handler)
+        lines = linux_instructions(profile, lib_dir, request.wsgi_handler, project.app)
         return WebConfigRun(linux=tuple(lines))
     config = WebConfig(
         handler=request.handler,
@@ -78,17 +96,81 @@ def _pair(item: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ArmRequest:
+    site_param: str = "siteName"  # the template parameter that names the site
+    template: Path | None = None  # an ARM template to update in place
+    format: Literal["json", "bicep"] = "json"
+    plan: str | None = None  # Linux profiles: where the site runs (default: the profile's first)
+    wsgi_handler: str | None = None  # App Service on Linux: what the startup command serves
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArmRun:
-    resource: dict[str, Any] | None = None  # without a template: the resource to nest
+    resource: dict[str, Any] | None = None  # Windows, JSON: the siteextensions resource to nest
+    text: str | None = None  # a template of its own (Linux profiles, or Bicep)
     template: Path | None = None  # the template updated in place
+    notes: tuple[str, ...] = ()  # what the template leaves to the user
 
 
-def arm_resource(project: Project, site_param: str, template: Path | None) -> ArmRun:
-    """`vendorer arm`: the siteextensions resource, or a template with it added or updated."""
+def arm_resource(project: Project, request: ArmRequest) -> ArmRun:
+    """`vendorer arm`: the site extension (Windows) or the Linux site, as a template, a Bicep
+    file, or an update of an existing ARM template."""
     profile = project.profile
+    check_site_param(request.site_param)
+    if request.template is not None and request.format == "bicep":
+        raise UsageError(
+            "--template updates an ARM (JSON) template; for Bicep, print the file "
+            "(--format bicep) and take what you need from it"
+        )
+    if profile.is_windows:
+        return _site_extension(project, request)
+    startup = plan_startup(profile, project.app, request.wsgi_handler)
+    choices = SiteChoices(
+        site_param=request.site_param, plan=request.plan, startup_command=startup.command
+    )
+    facts = site_facts(profile, project.lib_dir, choices)
+    notes = _site_notes(facts, startup)
+    if request.template is not None:
+        origin = str(request.template)
+        text = decode_text(read_input(request.template), origin)
+        updated = update_site_template(text, facts, request.site_param, origin=origin)
+        write_user_file(request.template, updated)
+        return ArmRun(template=request.template, notes=notes)
+    template = site_template(facts, request.site_param)
+    if request.format == "bicep":
+        return ArmRun(text=to_bicep(template, _header(profile)), notes=notes)
+    return ArmRun(text=arm_json(template), notes=notes)
+
+
+def _site_extension(project: Project, request: ArmRequest) -> ArmRun:
+    profile, site_param, template = project.profile, request.site_param, request.template
+    if request.plan is not None:
+        raise UsageError(f"--plan is for Linux profiles; {profile.name} is a site extension")
+    if request.format == "bicep":
+        text = to_bicep(site_extension_template(profile, site_param), _header(profile))
+        return ArmRun(text=text)
     if template is None:
         return ArmRun(resource=site_extension_resource(profile, site_param))
     origin = str(template)
     text = decode_text(read_input(template), origin)  # the portal's exports have a BOM
     write_user_file(template, add_to_template(text, profile, site_param, origin=origin))
     return ArmRun(template=template)
+
+
+def _header(profile: Profile) -> str:
+    return f"Rendered by vendorer for the profile {profile.name}."
+
+
+def _site_notes(facts: SiteFacts, startup: Startup) -> tuple[str, ...]:
+    notes = []
+    if facts.kind == "app,linux" and startup.command is None and startup.detected is None:
+        notes.append(
+            "no startup command: Oryx finds no app in this folder; pass --wsgi-handler "
+            "MODULE.ATTR (or --app DIR) for the one the site needs"
+        )
+    if facts.kind.startswith("functionapp"):
+        notes.append(
+            "give the site's identity access to the storage account (the role Storage Blob Data "
+            "Owner, and what your triggers need), as Microsoft's samples do"
+        )
+    return tuple(notes)

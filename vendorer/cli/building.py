@@ -197,7 +197,13 @@ def _print_vendored(out: Output, app: Path, run: VendorRun) -> None:
             f"only in site-packages, and {lib_dir} is a plain path entry; check that those "
             "packages import without them"
         )
-    if run.pythonpath is None:
-        out.say(f"on the server, {lib_dir} is on sys.path by itself")
+    for line in run.core_tools:
+        out.say(line)
+    if run.never_loaded is not None:
+        out.say(f"on the server, {run.never_loaded}: vendor there (leave out --lib-dir)")
+    elif run.pythonpath is None:
+        out.say(f"on the server, {lib_dir} is on sys.path by itself, while:")
+        for condition in run.loaded_while:
+            out.say(f"  - {condition}")
     else:
         out.say(f"on the server, PYTHONPATH must include {run.pythonpath}")

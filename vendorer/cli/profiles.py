@@ -70,7 +70,8 @@ def _add_capture_command(profile_commands: Commands, groups: OptionGroups) -> No
         "--publish-profile",
         type=Path,
         metavar="FILE",
-        help="run the script on the site through Kudu, with this .PublishSettings",
+        help="run the script on the site through Kudu, with this .PublishSettings (Windows "
+        "sites: on Linux, Kudu's console is not in the app's container)",
     )
     capture.add_argument(
         "--python",

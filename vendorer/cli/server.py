@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from vendorer.cli.options import Commands, OptionGroups, project_of
 from vendorer.cli.output import Output
+from vendorer.deploy.site import PLANS
 from vendorer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -20,26 +21,7 @@ __all__ = ["add_server_commands"]
 
 def add_server_commands(commands: Commands, groups: OptionGroups) -> None:
     _add_webconfig_command(commands, groups)
-    arm = commands.add_parser(
-        "arm",
-        parents=[groups.targeted],
-        help="the ARM siteextensions resource that installs the profile's Python",
-        description="Print the siteextensions resource to nest in the Microsoft.Web/sites "
-        "resource, or add/update it inside an existing template (--template).",
-    )
-    arm.add_argument(
-        "--site-param",
-        default="siteName",
-        metavar="NAME",
-        help="the template parameter that names the site (default: siteName)",
-    )
-    arm.add_argument(
-        "--template",
-        type=Path,
-        metavar="FILE",
-        help="an ARM template to update in place, keeping everything else",
-    )
-    arm.set_defaults(handler=_arm)
+    _add_arm_command(commands, groups)
     _add_upload_command(commands, groups)
     kudu = commands.add_parser("kudu", help="talk to the site's Kudu")
     kudu_commands = kudu.add_subparsers(title="kudu commands", metavar="COMMAND")
@@ -53,6 +35,51 @@ def add_server_commands(commands: Commands, groups: OptionGroups) -> None:
     run.set_defaults(handler=_kudu_run)
 
 
+def _add_arm_command(commands: Commands, groups: OptionGroups) -> None:
+    arm = commands.add_parser(
+        "arm",
+        parents=[groups.targeted],
+        help="the site as a template: the Linux site and its plan, or the Windows site extension",
+        description="Linux profiles: a template of the site (App Service on Linux, or a Functions "
+        "app) and its plan, with the runtime, the app settings that keep a build off and the "
+        "startup command when Oryx needs one. Windows site extension profiles: the "
+        "siteextensions resource to nest in the Microsoft.Web/sites resource. --template updates "
+        "an existing ARM template in place, keeping everything else; --format bicep prints Bicep.",
+    )
+    arm.add_argument(
+        "--site-param",
+        default="siteName",
+        metavar="NAME",
+        help="the template parameter that names the site (default: siteName)",
+    )
+    arm.add_argument(
+        "--template",
+        type=Path,
+        metavar="FILE",
+        help="an ARM template to update in place, keeping everything else",
+    )
+    arm.add_argument(
+        "--format",
+        dest="template_format",
+        choices=["json", "bicep"],
+        default="json",
+        help="an ARM template (json, the default) or a Bicep file",
+    )
+    arm.add_argument(
+        "--plan",
+        choices=[plan for plan in PLANS if plan != "app-service-windows"],
+        help="Linux profiles: the hosting plan (default: app-service-linux, or functions-flex "
+        "for functions-* profiles)",
+    )
+    arm.add_argument(
+        "--wsgi-handler",
+        metavar="MODULE.ATTR",
+        help="App Service on Linux: the WSGI app, for a startup command when Oryx would not "
+        "find it",
+    )
+    arm.set_defaults(handler=_arm)
+
+
 def _add_webconfig_command(commands: Commands, groups: OptionGroups) -> None:
     webconfig = commands.add_parser(
         "webconfig",
@@ -60,8 +87,9 @@ def _add_webconfig_command(commands: Commands, groups: OptionGroups) -> None:
         help="write web.config for the site extension (FastCGI or HttpPlatform)",
         description="Render web.config from the profile, or update the elements vendorer owns in "
         "an existing one (the Python handler, PYTHONPATH and WSGI_* app settings, httpPlatform); "
-        "everything else in the file stays. On Linux profiles, print the startup command and "
-        "PYTHONPATH app setting to use instead.",
+        "everything else in the file stays. On Linux profiles, print instead how the libraries "
+        "load, the settings that keep a build off, and a startup command only where Oryx needs "
+        "one (Functions: none).",
     )
     webconfig.add_argument(
         "--handler",
@@ -73,7 +101,7 @@ def _add_webconfig_command(commands: Commands, groups: OptionGroups) -> None:
     webconfig.add_argument(
         "--wsgi-handler",
         metavar="MODULE.ATTR",
-        help="fastcgi: the WSGI app, module.attr or module.func()",
+        help="fastcgi (and App Service on Linux): the WSGI app, module.attr or module.func()",
     )
     webconfig.add_argument("--wsgi-log", metavar="PATH", help="fastcgi: WSGI_LOG, wfastcgi's log")
     webconfig.add_argument(
@@ -139,7 +167,8 @@ def _add_upload_command(commands: Commands, groups: OptionGroups) -> None:
         help="send the vendored libraries (or the wheelhouse) to the site through Kudu",
         description="--mode vendored (default): send the lib folder with PUT /api/zip, only the "
         "distributions that changed since the server's manifest, delete the ones that went "
-        "away, and write the manifest last. --mode wheelhouse: send wheelhouse/<profile>/ and "
+        "away, and write the manifest last. --mode wheelhouse (Windows site extensions only: on "
+        "Linux, Kudu's console is not in the app's container): send wheelhouse/<profile>/ and "
         "run the profile's python -m pip install --no-index on the server.",
     )
     upload.add_argument(
@@ -160,6 +189,11 @@ def _add_upload_command(commands: Commands, groups: OptionGroups) -> None:
         "--print-commands",
         action="store_true",
         help="show what to type in the Kudu console instead of doing it",
+    )
+    upload.add_argument(
+        "--restart",
+        action="store_true",
+        help="Linux sites: restart the site afterwards (the app reads the lib folder at start)",
     )
     upload.set_defaults(handler=_upload)
 
@@ -195,15 +229,26 @@ def _webconfig(args: argparse.Namespace) -> int:
 
 
 def _arm(args: argparse.Namespace) -> int:
-    from vendorer.app.site_setup import arm_resource
+    from vendorer.app.site_setup import ArmRequest, arm_resource
 
     out = Output()
     project = project_of(args, out)
-    run = arm_resource(project, args.site_param, args.template)
+    request = ArmRequest(
+        site_param=args.site_param,
+        template=args.template,
+        format=args.template_format,
+        plan=args.plan,
+        wsgi_handler=args.wsgi_handler,
+    )
+    run = arm_resource(project, request)
     if run.resource is not None:
         out.result(json.dumps(run.resource, indent=2))
+    elif run.text is not None:
+        sys.stdout.write(run.text)
     else:
         out.say(f"updated {run.template}")
+    for note in run.notes:
+        out.say(f"note: {note}")
     return 0
 
 
@@ -217,6 +262,7 @@ def _upload(args: argparse.Namespace) -> int:
         publish_profile=args.publish_profile,
         check=not args.no_check,
         print_commands=args.print_commands,
+        restart=args.restart,
     )
     run = upload_app(project, request, out)
     if args.print_commands:
@@ -252,6 +298,10 @@ def _print_uploaded(out: Output, run: UploadRun) -> None:
         f"uploaded: {len(report.sent)} sent, {len(report.deleted)} deleted, "
         f"{len(report.unchanged)} unchanged"
     )
+    if run.restarted is not None:
+        out.say(f"restarted the site {run.restarted}")
+    for note in run.notes:
+        out.say(f"note: {note}")
 
 
 def _kudu_run(args: argparse.Namespace) -> int:

@@ -10,14 +10,20 @@ negation: a negation wins whatever the order of the lines. Patterns match from t
 path only, never at any depth: `*.pyc` leaves out `x.pyc` but not `pkg/x.pyc`, and `test` leaves
 out `test/...` and `test.py` but not `testing.py` (the `\\b` is an ASCII word boundary). Core Tools
 tests files only, never folders.
+
+vendorer adds the wheelhouse to it (`with_ignored`) when it vendors for Functions: Core Tools would
+otherwise put every wheel into the package it publishes. The user's lines stay as they are.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["FuncIgnore", "parse_funcignore"]
+from vendorer.errors import ConfigError
+
+__all__ = ["FuncIgnore", "leaves_out", "parse_funcignore", "read_funcignore", "with_ignored"]
 
 # The characters Core Tools escapes before it turns the wildcards into expressions.
 _LITERAL = re.compile(r"[\-\[\]/{}()+?.\\^$|]")
@@ -61,3 +67,34 @@ def _compile(pattern: str) -> re.Pattern[str]:
     expression = escaped.replace("**", "(.+)").replace("*", "([^/]+)")
     # ECMAScript semantics: `\b` and `\w` are ASCII only.
     return re.compile(f"^({expression})\\b", re.ASCII)
+
+
+def read_funcignore(path: Path) -> str | None:
+    """The text of the .funcignore file `path` (None when there is none), read as Core Tools
+    reads it: UTF-8, with or without a BOM (taken off); line endings as they are."""
+    if not path.is_file():
+        return None
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({error}); save it as UTF-8 text") from None
+
+
+def leaves_out(text: str | None, path: str) -> bool:
+    """Whether the .funcignore text `text` (None: no file) leaves `path` out of the package."""
+    return text is not None and parse_funcignore(text).denies(path) is not None
+
+
+def with_ignored(text: str | None, folder: str) -> str:
+    """`text` (a .funcignore's, or None for none) with a line that leaves out `folder` (relative
+    to the app, forward slashes) appended, in the file's own line ending. A negation that keeps
+    a file of `folder` in still wins (Core Tools' rule): check the result with `leaves_out`."""
+    # `\b` must follow the pattern: a folder whose name ends in a word character is matched by
+    # its name alone (it then also leaves out `<folder>.txt`, as Core Tools would).
+    line = folder if re.match(r".*\w$", folder, re.ASCII) else f"{folder}/**"
+    base = text or ""
+    newline = "\r\n" if "\r\n" in base else "\n"
+    if base and not base.endswith("\n"):
+        base += newline
+    comment = f"# vendorer: {folder}/ stays out of the package"
+    return f"{base}{comment}{newline}{line}{newline}"

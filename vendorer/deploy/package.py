@@ -16,10 +16,10 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from vendorer._util.files import sha256_of
-from vendorer.deploy.funcignore import FuncIgnore, parse_funcignore
+from vendorer.deploy.funcignore import FuncIgnore, parse_funcignore, read_funcignore
 from vendorer.deploy.package_rules import PackageRules, compile_excludes, secret_reason
 from vendorer.deploy.package_select import Exclusion, Selection, select_files
 from vendorer.deploy.package_webconfig import packaged_webconfig
@@ -27,7 +27,13 @@ from vendorer.deploy.package_zip import UnreadableFile, ZipMember, write_zip
 from vendorer.errors import ConfigError, UsageError, VendorerError
 from vendorer.install.libfolder import lib_dir_in_app, lib_folder
 from vendorer.install.manifest import MANIFEST, read_manifest
-from vendorer.target.layout import server_path
+from vendorer.target.layout import (
+    ORYX_LIB,
+    Platform,
+    never_loaded,
+    platform_of,
+    server_path,
+)
 from vendorer.target.profile import Profile
 
 __all__ = [
@@ -42,9 +48,6 @@ __all__ = [
     "write_package",
 ]
 
-Platform = Literal["linux", "functions", "windows", "other"]
-FUNCTIONS_LIB: Final = ".python_packages/lib/site-packages"
-ORYX_LIB: Final = "__oryx_packages__"
 FUNCIGNORE: Final = ".funcignore"
 WEBCONFIG: Final = "web.config"
 SECRET_ADVICE: Final = "add it to [tool.vendorer] exclude if it should stay out"
@@ -76,15 +79,6 @@ class PackageReport:
     size: int
 
 
-def platform_of(profile: Profile) -> Platform:
-    """Where a profile's Python runs: an App Service Windows site extension (it names wfastcgi),
-    Azure Functions (its profiles vendor into the folder the Functions worker loads), App Service
-    on Linux, or another Windows host."""
-    if profile.is_windows:
-        return "windows" if profile.server.wfastcgi else "other"
-    return "functions" if profile.server.lib_dir == FUNCTIONS_LIB else "linux"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PackageOptions:
     wheelhouse: Path | None = None  # the wheelhouse root; None: <app>/wheelhouse
@@ -107,7 +101,7 @@ def plan_package(
     root = app.resolve()
     lib_dir = lib_dir_in_app(app, lib_dir)
     platform = platform_of(profile)
-    owned = _vendored_files(app, profile, lib_dir, platform)
+    owned = _vendored_files(app, profile, lib_dir)
     rules = PackageRules(
         functions=platform == "functions",
         wheelhouse=_inside(root, options.wheelhouse or app / "wheelhouse"),
@@ -191,13 +185,13 @@ def _inside(root: Path, path: Path | None) -> str | None:
     return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else None
 
 
-def _vendored_files(app: Path, profile: Profile, lib_dir: str, platform: Platform) -> set[str]:
+def _vendored_files(app: Path, profile: Profile, lib_dir: str) -> set[str]:
     """The files vendorer vendored into `lib_dir` for `profile` (paths in the app), or why the
     package cannot be made from that folder."""
-    if platform == "functions" and lib_dir != FUNCTIONS_LIB:
+    problem = never_loaded(profile, lib_dir)
+    if problem is not None:
         raise UsageError(
-            f"the Functions worker loads only {FUNCTIONS_LIB} (it replaces PYTHONPATH), not "
-            f"{lib_dir}: vendor there (leave out --lib-dir, or lib-dir in [tool.vendorer])"
+            f"{problem}: vendor there (leave out --lib-dir, or lib-dir in [tool.vendorer])"
         )
     manifest = read_manifest(lib_folder(app, lib_dir))
     build = f"vendorer build --profile {profile.name}"
@@ -232,14 +226,8 @@ def _check_lib_selected(selection: Selection, lib_dir: str) -> None:
 
 
 def _funcignore(root: Path) -> FuncIgnore | None:
-    path = root / FUNCIGNORE
-    if not path.is_file():
-        return None
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot be read ({error}); save it as UTF-8 text") from None
-    return parse_funcignore(text)
+    text = read_funcignore(root / FUNCIGNORE)
+    return None if text is None else parse_funcignore(text)
 
 
 def _executable(path: Path) -> bool:

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vendorer.deploy.kudu import KuduClient
-from vendorer.deploy.package import FUNCTIONS_LIB
 from vendorer.deploy.preflight_checks import (
     Problem,
     ServerCleanup,
@@ -34,6 +33,7 @@ from vendorer.deploy.preflight_checks import (
 from vendorer.deploy.site import Site
 from vendorer.errors import VendorerError
 from vendorer.report import NULL_REPORTER, Reporter
+from vendorer.target.layout import FUNCTIONS_LIB
 
 __all__ = [
     "PreflightFailed",

@@ -13,15 +13,16 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from vendorer.deploy.package import ORYX_LIB
+from packaging.version import Version
+
+from vendorer.deploy.oryx import FLASK_FILES, detect_in
 from vendorer.deploy.site import Site
 from vendorer.install.manifest import MANIFEST
+from vendorer.target.layout import ORYX_LIB
 
 __all__ = ["Problem", "ServerCleanup", "ServerState", "SettingChange", "preflight"]
 
 WWWROOT: Final = "/home/site/wwwroot"
-FLASK_MODULES: Final = ("application", "app", "run", "index", "server", "wsgi")
-FASTAPI_MODULES: Final = ("main", "app", "application", "server", "asgi", "api", "index", "run")
 BUILD: Final = "SCM_DO_BUILD_DURING_DEPLOYMENT"
 ORYX_BUILD: Final = "ENABLE_ORYX_BUILD"
 RUN_FROM_PACKAGE: Final = "WEBSITE_RUN_FROM_PACKAGE"
@@ -165,7 +166,7 @@ def _startup(site: Site, files: Collection[str], python: str | None) -> Iterator
     known = site.ref is not None  # through Kudu alone, the startup command cannot be seen
     reason = (
         "is empty, and Oryx would not find the app in the package: no top-level folder with "
-        f"wsgi.py (Django), none of {', '.join(m + '.py' for m in FLASK_MODULES)} at the top "
+        f"wsgi.py (Django), none of {', '.join(FLASK_FILES)} at the top "
         "(started as <module>:app); App Service would serve its default page"
     )
     command = "gunicorn --bind=0.0.0.0 --timeout 600 <module>:<app>"
@@ -178,15 +179,12 @@ def _startup(site: Site, files: Collection[str], python: str | None) -> Iterator
 
 
 def _oryx_finds_app(files: Collection[str], python: str | None) -> bool:
-    """Oryx's detection (research §7): Django's `<folder>/wsgi.py`, Flask's modules, and on
-    Python 3.14+ FastAPI's (whose content Oryx reads: vendorer gives it the benefit)."""
-    top = {name for name in files if "/" not in name}
-    if any(name.count("/") == 1 and name.endswith("/wsgi.py") for name in files):
-        return True
-    modules = list(FLASK_MODULES)
-    if python is not None and _version_tuple(python) >= (3, 14):
-        modules += FASTAPI_MODULES
-    return any(f"{module}.py" in top for module in modules)
+    """Oryx's detection (research §7, `deploy.oryx`): Django's `<folder>/wsgi.py`, Flask's
+    modules, and on Python 3.14+ FastAPI's (whose content Oryx reads: vendorer gives it the
+    benefit)."""
+    numbers = _version_tuple(python) if python else ()
+    version = Version(".".join(map(str, numbers))) if numbers else None
+    return detect_in(files, version) is not None
 
 
 def _lib_path(site: Site, lib_dir: str | None) -> Iterator[Problem]:

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from vendorer._util.guard import BusyError, exclusive
 from vendorer._util.tail import output_tail
 from vendorer.deploy.kudu import CommandOutcomeUnknown, KuduClient, KuduError
+from vendorer.deploy.kudu_linux import refuse_pip_through_kudu
 from vendorer.errors import VendorerError
 from vendorer.install.manifest import (
     GITATTRIBUTES,
@@ -196,7 +197,9 @@ def upload_wheelhouse(
     """Send wheelhouse/<profile>/ to the server and install it there with the profile's pip.
 
     pip runs once: if the answer is lost (a cut connection, the front end's 230 s limit), the
-    install is not sent again and the error says where its log is."""
+    install is not sent again and the error says where its log is. Windows site extensions only:
+    on Linux, Kudu's console is not in the app's container."""
+    refuse_pip_through_kudu(profile)
     if not (folder / "requirements.txt").exists():
         raise VendorerError(f"{folder} has no requirements.txt; run `vendorer wheelhouse` first")
     remote = _remote_wheelhouse(profile)
@@ -239,11 +242,15 @@ def console_steps(profile: Profile, mode: str, lib_dir: str) -> list[str]:
     """The same upload done by hand in the Kudu web console, step by step."""
     wheelhouse = _remote_wheelhouse(profile)
     if mode == "vendored":
-        return [
+        steps = [
             f"1. zip the contents of {lib_dir}/ (the manifest and .gitattributes included)",
             "2. open https://<site>.scm.azurewebsites.net/DebugConsole, go to "
             f"{server_path(profile, lib_dir)} and drag the zip onto the folder to extract it",
         ]
+        if not profile.is_windows:  # Oryx and the Functions worker read it at start
+            steps.append("3. restart the site (the portal's Restart, or `az webapp restart`)")
+        return steps
+    refuse_pip_through_kudu(profile)
     return [
         f"1. zip the contents of wheelhouse/{profile.name}/",
         "2. open https://<site>.scm.azurewebsites.net/DebugConsole, go to "

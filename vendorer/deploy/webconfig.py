@@ -7,22 +7,20 @@ element, attribute and comment (rewrite rules, static file handlers, ...) stays 
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from vendorer.deploy.oryx import parse_wsgi_handler
 from vendorer.errors import ConfigError, UsageError
-from vendorer.target.layout import pythonpath_entry
 from vendorer.target.profile import Profile
 
-__all__ = ["WebConfig", "linux_instructions", "render_webconfig"]
+__all__ = ["WebConfig", "render_webconfig"]
 
 HANDLER_NAME = "PythonHandler"
 OWNED_SETTINGS = ("PYTHONPATH", "WSGI_HANDLER", "WSGI_LOG", "WSGI_RESTART_FILE_REGEX")
 MAX_DEPTH = 100  # IIS's own files go about ten deep; the serializer recurses per level
-_WSGI_HANDLER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+(\(\))?$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,24 +73,6 @@ def render_webconfig(
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
-
-
-def linux_instructions(profile: Profile, lib_dir: str, wsgi_handler: str | None) -> list[str]:
-    """What replaces web.config on App Service on Linux: the startup command and an app setting."""
-    pythonpath = pythonpath_entry(profile, lib_dir)
-    module, _, attribute = (wsgi_handler or "app.app").removesuffix("()").rpartition(".")
-    factory = "()" if (wsgi_handler or "").endswith("()") else ""
-    setting = (
-        f"  app setting   PYTHONPATH={pythonpath}"
-        if pythonpath
-        else f"  app setting   none: {lib_dir} is on sys.path by itself"
-    )
-    return [
-        f"{profile.name} runs on Linux: web.config does not apply there. Instead set:",
-        setting,
-        f'  startup       gunicorn --bind=0.0.0.0 --timeout 600 "{module}:{attribute}{factory}"',
-        "  (gunicorn must then be in your requirements, or use your framework's own server)",
-    ]
 
 
 def _parse(text: bytes, origin: str) -> ET.Element:
@@ -165,11 +145,7 @@ def _fastcgi(
             "FastCGI needs the WSGI app: pass --wsgi-handler MODULE.ATTR (for example "
             "app.wsgi_app); an existing web.config's WSGI_HANDLER is kept when you do not"
         )
-    if not _WSGI_HANDLER.match(handler):
-        raise UsageError(
-            f"--wsgi-handler {handler!r} is not module.attribute or module.function() "
-            "(for example app.wsgi_app)"
-        )
+    parse_wsgi_handler(handler)  # or a UsageError that says what it must be
     _set(settings, "PYTHONPATH", pythonpath)
     _set(settings, "WSGI_HANDLER", handler)
     _set(settings, "WSGI_LOG", config.wsgi_log)
