@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from vendorer._util.files import HashCache, sha256_of
+from vendorer._util.files import HashCache
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import LockOptions
 from vendorer.install.libfolder import leftovers, run_in_progress
@@ -32,7 +32,13 @@ from vendorer.lock.pylock import lock_path, read_lock
 from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.layout import ORYX_BUILD_OUTPUTS, ORYX_LIB, platform_of
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.contents import EXPORT_FILE, export_text, locked_wheels, owned_wheels
+from vendorer.wheelhouse.contents import (
+    EXPORT_FILE,
+    export_text,
+    locked_wheels,
+    owned_wheels,
+    wheel_sha256s,
+)
 
 __all__ = ["CheckResult", "Drift", "check_app", "oryx_build_drifts"]
 
@@ -96,9 +102,9 @@ def _check_wheelhouse(
         )
         return from_lock
     fix = f"vendorer wheelhouse --profile {profile.name}"
-    found = {  # name -> (file name, sha256)
-        name: (wheel.name, sha256_of(wheel)) for name, wheel in locked_wheels(lock, folder).items()
-    }
+    wheels = locked_wheels(lock, folder)
+    sha256 = wheel_sha256s(wheels.values())
+    found = {name: (wheel.name, sha256[wheel]) for name, wheel in wheels.items()}
     built = owned_wheels(folder)
     for package in lock.packages:
         entry = found.get(package.name)

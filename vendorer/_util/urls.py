@@ -12,7 +12,6 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 __all__ = [
     "WEB_SCHEMES",
@@ -128,4 +127,6 @@ def may_carry_credentials(url: str) -> bool:
 
 def file_url_path(url: str) -> Path:
     """The local path a `file:` URL names."""
+    from urllib.request import url2pathname  # urllib.request loads http.client and email
+
     return Path(url2pathname(urlsplit(url).path))

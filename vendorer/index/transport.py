@@ -95,7 +95,7 @@ class Transport:
         self.backoff = backoff
         self._secrets = [secret for secret in secrets if len(secret) >= MIN_SECRET]
         self._cancelled = threading.Event()
-        self.client = httpx.Client(
+        self._make_client: Callable[[], httpx.Client] = lambda: httpx.Client(
             auth=auth,
             timeout=timeout,
             follow_redirects=follow_redirects,
@@ -103,9 +103,22 @@ class Transport:
             headers={"User-Agent": user_agent()},
             event_hooks=dict(event_hooks or {}),
         )
+        self._client: httpx.Client | None = None
+        self._opening = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        """The HTTP client, made at the first request: a run with nothing to fetch (a lock and a
+        wheelhouse that are current) never pays for its TLS context and proxy settings."""
+        with self._opening:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
 
     def close(self) -> None:
-        self.client.close()
+        with self._opening:
+            if self._client is not None:
+                self._client.close()
 
     def cancel(self) -> None:
         """Stop every transfer at its next try or chunk (`check_cancelled`)."""

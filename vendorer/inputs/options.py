@@ -8,6 +8,8 @@ network.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ __all__ = [
     "IndexSettings",
     "LockOptions",
     "cache_dir",
+    "hash_cache_path",
     "indexes_for",
 ]
 
@@ -131,3 +134,13 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> IndexSe
 def cache_dir() -> Path:
     """Where HTTP responses and downloads are cached (`VENDORER_CACHE_DIR` overrides)."""
     return Path(os.environ.get("VENDORER_CACHE_DIR") or user_cache_dir("vendorer"))
+
+
+def hash_cache_path(folder: Path) -> Path:
+    """Where the hashes of the files in `folder` (a vendored tree, a wheelhouse) are remembered:
+    vendorer's cache, outside the app (a lost or foreign cache only costs time)."""
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
+    path = cache_dir() / "tree-hashes" / f"{key}.json"
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs time, no more
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -7,8 +7,6 @@ it is found without following a link, and carried into every new tree as it is.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import shutil
 from collections.abc import Collection, Iterator
@@ -16,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vendorer.inputs.options import cache_dir
+from vendorer.inputs.options import hash_cache_path
 
 __all__ = ["Foreign", "TreeScan", "carry", "hash_cache_path", "link_file", "scan_tree"]
 
@@ -101,13 +99,3 @@ def link_file(source: Path, target: Path) -> None:
         os.link(source, target, follow_symlinks=False)
     except (OSError, NotImplementedError):  # no hard links here: a copy does
         shutil.copy2(source, target, follow_symlinks=False)
-
-
-def hash_cache_path(folder: Path) -> Path:
-    """Where the hashes of a vendored tree's files are remembered: vendorer's cache, outside the
-    app (a lost or foreign cache only costs time)."""
-    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
-    path = cache_dir() / "tree-hashes" / f"{key}.json"
-    with contextlib.suppress(OSError):  # a cache that cannot be written costs time, no more
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return path

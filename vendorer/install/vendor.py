@@ -19,7 +19,7 @@ from typing import Final
 
 from packaging.utils import parse_wheel_filename
 
-from vendorer._util.files import HashCache, sha256_of, write_text_atomic
+from vendorer._util.files import HashCache, write_text_atomic
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.libfolder import (
     LOCK_WAIT,
@@ -44,7 +44,7 @@ from vendorer.install.unpack import unpack_wheel
 from vendorer.lock.model import Lock
 from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
-from vendorer.wheelhouse.contents import locked_wheels
+from vendorer.wheelhouse.contents import locked_wheels, wheel_sha256s
 
 __all__ = ["VendorReport", "vendor", "wheels_for"]
 
@@ -174,7 +174,8 @@ def _survey(
 
 def _wanted(wheels: Mapping[str, Path], locked: Mapping[str, str]) -> dict[str, tuple[Path, str]]:
     """name -> (wheel, sha256); a wheel that is not the one the lock names is refused."""
-    wanted = {name: (path, sha256_of(path)) for name, path in sorted(wheels.items())}
+    sha256 = wheel_sha256s(wheels.values())
+    wanted = {name: (path, sha256[path]) for name, path in sorted(wheels.items())}
     unlocked = [
         path.name for name, (path, sha) in wanted.items() if name in locked and locked[name] != sha
     ]

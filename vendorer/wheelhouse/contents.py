@@ -7,13 +7,14 @@ those are ever removed), and the pinned export the server's pip installs from.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from vendorer._util.files import write_text_atomic
+from vendorer._util.files import HashCache, sha256_of, write_text_atomic
+from vendorer.inputs.options import hash_cache_path
 from vendorer.lock.export import pinned_requirements
 from vendorer.lock.model import Lock
 
@@ -23,6 +24,7 @@ __all__ = [
     "export_text",
     "locked_wheels",
     "owned_wheels",
+    "wheel_sha256s",
     "write_owned_wheels",
 ]
 
@@ -80,3 +82,18 @@ def write_owned_wheels(folder: Path, owned: Mapping[str, str]) -> None:
     """Record the files vendorer put in `folder` (file name -> sha256)."""
     text = json.dumps({"owned": dict(sorted(owned.items()))}, indent=1) + "\n"
     write_text_atomic(folder / STATE_FILE, text)
+
+
+def wheel_sha256s(wheels: Iterable[Path]) -> dict[Path, str]:
+    """The sha256 of each wheel file, remembered (by its size, times and inode) in the hash
+    cache of its folder: a wheelhouse that did not change is not read again."""
+    found: dict[Path, str] = {}
+    by_folder: dict[Path, list[Path]] = {}
+    for wheel in wheels:
+        by_folder.setdefault(wheel.parent, []).append(wheel)
+    for folder, paths in by_folder.items():
+        hashes = HashCache(hash_cache_path(folder))
+        for path in paths:
+            found[path] = hashes.sha256(path) or sha256_of(path)  # sha256_of: it is gone: raise
+        hashes.save()
+    return found

@@ -21,10 +21,10 @@ from typing import Protocol
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from vendorer._util.files import copy_atomic, sha256_of, write_text_atomic
+from vendorer._util.files import HashCache, copy_atomic, sha256_of, write_text_atomic
 from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive
 from vendorer.errors import VendorerError
-from vendorer.inputs.options import IndexSettings
+from vendorer.inputs.options import IndexSettings, hash_cache_path
 from vendorer.lock.model import Lock, LockedPackage
 from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
@@ -144,12 +144,15 @@ def _fetch_wheels(
     report: WheelhouseReport,
 ) -> None:
     """Put in `folder` the wheel each of `packages` locks, downloading those not there yet."""
+    hashes = HashCache(hash_cache_path(folder))  # a wheel unchanged since it was hashed: not read
+    present = {p.name for p in packages if hashes.sha256(folder / p.file.filename) == p.file.sha256}
+    hashes.save()
 
     def fetch(package: LockedPackage) -> tuple[str, str, bool]:
         """(filename, sha256, downloaded) for a package whose lock names a wheel."""
         target = folder / package.file.filename
         sha = package.file.sha256
-        if target.exists() and sha256_of(target) == sha:
+        if package.name in present:
             return target.name, sha, False
         copy_atomic(verified_file(package, context), target)
         context.reporter.advanced(DOWNLOAD, item=target.name)
