@@ -6,6 +6,7 @@ import argparse
 
 from vendorer import __version__
 from vendorer.cli.building import add_building_commands
+from vendorer.cli.deploying import add_deploy_commands
 from vendorer.cli.hooks import add_hook_commands
 from vendorer.cli.inspecting import add_check_commands, add_why_command
 from vendorer.cli.options import option_groups
@@ -29,5 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_commands(commands, groups)  # native-plan, check
     add_hook_commands(commands, groups)
     add_server_commands(commands, groups)  # webconfig, arm, upload, kudu
+    add_deploy_commands(commands, groups)  # package, deploy
     add_why_command(commands, groups)
     return parser

@@ -43,6 +43,7 @@ __all__ = [
     "SettingChange",
     "clean_server",
     "inspect_site",
+    "package_names",
     "preflight",
     "read_server_state",
     "settings_changes",
@@ -90,13 +91,17 @@ def inspect_site(
     client: KuduClient, site: Site, package: Path, *, python: str | None, lib_dir: str | None
 ) -> tuple[Problem, ...]:
     """`preflight` over what the package holds and what Kudu shows of wwwroot."""
+    server = read_server_state(client, site)
+    return preflight(site, package_names(package), python=python, server=server, lib_dir=lib_dir)
+
+
+def package_names(package: Path) -> list[str]:
+    """The names in a package (a zip)."""
     try:
         with zipfile.ZipFile(package) as archive:
-            names = archive.namelist()
+            return archive.namelist()
     except (OSError, zipfile.BadZipFile) as error:
         raise VendorerError(f"{package}: not a package vendorer can read ({error})") from None
-    server = read_server_state(client, site)
-    return preflight(site, names, python=python, server=server, lib_dir=lib_dir)
 
 
 def settings_changes(problems: Sequence[Problem]) -> dict[str, str | None]:

@@ -15,6 +15,7 @@ from typing import Final
 
 from packaging.version import Version
 
+from vendorer.deploy.build_settings import RUN_FROM_PACKAGE, SHOWN, build_settings_fix
 from vendorer.deploy.oryx import FLASK_FILES, detect_in
 from vendorer.deploy.site import Site
 from vendorer.install.manifest import MANIFEST
@@ -23,9 +24,6 @@ from vendorer.target.layout import ORYX_LIB
 __all__ = ["Problem", "ServerCleanup", "ServerState", "SettingChange", "preflight"]
 
 WWWROOT: Final = "/home/site/wwwroot"
-BUILD: Final = "SCM_DO_BUILD_DURING_DEPLOYMENT"
-ORYX_BUILD: Final = "ENABLE_ORYX_BUILD"
-RUN_FROM_PACKAGE: Final = "WEBSITE_RUN_FROM_PACKAGE"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +71,6 @@ def preflight(
     needs a PYTHONPATH setting for any other than `__oryx_packages__`)."""
     return (
         *_build_settings(site),
-        *_run_from_package(site),
         *_python_version(site, python),
         *_startup(site, package_files, python),
         *_lib_path(site, lib_dir),
@@ -85,50 +82,21 @@ def preflight(
 
 
 def _build_settings(site: Site) -> Iterator[Problem]:
-    functions = site.plan.startswith("functions")
-    for name in (BUILD, ORYX_BUILD):
-        value = _setting(site, name)
-        if not _true_like(value) or (name == ORYX_BUILD and site.plan == "app-service-windows"):
-            continue
-        remove = functions or name == ORYX_BUILD
-        what = "remove it" if remove else "set it to false"
+    """The settings `build_settings_fix` would change (the one rule the ARM side writes)."""
+    change = build_settings_fix(site.settings, site.plan)
+    fixes = [*change.updates.items(), *((name, None) for name in change.removals)]
+    for name, value in fixes:
+        current = _setting(site, name) or ""
+        said = f"is {current}" if name.upper() in SHOWN else "is set"
+        if name.upper() == RUN_FROM_PACKAGE and site.plan != "functions-flex":
+            said = "is a URL"
+        what = "remove it" if value is None else f"set it to {value}"
         yield Problem(
             setting=name,
-            reason=f"is {value}: {_build_reason(site, name)}; {what}",
-            how=_set_setting(site, name, None if remove else "false"),
-            fix=SettingChange(name=name, value=None if remove else "false"),
+            reason=f"{said}: {change.reasons[name]}; {what}",
+            how=_set_setting(site, name, value),
+            fix=SettingChange(name=name, value=value),
         )
-
-
-def _build_reason(site: Site, name: str) -> str:
-    if name == ORYX_BUILD:
-        return "a build would run with Oryx (Core Tools removes it when it ships a built package)"
-    if site.plan == "app-service-windows":
-        return "Kudu would build the app on the server instead of shipping the vendored libraries"
-    if site.plan.startswith("functions"):
-        return "a remote build would delete the vendored .python_packages and pip install afresh"
-    return (
-        "an Oryx build would run, create antenv and an oryx-manifest.toml, and from then on "
-        f"Oryx ignores the vendored {ORYX_LIB}"
-    )
-
-
-def _run_from_package(site: Site) -> Iterator[Problem]:
-    value = _setting(site, RUN_FROM_PACKAGE)
-    if value is None:
-        return
-    if site.plan == "functions-flex":
-        reason = "is set: Flex Consumption deploys its own package and refuses this setting"
-    elif value.strip().lower().startswith("http"):
-        reason = "is a URL: the site runs that package, and Kudu refuses deployments (HTTP 409)"
-    else:
-        return
-    yield Problem(
-        setting=RUN_FROM_PACKAGE,
-        reason=f"{reason}; remove it",
-        how=_set_setting(site, RUN_FROM_PACKAGE, None),
-        fix=SettingChange(name=RUN_FROM_PACKAGE, value=None),
-    )
 
 
 def _python_version(site: Site, python: str | None) -> Iterator[Problem]:
@@ -250,10 +218,6 @@ def _setting(site: Site, name: str) -> str | None:
         return site.settings[name]
     folded = name.casefold()
     return next((v for k, v in site.settings.items() if k.casefold() == folded), None)
-
-
-def _true_like(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in {"1", "true"}
 
 
 def _minor(version: str) -> str:
