@@ -327,7 +327,7 @@ def test_one_settings_write_for_the_fix_and_the_package_on_run_from_package(
     assert done.returncode == 0, shown(done)
     assert [request.method for request in signed_in.requests].count("PUT") == 1  # one restart
     settings = site.site.settings
-    assert settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
+    assert "SCM_DO_BUILD_DURING_DEPLOYMENT" not in settings  # removed, as Core Tools does
     assert "XDG_CACHE_HOME" not in settings
     assert settings["WEBSITE_RUN_FROM_PACKAGE"].startswith(module_azurite.blob_endpoint)
 
@@ -374,3 +374,18 @@ def test_package_never_creates_the_folder_of_an_output_it_is_given(
     done = vendorer("package", "--app", str(app), "-o", str(tmp_path / "nowhere" / "app.zip"))
     assert done.returncode == 2 and not (tmp_path / "nowhere").exists()
     assert "does not exist; create it first" in shown(done)
+
+
+def test_windows_site_extension_through_azure(
+    tmp_path: Path, index: StaticIndex, signed_in: ArmServer, azure_site: Callable[..., AzureSite]
+) -> None:
+    app = built_app(tmp_path / "app", index, "python361x64", {"app.py": APP_PY})
+    assert vendorer("webconfig", "--app", str(app), "--wsgi-handler", "app.app").returncode == 0
+    site = azure_site("windows", settings={"SCM_DO_BUILD_DURING_DEPLOYMENT": "1"})
+    done = deploy(app, site, "--fix-settings")
+    text = shown(done)
+    assert done.returncode == 0, text
+    assert posts(site) == ["/api/zipdeploy?isAsync=true"]
+    assert site.site.settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
+    assert "lib" in (site.kudu.wwwroot / "web.config").read_text()
+    assert "lib/tinywsgi/__init__.py" in files_in(site.kudu.wwwroot)

@@ -577,11 +577,11 @@ BUILD_CASES: list[tuple[Plan, dict[str, str], dict[str, str], tuple[str, ...]]] 
     ("app-service-windows", {RUN: "1"}, {}, ()),
     ("functions-dedicated",
      {BUILD: "1", ORYX: "TRUE", "BUILD_FLAGS": "UseExpressBuild", "XDG_CACHE_HOME": "/tmp/.cache"},
-     {BUILD: "false"}, (ORYX, "BUILD_FLAGS", "XDG_CACHE_HOME")),
+     {}, (BUILD, ORYX, "BUILD_FLAGS", "XDG_CACHE_HOME")),
     ("functions-dedicated",
      {"BUILD_FLAGS": "Other", "XDG_CACHE_HOME": "/home/cache", ORYX: "false", RUN: "1"}, {}, ()),
     ("functions-premium", {RUN: URL, ORYX: "true"}, {}, (ORYX,)),
-    ("functions-consumption", {BUILD.lower(): "true"}, {BUILD.lower(): "false"}, ()),
+    ("functions-consumption", {BUILD.lower(): "true"}, {}, (BUILD.lower(),)),
     ("functions-flex", {BUILD: "false", ORYX: "false", RUN: "1", "BUILD_FLAGS": "Other"},
      {}, (BUILD, ORYX, RUN)),
 ]  # fmt: skip
@@ -618,10 +618,9 @@ def test_fix_build_settings_writes_the_fix_once_and_says_what(
         "FUNCTIONS_EXTENSION_VERSION": "~4",
         "FUNCTIONS_WORKER_RUNTIME": "python",
         "AzureWebJobsStorage": site.site.settings["AzureWebJobsStorage"],
-        "SCM_DO_BUILD_DURING_DEPLOYMENT": "false",
     }
     assert [r.method for r in azure.arm.requests].count("PUT") == 1
-    assert reporter.notices[0].startswith("app setting SCM_DO_BUILD_DURING_DEPLOYMENT=false (")
+    assert reporter.notices[0].startswith("app setting SCM_DO_BUILD_DURING_DEPLOYMENT removed (")
     assert "app setting WEBSITE_RUN_FROM_PACKAGE removed (the site runs a package from a URL" in (
         "\n".join(reporter.notices)
     )
@@ -730,7 +729,7 @@ def test_run_from_package_puts_the_package_in_a_blob_the_site_loads(
         fix = build_settings_fix(found.settings, found.plan)
         result = publish_run_from_package(session, found, package, reporter=reporter, also=fix)
     assert azure.puts == 1  # the fix and the package in one write: one restart
-    assert site.site.settings[BUILD] == "false" and site.app.restarts == 1
+    assert BUILD not in site.site.settings and site.app.restarts == 1
     prefix = f"{module_azurite.blob_endpoint}/{CONTAINER}/"
     assert result.blob_url.startswith(prefix) and "?" not in result.blob_url
     assert re.fullmatch(r"\d{14}-[0-9a-f-]{36}\.zip", result.blob_url.removeprefix(prefix))

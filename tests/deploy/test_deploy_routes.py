@@ -613,10 +613,10 @@ def test_setting_changes_use_the_functions_way_on_functions_plans(kudu: KuduServ
         site = site_through_kudu(client, "functions-dedicated", name="fn")
     problems = preflight(site, ["function_app.py"], python="3.11")
     assert [problem.fix for problem in problems] == [
-        SettingChange(name="SCM_DO_BUILD_DURING_DEPLOYMENT", value="false"),
+        SettingChange(name="SCM_DO_BUILD_DURING_DEPLOYMENT", value=None),
         SettingChange(name="ENABLE_ORYX_BUILD", value=None),
     ]
-    assert problems[0].how.startswith("az functionapp config appsettings set --name fn")
+    assert problems[0].how.startswith("az functionapp config appsettings delete --name fn")
 
 
 def linux_site(**fields: object) -> Site:

@@ -3,8 +3,8 @@
 One rule, read by the preflight (which reports each as a `Problem`) and by the Azure side (which
 writes the fix through ARM). Sources (research §3, §5, §6):
 - `SCM_DO_BUILD_DURING_DEPLOYMENT` true-like (Kudu's `1` or `true`): a build on the server
-  installs the requirements again and the vendored folder loses; set to `false`, as az cli does
-  when it ships a built package;
+  installs the requirements again and the vendored folder loses; on App Service set to `false`, as
+  az cli does when it ships a built package, on Functions removed, as Core Tools does;
 - `ENABLE_ORYX_BUILD` true-like, `BUILD_FLAGS=UseExpressBuild`, `XDG_CACHE_HOME=/tmp/.cache`: what
   Core Tools' remote build sets and its `EnsureNoKuduLiteBuildSettings` removes; removed;
 - `WEBSITE_RUN_FROM_PACKAGE` set to a URL: the SCM site refuses every deployment (409); removed,
@@ -100,7 +100,10 @@ def build_settings_fix(settings: Mapping[str, str], plan: Plan) -> SettingsChang
             removals.append(key)
             reasons[key] = _WHY_FLEX
         elif name == BUILD and lowered in TRUE_LIKE:
-            updates[key] = "false"
+            if plan.startswith("functions"):  # as Core Tools: without it zipdeploy never builds
+                removals.append(key)
+            else:  # as az cli and vendorer's templates: App Service builds by default otherwise
+                updates[key] = "false"
             reasons[key] = _why_build(plan)
         elif (name == ORYX and lowered in TRUE_LIKE and plan != "app-service-windows") or (
             REMOTE_BUILD_VALUES.get(name) == lowered
