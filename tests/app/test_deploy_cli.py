@@ -389,3 +389,58 @@ def test_windows_site_extension_through_azure(
     assert site.site.settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
     assert "lib" in (site.kudu.wwwroot / "web.config").read_text()
     assert "lib/tinywsgi/__init__.py" in files_in(site.kudu.wwwroot)
+
+
+# --- upload and kudu run through Azure ----------------------------------------------------------
+
+
+def test_upload_through_azure_sends_a_token_and_restarts_through_arm(
+    tmp_path: Path,
+    index: StaticIndex,
+    signed_in: ArmServer,
+    azure_site: Callable[..., AzureSite],
+    azure_credential: StandInCredential,
+) -> None:
+    """Basic auth is off on the stand-in's SCM site, as on new apps: only the token gets in."""
+    app = built_app(tmp_path / "app", index, "linux-python311", {"app.py": APP_PY})
+    site = azure_site("linux", python="3.11", settings={"SCM_DO_BUILD_DURING_DEPLOYMENT": "1"})
+    done = vendorer(
+        "upload", "--app", str(app), "--site", site.name, "-g", site.resource_group, "--restart"
+    )
+    text = shown(done, azure_credential.token(SCM_AUDIENCE))
+    assert done.returncode == 0, text
+    assert set(site.kudu.auth_schemes) == {"Bearer"}
+    assert (site.kudu.wwwroot / "__oryx_packages__" / "tinywsgi" / "__init__.py").is_file()
+    assert "restarted the site through Azure Resource Manager" in text
+    assert site.site.restarts == 1 and site.app.restarts == 1 and posts(site) == []
+    ran = vendorer(
+        "kudu", "run", "--site", site.name, "-g", site.resource_group, "--", "echo", "hello"
+    )
+    assert ran.returncode == 0, shown(ran)
+    assert [command["command"] for command in site.kudu.commands] == ["echo hello"]
+
+
+def test_upload_restart_through_arm_still_refuses_a_site_oryx_would_pass_over(
+    tmp_path: Path, index: StaticIndex, signed_in: ArmServer, azure_site: Callable[..., AzureSite]
+) -> None:
+    app = built_app(tmp_path / "app", index, "linux-python311", {"app.py": APP_PY})
+    site = azure_site("linux", python="3.11")
+    (site.kudu.wwwroot / "antenv").mkdir(parents=True)
+    done = vendorer(
+        "upload", "--app", str(app), "--site", site.name, "-g", site.resource_group, "--restart"
+    )
+    assert done.returncode == 2 and "wwwroot holds antenv" in shown(done)
+    assert site.site.restarts == 0 and not (site.kudu.wwwroot / "__oryx_packages__").exists()
+
+
+def test_a_site_is_named_one_way(tmp_path: Path) -> None:
+    settings = tmp_path / "site.PublishSettings"
+    for options, said in (
+        (
+            ("--site", "web", "-g", "rg", "--publish-profile", str(settings)),
+            "name the site one way",
+        ),
+        (("-g", "rg"), "--resource-group and --subscription go with --site NAME"),
+    ):
+        done = vendorer("kudu", "run", *options, "--", "echo")
+        assert done.returncode == 2 and said in shown(done)

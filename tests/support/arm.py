@@ -16,6 +16,8 @@ is accepted (Core Tools sends 2015-08-01) and recorded. Under
   `/sites/{n}/basicPublishingCredentialsPolicies/scm`, `{"properties": {"allow": b}}`;
 - `web_apps.sync_functions` (POST `/sites/{n}/host/default/sync`) and `sync_function_triggers`
   (POST `/sites/{n}/syncfunctiontriggers`): 204, recorded in `ArmSite.syncs`;
+- `web_apps.restart`: POST `/sites/{n}/restart`, 200, counted in `ArmSite.restarts` (and
+  `on_restart` called: the trio restarts the app);
 - `web_apps.list_host_keys`: POST `/sites/{n}/host/default/listkeys`, master and function keys.
 
 Errors are ARM's `{"error": {"code", "message"}}`: 404 `ResourceNotFound` / `ResourceGroupNotFound`
@@ -124,6 +126,8 @@ class ArmSite:
     state: str = "Running"
     master_key: str = "master-key-standin"
     syncs: list[str] = field(default_factory=list)  # "host/default/sync" | "syncfunctiontriggers"
+    restarts: int = 0  # POST /restart (`web_apps.restart`, what `az webapp restart` calls)
+    on_restart: list[Callable[[], None]] = field(default_factory=list)
     on_settings: list[Callable[[dict[str, str]], None]] = field(default_factory=list)
     on_scm_allowed: list[Callable[[bool], None]] = field(default_factory=list)
 
@@ -256,6 +260,11 @@ class ArmServer:
         if method == "POST" and rest in ("/host/default/sync", "/syncfunctiontriggers"):
             site.syncs.append(rest.lstrip("/"))
             return 204, None
+        if route == ("POST", "/restart"):
+            site.restarts += 1
+            for callback in site.on_restart:
+                callback()
+            return 200, None
         if route == ("POST", "/host/default/listkeys"):
             keys = {"masterKey": site.master_key, "functionKeys": {"default": "function-key"}}
             return 200, {**keys, "systemKeys": {}}

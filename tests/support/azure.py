@@ -170,6 +170,7 @@ class AzureSite:
         self.site.scm_host_name = self.kudu.url.removeprefix("http://")
         self.site.on_settings.append(self._settings_changed)
         self.site.on_scm_allowed.append(self._scm_allowed)
+        self.site.on_restart.append(self.app.restart)
         self.kudu.on_restart.append(self.app.restart)
         self.arm.add_site(self.site)
         return self

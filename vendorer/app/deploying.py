@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from vendorer.app.packaging import PackageRequest, PackageRun, package_project
 from vendorer.app.project import Project
-from vendorer.app.server import open_kudu
+from vendorer.app.sites import SiteChoice, connect, open_kudu
 from vendorer.deploy.health import HealthAnswer, HealthOptions, page_url
 from vendorer.deploy.polling import WaitOptions
 from vendorer.deploy.preflight import Problem, ServerCleanup, SettingChange
@@ -58,10 +57,7 @@ PLANS_OF: Final[dict[Platform, tuple[Plan, ...]]] = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployRequest:
-    site: str | None = None  # --site: the site through ARM
-    resource_group: str | None = None
-    subscription: str | None = None
-    publish_profile: Path | None = None  # the site through Kudu alone
+    where: SiteChoice = field(default_factory=SiteChoice)
     plan: Plan | None = None  # through Kudu alone: the site's plan (default: the profile's)
     fix_settings: bool = False
     health: HealthOptions | None = field(default_factory=HealthOptions)  # None: no check
@@ -82,12 +78,12 @@ class DeployRun:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """The site, with the ARM session (named through Azure) and the Kudu client (for a plan
-    with a Kudu route)."""
+    """The site, with the ARM session (None: known through its SCM site alone) and the client
+    of its SCM site."""
 
     site: Site
     session: ArmSession | None
-    client: KuduClient | None
+    client: KuduClient
 
 
 def plans_for(profile: Profile) -> tuple[Plan, ...]:
@@ -130,11 +126,8 @@ def deploy_project(project: Project, request: DeployRequest, reporter: Reporter)
 
 def _check_request(profile: Profile, request: DeployRequest) -> None:
     """The options that name the site, before anything is made."""
-    if request.site and request.publish_profile:
-        raise UsageError("name the site one way: --site (through Azure) or --publish-profile")
-    if request.site and not request.resource_group:
-        raise UsageError("--site needs --resource-group (the site's resource group)")
-    if request.site and request.plan:
+    request.where.check_named()
+    if request.where.through_azure and request.plan:
         raise UsageError("--plan is for a site named by its SCM site alone; --site reads it")
     if request.health is not None:
         page_url("https://site", request.health.path)  # a path, or a UsageError before anything
@@ -147,39 +140,19 @@ def _check_request(profile: Profile, request: DeployRequest) -> None:
 
 def _open_site(profile: Profile, request: DeployRequest, stack: ExitStack) -> _Target:
     """The site as the request names it (see `_Target`)."""
-    from vendorer.deploy.kudu import KuduClient
-    from vendorer.deploy.kudu_credentials import bearer_credentials
     from vendorer.deploy.routes import site_through_kudu
 
-    if not request.site:
-        if request.publish_profile is None and not os.environ.get("VENDORER_KUDU_URL"):
-            raise UsageError(
-                "which site? --site NAME --resource-group RG (through Azure: az login, or any "
-                "credential azure-identity takes), or --publish-profile FILE, or "
-                "VENDORER_KUDU_URL with _USER and _PASSWORD"
-            )
-        client = stack.enter_context(open_kudu(request.publish_profile))
-        plan = request.plan or plans_for(profile)[0]
-        if plan in RUN_FROM_PACKAGE_PLANS:
-            raise UsageError(
-                f"{plan} deploys through Azure Resource Manager and Storage: name the site with "
-                "--site and --resource-group (signed in with az login)"
-            )
-        return _Target(site_through_kudu(client, plan), None, client)
-    from vendorer.deploy.azure_auth import ScmToken, default_credential
-    from vendorer.deploy.azure_site import find_site, open_arm
-
-    assert request.resource_group is not None  # _check_request
-    credential = default_credential()
-    session = stack.enter_context(
-        open_arm(request.site, request.resource_group, request.subscription, credential=credential)
-    )
-    site = find_site(session)
-    if site.plan in RUN_FROM_PACKAGE_PLANS:
-        return _Target(site, session, None)
-    token = ScmToken(credential, session.cloud)
-    client = stack.enter_context(KuduClient(bearer_credentials(site.scm_url, token)))
-    return _Target(site, session, client)
+    if request.where.through_azure:
+        connection = connect(request.where, stack)
+        return _Target(connection.site, connection.session, connection.client)
+    plan = request.plan or plans_for(profile)[0]
+    if plan in RUN_FROM_PACKAGE_PLANS:
+        raise UsageError(
+            f"{plan} deploys through Azure Resource Manager and Storage: name the site with "
+            "--site and --resource-group (signed in with az login)"
+        )
+    client = open_kudu(request.where, stack)
+    return _Target(site_through_kudu(client, plan), None, client)
 
 
 def _check_plan(profile: Profile, site: Site) -> None:
@@ -195,12 +168,10 @@ def _check_plan(profile: Profile, site: Site) -> None:
 
 def _preflight(project: Project, target: _Target, package: Path) -> tuple[Problem, ...]:
     from vendorer.deploy.preflight import package_names, preflight, read_server_state
-    from vendorer.deploy.preflight_checks import ServerState
 
     version = project.profile.python.version
     python = f"{version.major}.{version.minor}" if version else None
-    client = target.client
-    server = read_server_state(client, target.site) if client is not None else ServerState()
+    server = read_server_state(target.client, target.site)
     return preflight(
         target.site, package_names(package), python=python, server=server, lib_dir=project.lib_dir
     )
@@ -218,7 +189,7 @@ def _fix(
     from vendorer.deploy.build_settings import SettingsChange
     from vendorer.deploy.preflight import PreflightFailed, clean_server
 
-    session, client = target.session, target.client
+    site, session, client = target.site, target.session, target.client
     blocking = [problem for problem in problems if problem.blocking]
     if not blocking:
         return SettingsChange()
@@ -226,7 +197,7 @@ def _fix(
     def fixable(problem: Problem) -> bool:
         if isinstance(problem.fix, SettingChange):
             return session is not None
-        return isinstance(problem.fix, ServerCleanup) and client is not None
+        return isinstance(problem.fix, ServerCleanup)
 
     if not request.fix_settings or not all(fixable(problem) for problem in blocking):
         raise PreflightFailed(blocking, settings_fixable=session is not None)
@@ -236,10 +207,9 @@ def _fix(
         removals=tuple(fix.name for fix, _ in fixes if fix.value is None),
         reasons={fix.name: reason for fix, reason in fixes},
     )
-    if client is not None:
-        clean_server(client, blocking, reporter)
-        if change and session is not None:
-            _write_settings(session, client, change, reporter)
+    clean_server(client, blocking, reporter)
+    if change and session is not None and site.plan not in RUN_FROM_PACKAGE_PLANS:
+        _write_settings(session, client, change, reporter)  # else written with the package's
     return change
 
 
@@ -264,7 +234,7 @@ def _send(
 ) -> tuple[str, str]:
     """(the route taken, the deployment's id or the blob's URL)."""
     site, session, client = target.site, target.session, target.client
-    if client is None:  # run-from-package
+    if site.plan in RUN_FROM_PACKAGE_PLANS:
         from vendorer.deploy.run_from_package import publish_run_from_package
 
         assert session is not None

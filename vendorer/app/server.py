@@ -1,32 +1,30 @@
 """The steps that talk to the site through Kudu: upload, a console command, the capture script.
 
-Credentials come from a publish profile (.PublishSettings) or from VENDORER_KUDU_URL, _USER and
-_PASSWORD; nothing is sent before the local state has been checked (unless asked not to).
+The site is named through Azure (`--site`: an Entra ID token for its SCM site, and a restart
+through ARM) or by its SCM site alone (a publish profile, or VENDORER_KUDU_URL, _USER and
+_PASSWORD: see `app.sites`); nothing is sent before the local state has been checked (unless asked
+not to).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vendorer.app.offline import check_tree
 from vendorer.app.project import Project, load_profile
+from vendorer.app.sites import SiteChoice, connect, open_kudu
 from vendorer.check import CheckResult
-from vendorer.deploy.kudu import (
-    CommandResult,
-    KuduClient,
-    KuduError,
-    credentials_from_environment,
-    read_publish_profile,
-)
+from vendorer.deploy.kudu import CommandResult, KuduClient, KuduError
 from vendorer.deploy.kudu_linux import (
     refuse_capture_through_kudu,
     refuse_pip_through_kudu,
     upload_notes,
 )
-from vendorer.deploy.restart import KuduRestart, SiteRestarter
+from vendorer.deploy.restart import ArmRestart, KuduRestart, SiteRestarter
 from vendorer.deploy.upload import UploadReport, console_steps, upload_vendored, upload_wheelhouse
 from vendorer.errors import UsageError
 from vendorer.install.libfolder import lib_folder
@@ -38,30 +36,24 @@ __all__ = [
     "UploadRequest",
     "UploadRun",
     "capture_on_server",
-    "open_kudu",
     "run_on_server",
     "upload_app",
 ]
 
+if TYPE_CHECKING:
+    from vendorer.deploy.azure_arm import ArmSession
+
 CAPTURE_FOLDER = "data/vendorer"  # below HOME, where the capture script is put and run
-
-
-def open_kudu(publish_profile: Path | None) -> KuduClient:
-    """A client for the site's Kudu, with the publish profile's credentials, else the
-    environment's."""
-    if publish_profile is not None:
-        return KuduClient(read_publish_profile(publish_profile))
-    return KuduClient(credentials_from_environment())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UploadRequest:
     mode: Literal["vendored", "wheelhouse"] = "vendored"
-    publish_profile: Path | None = None
+    where: SiteChoice = field(default_factory=SiteChoice)
     check: bool = True  # send nothing if `vendorer check` finds drift
     print_commands: bool = False  # only say what to type in the Kudu console
     restart: bool = False  # restart the site once the lib folder is there (Linux sites)
-    restarter: SiteRestarter | None = None  # how (None: through Kudu, see deploy.restart)
+    restarter: SiteRestarter | None = None  # how (None: through ARM with --site, else Kudu)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,10 +90,10 @@ def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> 
     if check is not None and check.drifts:
         return UploadRun(lib_dir=lib_dir, check=check, refused=True)
     restarted = None
-    with open_kudu(request.publish_profile) as client:
-        restarter = request.restarter or KuduRestart(
-            client=client, profile=profile, lib=lib, lib_dir=lib_dir
-        )
+    request.where.check()
+    with ExitStack() as stack:
+        client, session = _open(request.where, stack)
+        restarter = request.restarter or _restarter(client, session, project, lib)
         if request.restart:
             restarter.check()  # before anything is sent
         if vendored:
@@ -116,12 +108,28 @@ def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> 
     )
 
 
-def run_on_server(
-    publish_profile: Path | None, words: Sequence[str], directory: str
-) -> CommandResult:
+def _open(choice: SiteChoice, stack: ExitStack) -> tuple[KuduClient, ArmSession | None]:
+    """The SCM site's client, and the ARM session when the site is named through Azure."""
+    if choice.through_azure:
+        connection = connect(choice, stack)
+        return connection.client, connection.session
+    return open_kudu(choice, stack), None
+
+
+def _restarter(
+    client: KuduClient, session: ArmSession | None, project: Project, lib: Path
+) -> SiteRestarter:
+    """Through ARM for a site named through Azure, else through Kudu (see deploy.restart)."""
+    profile, lib_dir = project.profile, project.lib_dir
+    if session is None:
+        return KuduRestart(client=client, profile=profile, lib=lib, lib_dir=lib_dir)
+    return ArmRestart(client=client, profile=profile, lib=lib, lib_dir=lib_dir, session=session)
+
+
+def run_on_server(choice: SiteChoice, words: Sequence[str], directory: str) -> CommandResult:
     """`vendorer kudu run`: a console command, run in `directory` (below HOME) on the site."""
-    with open_kudu(publish_profile) as client:
-        return client.command(" ".join(words), directory)
+    with ExitStack() as stack:
+        return open_kudu(choice, stack).command(" ".join(words), directory)
 
 
 def capture_on_server(
@@ -136,7 +144,8 @@ def capture_on_server(
         raise refuse_capture_through_kudu(f"{python} is a path on Linux")
     if python is None:
         python = load_profile(app, name, reporter).server.python if name in known else "python"
-    with open_kudu(publish_profile) as client:
+    with ExitStack() as stack:
+        client = open_kudu(SiteChoice(publish_profile=publish_profile), stack)
         client.write_file(f"{CAPTURE_FOLDER}/capture.py", capture_script().encode())
         result = client.command(f'"{python}" capture.py', CAPTURE_FOLDER)
     if result.exit_code != 0:

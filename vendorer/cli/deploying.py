@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vendorer.cli.options import Commands, OptionGroups, project_of
+from vendorer.cli.options import Commands, OptionGroups, project_of, site_choice
 from vendorer.cli.output import Output
 from vendorer.deploy.site import PLANS
 
@@ -67,15 +67,6 @@ def _add_package_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_site_options(deploy: argparse.ArgumentParser) -> None:
-    deploy.add_argument("--site", metavar="NAME", help="the site (App Service or Functions app)")
-    deploy.add_argument(
-        "-g", "--resource-group", metavar="RG", help="the site's resource group (with --site)"
-    )
-    deploy.add_argument(
-        "--subscription",
-        metavar="ID",
-        help="the site's subscription (default: AZURE_SUBSCRIPTION_ID, else az's current one)",
-    )
     deploy.add_argument(
         "--plan",
         choices=PLANS,
@@ -183,10 +174,7 @@ def _deploy(args: argparse.Namespace) -> int:
     out = Output()
     project = _project(args, out)
     request = DeployRequest(
-        site=args.site,
-        resource_group=args.resource_group,
-        subscription=args.subscription,
-        publish_profile=args.publish_profile,
+        where=site_choice(args),
         plan=args.plan,
         fix_settings=args.fix_settings,
         health=None

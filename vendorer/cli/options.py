@@ -18,6 +18,7 @@ from vendorer.app.project import (
     ResolveChoices,
     load_project,
 )
+from vendorer.app.sites import SiteChoice
 from vendorer.errors import UsageError
 from vendorer.inputs.options import INDEX_STRATEGIES, KEYRING_PROVIDERS
 from vendorer.report import Reporter
@@ -49,7 +50,7 @@ class OptionGroups:
     lib: argparse.ArgumentParser  # --lib-dir
     native: argparse.ArgumentParser  # --native
     vendoring: argparse.ArgumentParser  # + --slim, --dry-run
-    credentials: argparse.ArgumentParser  # --publish-profile
+    credentials: argparse.ArgumentParser  # the site: --site, -g, --subscription, --publish-profile
 
 
 def option_groups() -> OptionGroups:
@@ -98,13 +99,32 @@ def option_groups() -> OptionGroups:
             "build them here with cibuildwheel (Linux targets, needs docker or podman)",
         ),
         vendoring=_vendoring_options(lib),
-        credentials=_option(
-            "--publish-profile",
-            type=Path,
-            metavar="FILE",
-            help="the site's .PublishSettings (else VENDORER_KUDU_URL, _USER and _PASSWORD)",
-        ),
+        credentials=_site_options(),
     )
+
+
+def _site_options() -> argparse.ArgumentParser:
+    """How a command names the site: through Azure (--site, -g, --subscription) or its SCM site."""
+    site = _parent()
+    site.add_argument(
+        "--site", metavar="NAME", help="the site, found through Azure Resource Manager (az login)"
+    )
+    site.add_argument(
+        "-g", "--resource-group", metavar="RG", help="the site's resource group (with --site)"
+    )
+    site.add_argument(
+        "--subscription",
+        metavar="ID",
+        help="the site's subscription (default: AZURE_SUBSCRIPTION_ID, else az's current one)",
+    )
+    site.add_argument(
+        "--publish-profile",
+        type=Path,
+        metavar="FILE",
+        help="without --site: the site's .PublishSettings (else VENDORER_KUDU_URL, _USER and "
+        "_PASSWORD)",
+    )
+    return site
 
 
 def _parent(*parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -288,6 +308,16 @@ def project_of(
         wheelhouse=wheelhouse,
     )
     return load_project(choices, reporter)
+
+
+def site_choice(args: argparse.Namespace) -> SiteChoice:
+    """The site as the `credentials` group names it."""
+    return SiteChoice(
+        site=args.site,
+        resource_group=args.resource_group,
+        subscription=args.subscription,
+        publish_profile=args.publish_profile,
+    )
 
 
 def index_choices(args: argparse.Namespace) -> IndexChoices:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vendorer.cli.options import Commands, OptionGroups, project_of
+from vendorer.cli.options import Commands, OptionGroups, project_of, site_choice
 from vendorer.cli.output import Output
 from vendorer.deploy.site import PLANS
 from vendorer.errors import UsageError
@@ -259,7 +259,7 @@ def _upload(args: argparse.Namespace) -> int:
     project = project_of(args, out, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
     request = UploadRequest(
         mode=args.mode,
-        publish_profile=args.publish_profile,
+        where=site_choice(args),
         check=not args.no_check,
         print_commands=args.print_commands,
         restart=args.restart,
@@ -310,7 +310,7 @@ def _kudu_run(args: argparse.Namespace) -> int:
     words = args.words[1:] if args.words[:1] == ["--"] else args.words  # the command's own stay
     if not words:
         raise UsageError("kudu run needs a command: vendorer kudu run -- python --version")
-    result = run_on_server(args.publish_profile, words, args.dir)
+    result = run_on_server(site_choice(args), words, args.dir)
     sys.stdout.write(result.output)
     sys.stderr.write(result.error)
     return result.exit_code

@@ -46,6 +46,7 @@ __all__ = [
     "READ_PLAN",
     "READ_SETTINGS",
     "READ_SITE",
+    "RESTART",
     "SYNC_TRIGGERS",
     "WRITE_SETTINGS",
     "ArmAction",
@@ -82,6 +83,7 @@ READ_CONFIG: Final = ArmAction(
     "read the configuration of {site}", "Microsoft.Web/sites/config/read"
 )
 SYNC_TRIGGERS: Final = ArmAction("sync the function triggers of {site}")
+RESTART: Final = ArmAction("restart {site}", "Microsoft.Web/sites/restart/action")
 
 
 class _LoopbackPolicy(ARMChallengeAuthenticationPolicy):

@@ -23,6 +23,7 @@ from vendorer.deploy.azure_arm import (
     READ_PLAN,
     READ_SETTINGS,
     READ_SITE,
+    RESTART,
     ArmSession,
 )
 from vendorer.deploy.azure_auth import azure_cloud, default_credential, subscription_for
@@ -32,7 +33,15 @@ from vendorer.deploy.site import Plan, Site, SiteRef
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-__all__ = ["ROUTES", "UnsupportedSite", "find_site", "open_arm", "plan_of", "python_of"]
+__all__ = [
+    "ROUTES",
+    "UnsupportedSite",
+    "find_site",
+    "open_arm",
+    "plan_of",
+    "python_of",
+    "restart_site",
+]
 
 ROUTES: Final[dict[Plan, str]] = {
     "app-service-linux": "App Service on Linux: OneDeploy (/api/publish?type=zip)",
@@ -112,6 +121,12 @@ def find_site(session: ArmSession) -> Site:
         ),
         ref=ref,
     )
+
+
+def restart_site(session: ArmSession) -> None:
+    """Restart the site (ARM `POST .../restart`, what `az webapp restart` calls)."""
+    ref = session.ref
+    session.call(RESTART, session.web.web_apps.restart, ref.resource_group, ref.name)
 
 
 def plan_of(

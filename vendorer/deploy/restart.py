@@ -20,8 +20,9 @@ wwwroot is not what runs), or an Oryx build's `antenv` or `oryx-manifest.toml` i
 then passes over `__oryx_packages__`; and KuduLite deletes `oryx-manifest.toml` at every push
 deployment, which breaks an app built with compression).
 
-The other way is Azure Resource Manager (`POST .../sites/{name}/restart`): `SiteRestarter` is the
-seam for it, for a caller that knows the site through ARM.
+The other way, for a site named through Azure (`--site`), is Azure Resource Manager (`POST
+.../sites/{name}/restart`, `ArmRestart`): no deployment, so a build setting does no harm; what
+makes a restart do no good (a run-from-package site, an Oryx build's leftovers) still stops it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import quote
 
 from vendorer.deploy.kudu import CommandOutcomeUnknown, KuduClient, KuduError
@@ -40,7 +41,10 @@ from vendorer.install.manifest import MANIFEST
 from vendorer.target.layout import ORYX_BUILD_OUTPUTS, ORYX_LIB, server_path
 from vendorer.target.profile import Profile
 
-__all__ = ["KuduRestart", "SiteRestarter"]
+if TYPE_CHECKING:
+    from vendorer.deploy.azure_arm import ArmSession
+
+__all__ = ["ArmRestart", "KuduRestart", "SiteRestarter"]
 
 SUCCESS: Final = 4  # KuduLite DeployStatus
 FAILED: Final = 3
@@ -82,10 +86,10 @@ class KuduRestart:
         self._check_outcome()
         return "through Kudu (a OneDeploy of the lib folder's manifest, restart=true)"
 
-    def _check_settings(self) -> None:
+    def _check_settings(self, *, deploys: bool = True) -> None:
         settings = self.client.settings()
         build = settings.get("SCM_DO_BUILD_DURING_DEPLOYMENT", "")
-        if build == "1" or build.lower() == "true":
+        if deploys and (build == "1" or build.lower() == "true"):
             raise UsageError(
                 f"not restarting through Kudu: SCM_DO_BUILD_DURING_DEPLOYMENT={build} makes every "
                 "deployment build, and a build installs the requirements again and passes over "
@@ -141,3 +145,20 @@ class KuduRestart:
                 "the restart's deployment has not finished: the site restarts when it does; "
                 f"look at the site, or {ELSEWHERE}"
             )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArmRestart(KuduRestart):
+    """The restart through Azure Resource Manager, for a site named through Azure."""
+
+    session: ArmSession
+
+    def check(self) -> None:
+        self._check_settings(deploys=False)  # no deployment: a build setting does no harm
+        self._check_wwwroot()
+
+    def restart(self) -> str:
+        from vendorer.deploy.azure_site import restart_site
+
+        restart_site(self.session)
+        return "through Azure Resource Manager"
