@@ -278,6 +278,7 @@ def test_a_drifted_app_is_not_sent(
         (("--site", "web"), "--site needs --resource-group"),
         (("--site", "web", "-g", "rg", "--plan", "functions-flex"), "--plan is for a site named"),
         (("--timeout", "soon"), "'soon' is not a number of seconds"),
+        (("--publish-profile", "x", "--plan", "app-service-mac"), "functions-flex: Flex Consu"),
         (("--health-path", "https://elsewhere/"), "give a path on the site"),
     ],
 )

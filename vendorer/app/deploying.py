@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from vendorer.app.packaging import PackageRequest, PackageRun, package_project
 from vendorer.app.project import Project
@@ -28,8 +28,8 @@ from vendorer.app.sites import SiteChoice, connect, open_kudu
 from vendorer.deploy.health import HealthAnswer, HealthOptions, page_url
 from vendorer.deploy.polling import WaitOptions
 from vendorer.deploy.preflight import Problem, ServerCleanup, SettingChange
-from vendorer.deploy.routes import RUN_FROM_PACKAGE_PLANS
-from vendorer.deploy.site import Plan, Site
+from vendorer.deploy.routes import RUN_FROM_PACKAGE_PLANS, route_for
+from vendorer.deploy.site import PLANS, Plan, Site
 from vendorer.errors import UsageError, VendorerError
 from vendorer.report import Reporter
 from vendorer.target.layout import Platform, platform_of
@@ -58,7 +58,7 @@ PLANS_OF: Final[dict[Platform, tuple[Plan, ...]]] = {
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployRequest:
     where: SiteChoice = field(default_factory=SiteChoice)
-    plan: Plan | None = None  # through Kudu alone: the site's plan (default: the profile's)
+    plan: str | None = None  # through Kudu alone: the site's plan (default: the profile's)
     fix_settings: bool = False
     health: HealthOptions | None = field(default_factory=HealthOptions)  # None: no check
     wait: WaitOptions = field(default_factory=WaitOptions)
@@ -129,6 +129,8 @@ def _check_request(profile: Profile, request: DeployRequest) -> None:
     request.where.check_named()
     if request.where.through_azure and request.plan:
         raise UsageError("--plan is for a site named by its SCM site alone; --site reads it")
+    if request.plan is not None and request.plan not in PLANS:
+        route_for(request.plan)  # the UsageError that lists every plan and its route
     if request.health is not None:
         page_url("https://site", request.health.path)  # a path, or a UsageError before anything
     if not plans_for(profile):
@@ -145,7 +147,7 @@ def _open_site(profile: Profile, request: DeployRequest, stack: ExitStack) -> _T
     if request.where.through_azure:
         connection = connect(request.where, stack)
         return _Target(connection.site, connection.session, connection.client)
-    plan = request.plan or plans_for(profile)[0]
+    plan = cast(Plan, request.plan or plans_for(profile)[0])  # one of PLANS: _check_request
     if plan in RUN_FROM_PACKAGE_PLANS:
         raise UsageError(
             f"{plan} deploys through Azure Resource Manager and Storage: name the site with "

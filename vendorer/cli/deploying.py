@@ -69,9 +69,10 @@ def _add_package_options(parser: argparse.ArgumentParser) -> None:
 def _add_site_options(deploy: argparse.ArgumentParser) -> None:
     deploy.add_argument(
         "--plan",
-        choices=PLANS,
-        help="with a publish profile: the site's plan (default: app-service-linux for linux-* "
-        "profiles, functions-flex for functions-*, app-service-windows for site extensions)",
+        metavar="PLAN",
+        help=f"with a publish profile: the site's plan, one of {', '.join(PLANS)} (default: "
+        "app-service-linux for linux-* profiles, functions-flex for functions-*, "
+        "app-service-windows for site extensions)",
     )
     deploy.add_argument(
         "--fix-settings",
