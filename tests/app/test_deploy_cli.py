@@ -145,18 +145,21 @@ def test_a_site_that_would_build_is_left_alone_unless_fix_settings(
 ) -> None:
     app = built_app(tmp_path / "app", index, "linux-python311", {"app.py": APP_PY})
     site = azure_site("linux", python="3.11", settings={"SCM_DO_BUILD_DURING_DEPLOYMENT": "true"})
+    (site.kudu.wwwroot / "antenv" / "bin").mkdir(parents=True)  # a past Oryx build's
     refused = deploy(app, site)
     text = shown(refused)
     assert refused.returncode == 1
     assert "the site would undo the deployment, so nothing was sent" in text
-    assert "--fix-settings takes care of: SCM_DO_BUILD_DURING_DEPLOYMENT" in text
+    assert "--fix-settings takes care of: SCM_DO_BUILD_DURING_DEPLOYMENT, " in text
+    assert "/home/site/wwwroot/antenv on the server" in text
     assert posts(site) == [] and site.site.settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "true"
     fixed = deploy(app, site, "--fix-settings")
     text = shown(fixed)
     assert fixed.returncode == 0, text
     assert site.site.settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
     assert "app setting SCM_DO_BUILD_DURING_DEPLOYMENT=false (" in text
-    assert not (site.kudu.wwwroot / "antenv").exists()  # no Oryx build ran
+    assert "removed site/wwwroot/antenv from the site" in text
+    assert not (site.kudu.wwwroot / "antenv").exists()  # removed, and no Oryx build ran
     assert "__oryx_packages__/tinywsgi/__init__.py" in files_in(site.kudu.wwwroot)
 
 

@@ -106,7 +106,7 @@ def deploy_project(project: Project, request: DeployRequest, reporter: Reporter)
         for problem in problems:
             if not problem.blocking:
                 reporter.warning(problem.describe())
-        changed = _fix(problems, request, target, reporter)
+        changed, removed = _fix(problems, request, target, reporter)
         route, deployment = _send(target, package, changed, request, reporter)
     health = None
     if request.health is not None:
@@ -118,7 +118,7 @@ def deploy_project(project: Project, request: DeployRequest, reporter: Reporter)
         site=site,
         route=route,
         deployment=deployment,
-        changed=tuple(_describe(changed)) + tuple(_cleaned(problems, request)),
+        changed=(*_describe(changed), *(f"removed {path} from the site" for path in removed)),
         warnings=tuple(problem.describe() for problem in problems if not problem.blocking),
         health=health,
     )
@@ -184,17 +184,17 @@ def _fix(
     request: DeployRequest,
     target: _Target,
     reporter: Reporter,
-) -> SettingsChange:
+) -> tuple[SettingsChange, list[str]]:
     """Nothing when no problem blocks; else, with --fix-settings and every fix possible here,
-    the leftovers removed now and the settings change to write (written now for a Kudu route,
-    with the package's setting for run-from-package); else PreflightFailed."""
+    the settings change (written now for a Kudu route, with the package's setting for
+    run-from-package) and the leftovers removed; else PreflightFailed."""
     from vendorer.deploy.build_settings import SettingsChange
     from vendorer.deploy.preflight import PreflightFailed, clean_server
 
     site, session, client = target.site, target.session, target.client
     blocking = [problem for problem in problems if problem.blocking]
     if not blocking:
-        return SettingsChange()
+        return SettingsChange(), []
 
     def fixable(problem: Problem) -> bool:
         if isinstance(problem.fix, SettingChange):
@@ -209,10 +209,10 @@ def _fix(
         removals=tuple(fix.name for fix, _ in fixes if fix.value is None),
         reasons={fix.name: reason for fix, reason in fixes},
     )
-    clean_server(client, blocking, reporter)
+    removed = clean_server(client, blocking, reporter)
     if change and session is not None and site.plan not in RUN_FROM_PACKAGE_PLANS:
         _write_settings(session, client, change, reporter)  # else written with the package's
-    return change
+    return change, removed
 
 
 def _write_settings(
@@ -253,13 +253,3 @@ def _describe(change: SettingsChange) -> list[str]:
 
     shown = SHOWN | {"PYTHONPATH"}
     return [f"app setting {line}" for line in change.describe(shown=shown)]
-
-
-def _cleaned(problems: Sequence[Problem], request: DeployRequest) -> list[str]:
-    if not request.fix_settings:
-        return []
-    return [
-        f"removed {problem.fix.path} from the site"
-        for problem in problems
-        if problem.blocking and isinstance(problem.fix, ServerCleanup)
-    ]
