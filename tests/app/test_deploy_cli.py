@@ -445,6 +445,11 @@ def test_a_site_is_named_one_way(tmp_path: Path) -> None:
             "name the site one way",
         ),
         (("-g", "rg"), "--resource-group and --subscription go with --site NAME"),
+        (("--site", " ", "-g", "rg"), "--site ' ': a site's name is 1 to 60 letters"),
+        (("--site", "a/../b", "-g", "rg"), "--site 'a/../b': a site's name is"),
+        (("--site", "web\x01", "-g", "rg"), "a site's name is"),
+        (("--site", "web", "-g", "rg."), "--resource-group 'rg.': a resource group's name"),
+        (("--site", "web", "-g", "rg", "--subscription", "mine"), "a subscription is its ID"),
     ):
         done = vendorer("kudu", "run", *options, "--", "echo")
         assert done.returncode == 2 and said in shown(done)

@@ -10,10 +10,11 @@ alone, the Basic credentials of the publish profile or the environment are used.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from vendorer.deploy.site import Site
 from vendorer.errors import UsageError
@@ -23,6 +24,25 @@ if TYPE_CHECKING:
     from vendorer.deploy.kudu import KuduClient
 
 __all__ = ["Connection", "SiteChoice", "connect", "open_kudu"]
+
+_NAMES: Final = (  # (option, what Azure takes, the rule in words)
+    (
+        "--site",
+        re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?"),
+        "a site's name is 1 to 60 letters, digits and hyphens, not starting or ending with one",
+    ),
+    (
+        "--resource-group",
+        re.compile(r"[-\w.()]{0,89}[-\w()]"),
+        "a resource group's name is 1 to 90 letters, digits, underscores, hyphens, periods and "
+        "parentheses, not ending with a period",
+    ),
+    (
+        "--subscription",
+        re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"),
+        "a subscription is its ID, a GUID (`az account list` shows them)",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,13 +59,20 @@ class SiteChoice:
         return bool(self.site)
 
     def check(self) -> None:
-        """A UsageError for options that do not name one site one way."""
+        """A UsageError for options that do not name one site one way, or names Azure would
+        not take (checked here, so they never reach a URL)."""
+        for (option, pattern, rule), value in zip(_NAMES, self._values(), strict=True):
+            if value is not None and not pattern.fullmatch(value):
+                raise UsageError(f"{option} {value!r}: {rule}")
         if self.site and self.publish_profile:
             raise UsageError("name the site one way: --site (through Azure) or --publish-profile")
         if self.site and not self.resource_group:
             raise UsageError("--site needs --resource-group (the site's resource group)")
         if not self.site and (self.resource_group or self.subscription):
             raise UsageError("--resource-group and --subscription go with --site NAME")
+
+    def _values(self) -> tuple[str | None, ...]:
+        return (self.site, self.resource_group, self.subscription)
 
     def check_named(self) -> None:
         """`check`, and a UsageError when no way to the site is given at all."""
