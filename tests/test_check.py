@@ -46,6 +46,29 @@ def test_a_fresh_build_checks_clean_and_offline(app: tuple[Path, StaticIndex]) -
     assert index.requests == []
 
 
+# What a run with nothing to do never needs: the HTTP client, the terminal renderer, the resolver,
+# the wheel installer, the build frontend, the Azure SDK.
+HEAVY = ("httpx", "rich", "resolvelib", "installer", "build", "azure", "ssl")
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_nothing_changed_imports_nothing_heavy(app: tuple[Path, StaticIndex], command: str) -> None:
+    folder, index = app
+    index.requests.clear()
+    script = (
+        "import json, sys\n"
+        "from vendorer.cli.program import main\n"
+        f"code = main([{command!r}])\n"
+        f"print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})]))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=folder, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    code, heavy = json.loads(result.stdout.splitlines()[-1])
+    assert (code, heavy) == (0, [])
+    assert index.requests == []
+
+
 def test_stale_lock(app: tuple[Path, StaticIndex]) -> None:
     folder, _ = app
     (folder / "requirements.txt").write_text("webfw\nextra\n", encoding="utf-8")

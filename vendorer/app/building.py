@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vendorer._util.files import write_text_atomic
 from vendorer.app.core_tools import keep_core_tools_files
@@ -17,12 +17,14 @@ from vendorer.app.locking import LockResult, lock_indexes, make_lock, open_finde
 from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
-from vendorer.index.finder import Finder
 from vendorer.install.libfolder import lib_folder
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
 from vendorer.lock.export import export_requirements
 from vendorer.report import Reporter
 from vendorer.target.layout import load_conditions, never_loaded, pythonpath_entry
+
+if TYPE_CHECKING:
+    from vendorer.index.finder import Finder
 
 __all__ = [
     "BuildRequest",

@@ -11,8 +11,8 @@ from collections.abc import Callable, Collection, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidWheelFilename,
@@ -25,8 +25,6 @@ from packaging.version import Version
 from vendorer._util.files import write_text_atomic
 from vendorer._util.urls import file_url_path, redact
 from vendorer.errors import UsageError
-from vendorer.index.finder import Finder
-from vendorer.index.models import DistFile
 from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cache_dir, indexes_for
 from vendorer.inputs.requirements import RequirementLine, RequirementsFile, parse_requirements
 from vendorer.lock.inputs_hash import inputs_hash
@@ -34,10 +32,15 @@ from vendorer.lock.model import Lock, LockedFile, LockedPackage
 from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
 from vendorer.report import NULL_REPORTER, RESOLVE, Reporter, running
 from vendorer.resolve.candidates import FilePolicy, summarize
-from vendorer.resolve.resolver import ResolvedPackage, RootRequirement, resolve_for
 from vendorer.target.profile import Profile
 from vendorer.target.tags import is_host_built
-from vendorer.wheelhouse.builder import build_metadata
+
+if TYPE_CHECKING:  # resolving, reading indexes and building: imported when a lock is made
+    from packaging.metadata import Metadata
+
+    from vendorer.index.finder import Finder
+    from vendorer.index.models import DistFile
+    from vendorer.resolve.resolver import ResolvedPackage, RootRequirement
 
 __all__ = ["LockResult", "host_built_warning", "lock_indexes", "make_lock", "open_finder"]
 
@@ -157,6 +160,8 @@ def _resolved(
 ) -> tuple[LockedPackage, ...]:
     """Resolve the requirements (with the constraints and the --upgrade-package bounds) and
     pin every chosen file with its sha256."""
+    from vendorer.resolve.resolver import RootRequirement, resolve_for
+
     roots = [_root(line, finder) for line in requirements.requirements]
     constraints = [
         *(_root(line, finder) for line in requirements.constraints),
@@ -250,6 +255,8 @@ def open_finder(
 ) -> Finder:
     """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
     to `reporter`."""
+    from vendorer.index.finder import Finder
+
     return Finder(
         index_urls=indexes.index_urls,
         find_links=indexes.find_links,
@@ -280,6 +287,8 @@ def _read_if_valid(path: Path) -> Lock | None:
 
 
 def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
+    from vendorer.resolve.resolver import RootRequirement
+
     direct = None
     if line.path is not None:
         direct = finder.local_file(line.path)
@@ -300,6 +309,8 @@ def _metadata_builder(
     finder: Finder, indexes: IndexSettings, reporter: Reporter
 ) -> Callable[[DistFile], Metadata]:
     def build(file: DistFile) -> Metadata:
+        from vendorer.wheelhouse.builder import build_metadata
+
         sdist = finder.download(file, cache_dir() / "sdists")
         return build_metadata(sdist, indexes, reporter=reporter)
 

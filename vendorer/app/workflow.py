@@ -12,14 +12,12 @@ import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
 from vendorer.app.locking import LockResult, host_built_warning, open_finder
 from vendorer.errors import VendorerError
-from vendorer.index.finder import Finder
 from vendorer.inputs.options import LockOptions
 from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter, running
 from vendorer.resolve.candidates import FilePolicy, VersionChoice, choose_versions, newest_usable
@@ -32,6 +30,11 @@ from vendorer.wheelhouse.fill import (
     verified_file,
 )
 from vendorer.wheelhouse.native_build import CibuildwheelError, build_with_cibuildwheel
+
+if TYPE_CHECKING:
+    from packaging.metadata import Metadata
+
+    from vendorer.index.finder import Finder
 
 __all__ = [
     "NativeAdvice",
