@@ -141,7 +141,7 @@ def _survey(
     scan = scan_tree(folder, owned_paths(old))
     hashes = HashCache(hash_cache_path(folder))
     actual = {
-        relative: hashes.sha256(folder / relative)
+        relative: hashes.sha256(scan.regular[relative])
         for entry in old_dists.values()
         for relative in entry.files
         if relative in scan.regular  # a file behind a link, or turned into one, is not vendorer's
