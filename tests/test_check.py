@@ -47,8 +47,9 @@ def test_a_fresh_build_checks_clean_and_offline(app: tuple[Path, StaticIndex]) -
 
 
 # What a run with nothing to do never needs: the HTTP client, the terminal renderer, the resolver,
-# the wheel installer, the build frontend, the Azure SDK.
+# the wheel installer, the build frontend, the Azure SDK; nor vendorer's index client.
 HEAVY = ("httpx", "rich", "resolvelib", "installer", "build", "azure", "ssl")
+UNUSED = ("vendorer.index.finder", "vendorer.resolve.resolver", "vendorer.install.unpack")
 
 
 @pytest.mark.parametrize("command", ["build", "check"])
@@ -59,7 +60,8 @@ def test_nothing_changed_imports_nothing_heavy(app: tuple[Path, StaticIndex], co
         "import json, sys\n"
         "from vendorer.cli.program import main\n"
         f"code = main([{command!r}])\n"
-        f"print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})]))"
+        "print(json.dumps([code, sorted(m for m in sys.modules\n"
+        f"    if m.split('.')[0] in {HEAVY!r} or m in {UNUSED!r})]))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             cwd=folder, check=False)  # fmt: skip

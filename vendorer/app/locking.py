@@ -7,10 +7,12 @@ new one is complete.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -42,7 +44,14 @@ if TYPE_CHECKING:  # resolving, reading indexes and building: imported when a lo
     from vendorer.index.models import DistFile
     from vendorer.resolve.resolver import ResolvedPackage, RootRequirement
 
-__all__ = ["LockResult", "host_built_warning", "lock_indexes", "make_lock", "open_finder"]
+__all__ = [
+    "IndexSession",
+    "LockResult",
+    "host_built_warning",
+    "lock_indexes",
+    "make_lock",
+    "open_finder",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +75,7 @@ def make_lock(
     upgrade_packages: Collection[str] = (),
     dry_run: bool = False,
     reporter: Reporter = NULL_REPORTER,
-    finder: Finder | None = None,
+    finder: IndexSession | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
@@ -101,7 +110,9 @@ def make_lock(
         targets = [_upgrade_target(text) for text in upgrade_packages]
         kept = {} if upgrade else _kept_versions(previous, options, targets)
         opened = (
-            nullcontext(finder) if finder is not None else open_finder(indexes, options, reporter)
+            nullcontext(finder.finder)
+            if finder is not None
+            else open_finder(indexes, options, reporter)
         )
         with opened as using:
             packages = _resolved(
@@ -269,6 +280,43 @@ def open_finder(
         first_index=indexes.strategy == FIRST_INDEX,
         reporter=reporter,
     )
+
+
+class IndexSession:
+    """The run's one index client, which the lock and the wheelhouse steps share, opened at its
+    first use: a run whose lock is current and whose wheelhouse holds every wheel never opens it
+    (nor imports it). A wheelhouse's `Downloader`."""
+
+    def __init__(
+        self, indexes: IndexSettings, options: LockOptions, reporter: Reporter = NULL_REPORTER
+    ) -> None:
+        self._indexes, self._options, self._reporter = indexes, options, reporter
+        self._finder: Finder | None = None
+        self._opening = threading.Lock()
+
+    @property
+    def finder(self) -> Finder:
+        with self._opening:
+            if self._finder is None:
+                self._finder = open_finder(self._indexes, self._options, self._reporter)
+            return self._finder
+
+    def verified_file(
+        self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER
+    ) -> Path:
+        return self.finder.verified_file(url, filename, sha256, reporter)
+
+    def __enter__(self) -> IndexSession:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._finder is not None:
+            self._finder.__exit__(kind, value, tb)
 
 
 def _if_current(lock: Lock | None, digest: str) -> Lock | None:
