@@ -18,7 +18,9 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.deploy.hooks import MARKER
+from vendorer.install.manifest import MANIFEST
 from vendorer.install.tree import hash_cache_path
+from vendorer.wheelhouse.contents import STATE_FILE
 
 
 @pytest.fixture
@@ -69,6 +71,20 @@ def test_nothing_changed_imports_nothing_heavy(app: tuple[Path, StaticIndex], co
     code, heavy = json.loads(result.stdout.splitlines()[-1])
     assert (code, heavy) == (0, [])
     assert index.requests == []
+
+
+def test_a_build_with_nothing_to_do_writes_nothing(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    wheelhouse = folder / "wheelhouse" / "python361x64"
+    files = [folder / "pylock.python361x64.toml", wheelhouse / "requirements.txt",
+             wheelhouse / STATE_FILE, folder / "lib" / MANIFEST]  # fmt: skip
+    before = {path: path.stat().st_mtime_ns for path in files}
+    again = vendorer("build", cwd=folder)
+    assert again.returncode == 0, again.stderr
+    assert {path: path.stat().st_mtime_ns for path in files} == before
+    (wheelhouse / "requirements.txt").write_text("edited\n", encoding="utf-8")
+    assert vendorer("build", cwd=folder).returncode == 0  # a changed export is written again
+    assert "--hash=sha256:" in (wheelhouse / "requirements.txt").read_text(encoding="utf-8")
 
 
 def test_stale_lock(app: tuple[Path, StaticIndex]) -> None:
