@@ -18,7 +18,9 @@ from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 from vendorer.deploy.hooks import MARKER
+from vendorer.install.manifest import MANIFEST
 from vendorer.install.tree import hash_cache_path
+from vendorer.wheelhouse.contents import STATE_FILE
 
 
 @pytest.fixture
@@ -44,6 +46,45 @@ def test_a_fresh_build_checks_clean_and_offline(app: tuple[Path, StaticIndex]) -
         result.stderr
     )
     assert index.requests == []
+
+
+# What a run with nothing to do never needs: the HTTP client, the terminal renderer, the resolver,
+# the wheel installer, the build frontend, the Azure SDK; nor vendorer's index client.
+HEAVY = ("httpx", "rich", "resolvelib", "installer", "build", "azure", "ssl")
+UNUSED = ("vendorer.index.finder", "vendorer.resolve.resolver", "vendorer.install.unpack")
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_nothing_changed_imports_nothing_heavy(app: tuple[Path, StaticIndex], command: str) -> None:
+    folder, index = app
+    index.requests.clear()
+    script = (
+        "import json, sys\n"
+        "from vendorer.cli.program import main\n"
+        f"code = main([{command!r}])\n"
+        "print(json.dumps([code, sorted(m for m in sys.modules\n"
+        f"    if m.split('.')[0] in {HEAVY!r} or m in {UNUSED!r})]))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=folder, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    code, heavy = json.loads(result.stdout.splitlines()[-1])
+    assert (code, heavy) == (0, [])
+    assert index.requests == []
+
+
+def test_a_build_with_nothing_to_do_writes_nothing(app: tuple[Path, StaticIndex]) -> None:
+    folder, _ = app
+    wheelhouse = folder / "wheelhouse" / "python361x64"
+    files = [folder / "pylock.python361x64.toml", wheelhouse / "requirements.txt",
+             wheelhouse / STATE_FILE, folder / "lib" / MANIFEST]  # fmt: skip
+    before = {path: path.stat().st_mtime_ns for path in files}
+    again = vendorer("build", cwd=folder)
+    assert again.returncode == 0, again.stderr
+    assert {path: path.stat().st_mtime_ns for path in files} == before
+    (wheelhouse / "requirements.txt").write_text("edited\n", encoding="utf-8")
+    assert vendorer("build", cwd=folder).returncode == 0  # a changed export is written again
+    assert "--hash=sha256:" in (wheelhouse / "requirements.txt").read_text(encoding="utf-8")
 
 
 def test_stale_lock(app: tuple[Path, StaticIndex]) -> None:

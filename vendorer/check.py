@@ -184,11 +184,12 @@ def _check_files(lib: Path, shown: str, manifest: Manifest, fix: str) -> Iterato
     scan = scan_tree(lib, owned_paths(manifest))
     hashes = HashCache(hash_cache_path(lib))
     for relative, sha in expected.items():
-        if relative not in scan.regular:
+        path = scan.regular.get(relative)
+        if path is None:
             replaced = os.path.lexists(lib / relative)
             what = "replaced by hand (a link, a folder, or in a linked folder)"
             yield Drift(f"{shown}/{relative}: {what if replaced else 'missing'}", fix)
-        elif hashes.sha256(lib / relative) != sha:
+        elif hashes.sha256(path) != sha:
             yield Drift(f"{shown}/{relative}: changed by hand", fix)
     hashes.save()
     for entry in scan.foreign:

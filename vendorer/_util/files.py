@@ -11,7 +11,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HashCache", "copy_atomic", "sha256_of", "write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "HashCache",
+    "copy_atomic",
+    "sha256_of",
+    "write_bytes_atomic",
+    "write_text_atomic",
+    "write_text_if_changed",
+]
 
 CHUNK = 1 << 20
 
@@ -47,6 +54,19 @@ def _new_temporary(path: Path) -> tuple[int, Path]:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_text_if_changed(path: Path, text: str) -> bool:
+    """`write_text_atomic`, unless the file holds `text` already (a run that changed nothing
+    writes nothing); whether it wrote."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:  # missing or unreadable: written
+        pass
+    write_bytes_atomic(path, data)
+    return True
 
 
 def sha256_of(path: Path) -> str:
@@ -90,24 +110,22 @@ class HashCache:
             self.entries = {  # what another version or a damaged file left is dropped
                 key: entry
                 for key, entry in (data.items() if isinstance(data, dict) else ())
-                if isinstance(entry, list)
-                and len(entry) == 5
-                and all(isinstance(part, int) for part in entry[:4])
-                and isinstance(entry[4], str)
+                if _valid_entry(entry)
             }
 
-    def sha256(self, path: Path) -> str | None:
-        """The file's sha256, or None when it is missing."""
+    def sha256(self, path: Path | str) -> str | None:
+        """The file's sha256, or None when it is missing. A str is taken as `str(path)` spells
+        it (the cache's key): many files are looked up without making a Path for each."""
+        key = path if isinstance(path, str) else str(path)
         try:
-            signature = _signature(path.stat())
+            signature = _signature(os.stat(key))  # noqa: PTH116  # a str: no Path per file
         except (FileNotFoundError, NotADirectoryError):
             return None
-        key = str(path)
         known = self.entries.get(key)
         if known is not None and known[:4] == signature:
             return str(known[4])
         try:
-            digest = sha256_of(path)
+            digest = sha256_of(Path(key))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         self.entries[key] = [*signature, digest]
@@ -132,6 +150,19 @@ class HashCache:
             with contextlib.suppress(OSError):
                 write_text_atomic(self.path, json.dumps(self.entries))
             self.changed = False
+
+
+def _valid_entry(entry: object) -> bool:
+    """[size, mtime_ns, inode, ctime_ns, sha256]; spelt out, as it runs for every file."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 5
+        and isinstance(entry[0], int)
+        and isinstance(entry[1], int)
+        and isinstance(entry[2], int)
+        and isinstance(entry[3], int)
+        and isinstance(entry[4], str)
+    )
 
 
 def _signature(stat: os.stat_result) -> list[int]:

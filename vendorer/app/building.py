@@ -13,11 +13,10 @@ from typing import Literal
 
 from vendorer._util.files import write_text_atomic
 from vendorer.app.core_tools import keep_core_tools_files
-from vendorer.app.locking import LockResult, lock_indexes, make_lock, open_finder
+from vendorer.app.locking import IndexSession, LockResult, lock_indexes, make_lock
 from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
-from vendorer.index.finder import Finder
 from vendorer.install.libfolder import lib_folder
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
 from vendorer.lock.export import export_requirements
@@ -94,7 +93,11 @@ class BuildRun:
 
 
 def lock_for(
-    project: Project, request: LockRequest, reporter: StepReporter, *, finder: Finder | None = None
+    project: Project,
+    request: LockRequest,
+    reporter: StepReporter,
+    *,
+    finder: IndexSession | None = None,
 ) -> LockResult:
     """Lock if stale (or as `request` asks); say what happened. `finder`: the run's index
     client, if it has one (else one is opened when resolving)."""
@@ -131,7 +134,7 @@ def fill_wheelhouse(
     client for both."""
     options = project.lock_options(request.lock.resolve)
     indexes = lock_indexes(project.requirements, options)
-    with open_finder(indexes, options, reporter) as finder:
+    with IndexSession(indexes, options, reporter) as finder:
         lock = lock_for(project, request.lock, reporter, finder=finder)
         result = make_wheelhouse(
             project.profile,

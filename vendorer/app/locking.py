@@ -7,12 +7,14 @@ new one is complete.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
-from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidWheelFilename,
@@ -25,8 +27,6 @@ from packaging.version import Version
 from vendorer._util.files import write_text_atomic
 from vendorer._util.urls import file_url_path, redact
 from vendorer.errors import UsageError
-from vendorer.index.finder import Finder
-from vendorer.index.models import DistFile
 from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cache_dir, indexes_for
 from vendorer.inputs.requirements import RequirementLine, RequirementsFile, parse_requirements
 from vendorer.lock.inputs_hash import inputs_hash
@@ -34,12 +34,24 @@ from vendorer.lock.model import Lock, LockedFile, LockedPackage
 from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
 from vendorer.report import NULL_REPORTER, RESOLVE, Reporter, running
 from vendorer.resolve.candidates import FilePolicy, summarize
-from vendorer.resolve.resolver import ResolvedPackage, RootRequirement, resolve_for
 from vendorer.target.profile import Profile
 from vendorer.target.tags import is_host_built
-from vendorer.wheelhouse.builder import build_metadata
 
-__all__ = ["LockResult", "host_built_warning", "lock_indexes", "make_lock", "open_finder"]
+if TYPE_CHECKING:  # resolving, reading indexes and building: imported when a lock is made
+    from packaging.metadata import Metadata
+
+    from vendorer.index.finder import Finder
+    from vendorer.index.models import DistFile
+    from vendorer.resolve.resolver import ResolvedPackage, RootRequirement
+
+__all__ = [
+    "IndexSession",
+    "LockResult",
+    "host_built_warning",
+    "lock_indexes",
+    "make_lock",
+    "open_finder",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,7 +75,7 @@ def make_lock(
     upgrade_packages: Collection[str] = (),
     dry_run: bool = False,
     reporter: Reporter = NULL_REPORTER,
-    finder: Finder | None = None,
+    finder: IndexSession | None = None,
 ) -> LockResult:
     """Resolve `requirements_path` for `profile` and write its lock, unless the lock is current.
 
@@ -98,7 +110,9 @@ def make_lock(
         targets = [_upgrade_target(text) for text in upgrade_packages]
         kept = {} if upgrade else _kept_versions(previous, options, targets)
         opened = (
-            nullcontext(finder) if finder is not None else open_finder(indexes, options, reporter)
+            nullcontext(finder.finder)
+            if finder is not None
+            else open_finder(indexes, options, reporter)
         )
         with opened as using:
             packages = _resolved(
@@ -157,6 +171,8 @@ def _resolved(
 ) -> tuple[LockedPackage, ...]:
     """Resolve the requirements (with the constraints and the --upgrade-package bounds) and
     pin every chosen file with its sha256."""
+    from vendorer.resolve.resolver import RootRequirement, resolve_for
+
     roots = [_root(line, finder) for line in requirements.requirements]
     constraints = [
         *(_root(line, finder) for line in requirements.constraints),
@@ -250,6 +266,8 @@ def open_finder(
 ) -> Finder:
     """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
     to `reporter`."""
+    from vendorer.index.finder import Finder
+
     return Finder(
         index_urls=indexes.index_urls,
         find_links=indexes.find_links,
@@ -262,6 +280,43 @@ def open_finder(
         first_index=indexes.strategy == FIRST_INDEX,
         reporter=reporter,
     )
+
+
+class IndexSession:
+    """The run's one index client, which the lock and the wheelhouse steps share, opened at its
+    first use: a run whose lock is current and whose wheelhouse holds every wheel never opens it
+    (nor imports it). A wheelhouse's `Downloader`."""
+
+    def __init__(
+        self, indexes: IndexSettings, options: LockOptions, reporter: Reporter = NULL_REPORTER
+    ) -> None:
+        self._indexes, self._options, self._reporter = indexes, options, reporter
+        self._finder: Finder | None = None
+        self._opening = threading.Lock()
+
+    @property
+    def finder(self) -> Finder:
+        with self._opening:
+            if self._finder is None:
+                self._finder = open_finder(self._indexes, self._options, self._reporter)
+            return self._finder
+
+    def verified_file(
+        self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER
+    ) -> Path:
+        return self.finder.verified_file(url, filename, sha256, reporter)
+
+    def __enter__(self) -> IndexSession:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._finder is not None:
+            self._finder.__exit__(kind, value, tb)
 
 
 def _if_current(lock: Lock | None, digest: str) -> Lock | None:
@@ -280,6 +335,8 @@ def _read_if_valid(path: Path) -> Lock | None:
 
 
 def _root(line: RequirementLine, finder: Finder) -> RootRequirement:
+    from vendorer.resolve.resolver import RootRequirement
+
     direct = None
     if line.path is not None:
         direct = finder.local_file(line.path)
@@ -300,6 +357,8 @@ def _metadata_builder(
     finder: Finder, indexes: IndexSettings, reporter: Reporter
 ) -> Callable[[DistFile], Metadata]:
     def build(file: DistFile) -> Metadata:
+        from vendorer.wheelhouse.builder import build_metadata
+
         sdist = finder.download(file, cache_dir() / "sdists")
         return build_metadata(sdist, indexes, reporter=reporter)
 

@@ -12,14 +12,12 @@ import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
-from vendorer.app.locking import LockResult, host_built_warning, open_finder
+from vendorer.app.locking import IndexSession, LockResult, host_built_warning
 from vendorer.errors import VendorerError
-from vendorer.index.finder import Finder
 from vendorer.inputs.options import LockOptions
 from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter, running
 from vendorer.resolve.candidates import FilePolicy, VersionChoice, choose_versions, newest_usable
@@ -32,6 +30,11 @@ from vendorer.wheelhouse.fill import (
     verified_file,
 )
 from vendorer.wheelhouse.native_build import CibuildwheelError, build_with_cibuildwheel
+
+if TYPE_CHECKING:
+    from packaging.metadata import Metadata
+
+    from vendorer.index.finder import Finder
 
 __all__ = [
     "NativeAdvice",
@@ -71,7 +74,7 @@ def make_wheelhouse(
     lock: LockResult,
     native: Literal["report", "cibuildwheel"] = "report",
     reporter: Reporter = NULL_REPORTER,
-    finder: Finder | None = None,
+    finder: IndexSession | None = None,
 ) -> WheelhouseResult:
     """Fill `wheelhouse_root/<profile>/` from `lock`; advise on any native sdist left over.
 
@@ -83,7 +86,7 @@ def make_wheelhouse(
     indexes = lock.indexes
     local_links = [Path(link) for link in indexes.find_links if "://" not in link]
     total = len(lock.lock.packages)
-    opened = nullcontext(finder) if finder is not None else open_finder(indexes, options, reporter)
+    opened = nullcontext(finder) if finder is not None else IndexSession(indexes, options, reporter)
     with running(reporter, DOWNLOAD, title="wheels", total=total), opened as using:
         context = WheelhouseContext(
             lock_dir=lock.path.parent,
@@ -100,7 +103,9 @@ def make_wheelhouse(
                 report = build_wheelhouse(lock.lock, profile, wheelhouse_root, context)
             if failures:  # raised once the wheels that did build are in the wheelhouse
                 raise CibuildwheelError("\n".join(failures))
-        advice = tuple(native_advice(route, profile, using, lock.policy) for route in report.native)
+        advice = tuple(
+            native_advice(route, profile, using.finder, lock.policy) for route in report.native
+        )
     host_built = (host_built_warning(name, profile) for name in report.accepted)
     return WheelhouseResult(
         lock=lock,

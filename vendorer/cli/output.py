@@ -6,21 +6,27 @@ bytes while downloading, a bar of bytes while uploading (rich). Otherwise plain 
 wheel in place, nothing for resolving or uploading. A warning is said once, as
 `warning: <message>`; one that arrives while a task runs is said when the task ends, failed or
 not, after the task's own lines. Tools' output shows only with -v, each line marked.
+
+rich is imported only when a live display shows or a table is printed: a plain line is written as
+it is, so that a command with nothing to show (a no-op build, a check) starts without rich.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+from functools import cached_property
 from typing import TYPE_CHECKING
-
-from rich.console import Console
 
 from vendorer._util.tail import output_line
 from vendorer.app.reporting import StepReporter
-from vendorer.cli.progress import Display, display_for
+from vendorer.cli.progress import Display, display_for, plain_display
 from vendorer.lock.changes import lock_changes
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from vendorer.app.locking import LockResult
     from vendorer.app.workflow import WheelhouseResult
     from vendorer.check import CheckResult
@@ -30,22 +36,56 @@ __all__ = ["Output"]
 
 
 class Output(StepReporter):
-    """stdout and stderr, as rich consoles; `verbose`: tools' output shown as it comes."""
+    """stdout and stderr, as rich consoles made when first needed; `verbose`: tools' output
+    shown as it comes."""
 
     def __init__(self, *, verbose: bool = False) -> None:
-        self.out = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.wants_output = verbose
         self._lock = threading.Lock()
         self._running: dict[str, Display] = {}  # the tasks running, each as it shows
         self._said: set[str] = set()  # the warnings said, or held to be said
         self._held: list[str] = []  # warnings said once no task runs
 
+    @cached_property
+    def out(self) -> Console:
+        from rich.console import Console
+
+        return Console(highlight=False, soft_wrap=True)
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def _err_made(self) -> bool:
+        """Whether stderr's rich console exists (a live display showed, or one was given)."""
+        return "err" in vars(self)
+
+    def _err_is_terminal(self) -> bool:
+        """rich's rule (TTY_COMPATIBLE, FORCE_COLOR, then isatty), without making a console."""
+        if self._err_made():
+            return self.err.is_terminal
+        tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+        if tty_compatible in {"0", "1"}:
+            return tty_compatible == "1"
+        force_color = os.environ.get("FORCE_COLOR")
+        if force_color is not None:
+            return force_color != ""
+        try:
+            return sys.stderr.isatty()
+        except (AttributeError, ValueError):  # no stderr, or a closed one
+            return False
+
     # --- plain lines --------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        """A message on stderr, as it is (no markup)."""
-        self.err.print(text, markup=False)
+        """A message on stderr, as it is (no markup); through rich once its console exists (a
+        live display shows above it)."""
+        if self._err_made():
+            self.err.print(text, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def result(self, text: str) -> None:
         """A result on stdout, as it is."""
@@ -56,7 +96,7 @@ class Output(StepReporter):
         self.out.print(text, markup=False)
 
     def error(self, text: str) -> None:
-        self.err.print(f"error: {text}", markup=False, highlight=False)
+        self.say(f"error: {text}")
 
     def wrote(self, path: object) -> None:
         self.say(f"wrote {path}")
@@ -67,8 +107,10 @@ class Output(StepReporter):
         with self._lock:
             again = self._running.pop(task, None)  # a task started over (a retried upload)
             live = any(shown.live for shown in self._running.values())
-            plain = not self.err.is_terminal
-            display = display_for(task, title, total, self.err, plain=plain, may_live=not live)
+            if self._err_is_terminal():
+                display = display_for(task, title, total, self.err, may_live=not live)
+            else:
+                display = plain_display(task, self.say)
             self._running[task] = display
         if again is not None:
             again.stop()
@@ -103,7 +145,7 @@ class Output(StepReporter):
 
     def output(self, line: str) -> None:
         if self.wants_output:
-            self.err.print(output_line(line), markup=False, highlight=False)
+            self.say(output_line(line))
 
     # --- what a step did, said as soon as it is known -----------------------------------------
 

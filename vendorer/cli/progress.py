@@ -9,6 +9,7 @@ shows one live display at a time: a task that starts while another one shows, sh
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vendorer.report import DOWNLOAD, RESOLVE, UPLOAD
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # rich's live displays are imported when one shows, not for p
     from rich.progress import Progress
     from rich.status import Status
 
-__all__ = ["Display", "display_for"]
+__all__ = ["Display", "display_for", "plain_display"]
 
 
 class Display:
@@ -36,13 +37,16 @@ class Display:
         pass
 
 
+def plain_display(task: str, say: Callable[[str], None]) -> Display:
+    """How `task` shows off a terminal: a download as a line per wheel, the others not at all."""
+    return _Lines(say) if task == DOWNLOAD else Display()
+
+
 def display_for(
-    task: str, title: str, total: int | None, console: Console, *, plain: bool, may_live: bool
+    task: str, title: str, total: int | None, console: Console, *, may_live: bool
 ) -> Display:
-    """How `task` shows: plain lines when `plain`; a live display on the terminal if it
-    `may_live` (no other one shows)."""
-    if plain:
-        return _Lines(console) if task == DOWNLOAD else Display()
+    """How `task` shows on the terminal: a live display if it `may_live` (no other one
+    shows)."""
     if not may_live:
         return Display()
     if task == RESOLVE:
@@ -57,12 +61,12 @@ def display_for(
 class _Lines(Display):
     """Each item done, on a line of its own: `  <name>`."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
 
     def advance(self, item: str, size: int) -> None:
         if item:
-            self.console.print(f"  {item}", markup=False)
+            self.say(f"  {item}")
 
 
 class _Live(Display):

@@ -15,10 +15,8 @@ import io
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
-
-import httpx
 
 from vendorer._util.urls import WEB_SCHEMES, file_url_path, redact, url_problem
 from vendorer.errors import IndexError_
@@ -36,6 +34,9 @@ from vendorer.index.models import MAX_DOCUMENT, Page
 from vendorer.index.pagecache import PageCache
 from vendorer.index.transport import RETRY_STATUSES, GaveUp, Transport
 from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter
+
+if TYPE_CHECKING:  # imported at the first request (the transport makes its client then)
+    import httpx
 
 __all__ = ["IndexClient"]
 
@@ -144,6 +145,8 @@ class IndexClient:
         problem = url_problem(url, WEB_SCHEMES)
         if problem is not None:
             raise IndexError_(f"{redact(url)!r} {problem}; check where it comes from")
+        import httpx
+
         credentials = self._credentials.for_url(url)
         auth = httpx.BasicAuth(*credentials) if credentials else None
 
@@ -184,6 +187,8 @@ class IndexClient:
             reporter.advanced(DOWNLOAD, size=len(chunk))
 
     def _failure(self, url: str, gave_up: GaveUp) -> IndexError_:
+        import httpx
+
         shown = redact(url)
         tries = _tries(gave_up.tries)
         reason = self._reason(gave_up.error)
@@ -248,6 +253,8 @@ def _too_large(url: str, limit: int, seen: str) -> ResponseTooLargeError:
 
 def _refuse_bad_redirect(response: httpx.Response) -> None:
     """A redirect to a URL that does not parse (or not to http/https) stops the request."""
+    import httpx
+
     location = response.headers.get("location")
     if not response.is_redirect or location is None:
         return

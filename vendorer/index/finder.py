@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from packaging.metadata import Metadata
 from packaging.utils import NormalizedName, canonicalize_name
 
 from vendorer._util.files import copy_atomic, sha256_of
@@ -27,7 +27,6 @@ from vendorer._util.urls import WEB_SCHEMES, file_url_path, redact, url_problem
 from vendorer.errors import IndexError_
 from vendorer.index.client import IndexClient
 from vendorer.index.errors import HttpStatusError, OfflineError
-from vendorer.index.metadata import archive_metadata, checked_metadata, raw_metadata
 from vendorer.index.models import DistFile, Link, Page
 from vendorer.index.pages import (
     ACCEPT,
@@ -47,6 +46,9 @@ from vendorer.index.store import (
     verify,
 )
 from vendorer.report import NULL_REPORTER, Reporter
+
+if TYPE_CHECKING:  # metadata is parsed when the resolver asks for it (a run that locks)
+    from packaging.metadata import Metadata
 
 __all__ = ["Finder"]
 
@@ -235,6 +237,8 @@ class Finder:
             return future
 
     def _read_metadata(self, file: DistFile) -> Metadata | None:
+        from vendorer.index.metadata import archive_metadata, checked_metadata, raw_metadata
+
         if file.metadata_hashes is not None:
             data = self._metadata_file(file, file.metadata_hashes)
             if data is not None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vendorer import __version__
 from vendorer._util.urls import redact, scrub_credentials
 from vendorer.index.errors import TransferCancelled
+
+if TYPE_CHECKING:  # httpx is imported at the first request: a run that fetches nothing skips it
+    import httpx
 
 __all__ = [
     "IDEMPOTENT",
@@ -37,15 +38,6 @@ MAX_DELAY = 10.0  # seconds: the longest pause between two tries, Retry-After in
 # Every PUT vendorer sends overwrites (vfs with If-Match: *, or a zip extracted over a folder) and
 # every DELETE accepts 404: sending one twice ends in the same state as sending it once.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
-# Failures that happen before any byte of the request left this machine.
-NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Failures another try may mend: the network, the server or a proxy, not the request itself.
-TRANSIENT = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-    httpx.ProxyError,
-)
 MIN_SECRET = 4  # a shorter password is not replaced in messages: it would mangle ordinary words
 
 Answer = TypeVar("Answer")
@@ -58,7 +50,22 @@ def may_resend(method: str, error: Exception | None) -> bool:
     The one rule: an idempotent request may; any other only when nothing of it was sent (the
     connection was refused or never made), because the server may have acted on it already.
     """
-    return method in IDEMPOTENT or isinstance(error, NOTHING_SENT)
+    return method in IDEMPOTENT or isinstance(error, _nothing_sent())
+
+
+def _nothing_sent() -> tuple[type[Exception], ...]:
+    """Failures that happen before any byte of the request left this machine."""
+    import httpx
+
+    return (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _transient() -> tuple[type[Exception], ...]:
+    """Failures another try may mend: the network, the server or a proxy, not the request."""
+    import httpx
+
+    return (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
+            httpx.ProxyError)  # fmt: skip
 
 
 def user_agent() -> str:
@@ -95,14 +102,20 @@ class Transport:
         self.backoff = backoff
         self._secrets = [secret for secret in secrets if len(secret) >= MIN_SECRET]
         self._cancelled = threading.Event()
-        self._make_client: Callable[[], httpx.Client] = lambda: httpx.Client(
-            auth=auth,
-            timeout=timeout,
-            follow_redirects=follow_redirects,
-            trust_env=True,
-            headers={"User-Agent": user_agent()},
-            event_hooks=dict(event_hooks or {}),
-        )
+
+        def make_client() -> httpx.Client:
+            import httpx
+
+            return httpx.Client(
+                auth=auth,
+                timeout=timeout,
+                follow_redirects=follow_redirects,
+                trust_env=True,
+                headers={"User-Agent": user_agent()},
+                event_hooks=dict(event_hooks or {}),
+            )
+
+        self._make_client = make_client
         self._client: httpx.Client | None = None
         self._opening = threading.Lock()
 
@@ -138,6 +151,7 @@ class Transport:
         GaveUp when every try failed; another httpx error (or a transient one that may not be
         sent again) is raised as it is.
         """
+        transient = _transient()
         failure: httpx.RequestError | None = None
         answered = False
         delay = 0.0
@@ -154,10 +168,10 @@ class Transport:
                         delay = _retry_after(response, delay)
                         continue
                     return receive(response)
-            except TRANSIENT as error:
+            except transient as error:
                 if not may_resend(method, error):
                     raise
-                failure = error
+                failure = error  # type: ignore[assignment]  # every transient one is a RequestError
         assert failure is not None  # every try ended in a failure: none returned
         raise GaveUp(failure, tries=self.retries, answered=answered)
 

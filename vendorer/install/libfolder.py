@@ -11,8 +11,6 @@ staging is never touched.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import re
 import secrets
@@ -245,6 +243,8 @@ def replace_tree(folder: Path, build: Callable[[Path], T]) -> T:
 
 def _exchange(first: Path, second: Path) -> None:
     """Swap two directories atomically (Linux renameat2, macOS renamex_np)."""
+    import ctypes.util  # only when a tree changes
+
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     a, b = os.fsencode(first), os.fsencode(second)
     if hasattr(libc, "renameat2"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,15 +32,17 @@ class Foreign:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TreeScan:
-    regular: frozenset[str]  # owned paths that are plain files, reached without a link
+    # owned paths that are plain files, reached without a link -> the file's path (the lib
+    # folder's path joined with it, as str(folder / relative) spells it)
+    regular: Mapping[str, str]
     foreign: tuple[Foreign, ...]  # the user's entries, outermost only (a folder, not its files)
 
 
 def scan_tree(folder: Path, owned: Collection[str]) -> TreeScan:
     """Sort the lib folder's entries into vendorer's and the user's, following no link."""
     owned_files = set(owned)
-    owned_folders = {relative[:index] for relative in owned_files for index in _slashes(relative)}
-    regular: list[str] = []
+    owned_folders = _folders_of(owned_files)
+    regular: dict[str, str] = {}
     foreign: list[Foreign] = []
 
     def visit(directory: str, prefix: str) -> None:
@@ -55,19 +57,23 @@ def scan_tree(folder: Path, owned: Collection[str]) -> TreeScan:
                 elif relative not in owned_files:
                     foreign.append(Foreign(relative, "link" if entry.is_symlink() else "file"))
                 elif entry.is_file(follow_symlinks=False):
-                    regular.append(relative)
+                    regular[relative] = entry.path
                 # else an owned path turned into a link: not as vendorer wrote it
 
     if folder.is_dir():
         visit(str(folder), "")
-    return TreeScan(regular=frozenset(regular), foreign=tuple(sorted(foreign)))
+    return TreeScan(regular=regular, foreign=tuple(sorted(foreign)))
 
 
-def _slashes(relative: str) -> Iterator[int]:
-    index = relative.find("/")
-    while index != -1:
-        yield index
-        index = relative.find("/", index + 1)
+def _folders_of(files: Collection[str]) -> set[str]:
+    """Every folder above `files` (POSIX relative paths): each climbs until a known one."""
+    folders: set[str] = set()
+    for relative in files:
+        index = relative.rfind("/")
+        while index != -1 and (parent := relative[:index]) not in folders:
+            folders.add(parent)
+            index = relative.rfind("/", 0, index)
+    return folders
 
 
 def carry(entry: Foreign, source: Path, target: Path) -> None:

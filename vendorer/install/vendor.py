@@ -40,7 +40,6 @@ from vendorer.install.manifest import (
     read_manifest,
 )
 from vendorer.install.tree import Foreign, carry, hash_cache_path, link_file, scan_tree
-from vendorer.install.unpack import unpack_wheel
 from vendorer.lock.model import Lock
 from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
@@ -142,7 +141,7 @@ def _survey(
     scan = scan_tree(folder, owned_paths(old))
     hashes = HashCache(hash_cache_path(folder))
     actual = {
-        relative: hashes.sha256(folder / relative)
+        relative: hashes.sha256(scan.regular[relative])
         for entry in old_dists.values()
         for relative in entry.files
         if relative in scan.regular  # a file behind a link, or turned into one, is not vendorer's
@@ -231,6 +230,7 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     Distributions are staged on several threads: creating files is what takes the time, and the
     filesystem serves several at once. Two distributions writing the same path are refused.
     """
+    from vendorer.install.unpack import unpack_wheel  # installer: only when a tree changes
 
     def stage_one(name: str) -> VendoredDistribution:
         path, sha = plan.wanted[name]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from packaging.metadata import Metadata
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName
@@ -19,6 +19,9 @@ from packaging.version import Version
 
 from vendorer.index.models import DistFile
 from vendorer.target.profile import Profile
+
+if TYPE_CHECKING:
+    from packaging.metadata import Metadata
 
 __all__ = [
     "FilePolicy",

@@ -13,7 +13,7 @@ from typing import Final
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from vendorer._util.files import HashCache, sha256_of, write_text_atomic
+from vendorer._util.files import HashCache, sha256_of, write_text_if_changed
 from vendorer.inputs.options import hash_cache_path
 from vendorer.lock.export import pinned_requirements
 from vendorer.lock.model import Lock
@@ -81,7 +81,7 @@ def owned_wheels(folder: Path) -> dict[str, str | None]:
 def write_owned_wheels(folder: Path, owned: Mapping[str, str]) -> None:
     """Record the files vendorer put in `folder` (file name -> sha256)."""
     text = json.dumps({"owned": dict(sorted(owned.items()))}, indent=1) + "\n"
-    write_text_atomic(folder / STATE_FILE, text)
+    write_text_if_changed(folder / STATE_FILE, text)
 
 
 def wheel_sha256s(wheels: Iterable[Path]) -> dict[Path, str]:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from vendorer._util.files import HashCache, copy_atomic, sha256_of, write_text_atomic
+from vendorer._util.files import HashCache, copy_atomic, sha256_of, write_text_if_changed
 from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import IndexSettings, hash_cache_path
@@ -131,7 +131,7 @@ def _fill(
             report.built.append(built.name)
             context.reporter.advanced(DOWNLOAD, item=built.name)
     _prune(folder, owned, report)
-    write_text_atomic(folder / EXPORT_FILE, export_text(lock, report.wheels))
+    write_text_if_changed(folder / EXPORT_FILE, export_text(lock, report.wheels))
     ours = {name: sha for name, sha in report.wheels.items() if name not in report.accepted}
     write_owned_wheels(folder, ours)
     return report
@@ -158,6 +158,10 @@ def _fetch_wheels(
         context.reporter.advanced(DOWNLOAD, item=target.name)
         return target.name, sha, True
 
+    if all(p.name in present for p in packages):  # nothing to download: no threads
+        for filename, sha, _ in map(fetch, packages):
+            report.wheels[filename] = sha
+        return
     pool = ThreadPoolExecutor(max_workers=context.max_workers)
     try:
         for filename, sha, downloaded in pool.map(fetch, packages):
