@@ -27,7 +27,9 @@ WEB_SCHEMES = ("http", "https")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]*)\}")  # a `${VAR}` left unexpanded
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BEFORE_LAST_AT = re.compile(r"(//).*@", re.DOTALL)  # all that could be user:password
-_USERINFO_IN_TEXT = re.compile(r"//([^\s/]*)@")  # a password may hold '@' (but not '/')
+# All up to the last '@' of a URL's run of characters: a password may hold '@' and '/' (then it
+# does not parse, and must not show either).
+_USERINFO_IN_TEXT = re.compile(r"//([^\s'\"]*)@")
 
 
 def redact(url: str) -> str:

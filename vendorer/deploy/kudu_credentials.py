@@ -132,8 +132,11 @@ def kudu_site(text: str, source: str) -> tuple[str, str | None, str | None]:
         raise ConfigError(f"{source}: {shown}: Kudu is reached over https; {SITE_HINT}")
     if not parts.hostname:
         raise ConfigError(f"{source}: {shown} names no host; {SITE_HINT}")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{source}: {shown}: a Kudu URL has no query or fragment; {SITE_HINT}")
+    if parts.query or parts.fragment:  # either may hold a token: neither is shown
+        shown = redact(urlunsplit(parts._replace(query="", fragment="")))
+        raise ConfigError(
+            f"{source}: {shown}?...: a Kudu URL has no query or fragment; {SITE_HINT}"
+        )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     default = {"https": 443, "http": 80}[parts.scheme]
     netloc = host if port in {None, default} else f"{host}:{port}"
@@ -256,5 +259,6 @@ def _not_xml(data: bytes, error: ET.ParseError) -> str:
 def _shown(text: str) -> str:
     """A string that failed to parse as a URL, with anything that could be userinfo cut out."""
     scheme, _, rest = text.partition("://")
-    end = min((rest.find(mark) for mark in "/?#" if mark in rest), default=len(rest))
-    return f"{scheme}://{rest[:end].rpartition('@')[2]}{rest[end:]}"
+    rest = rest.rpartition("@")[2]  # a password may hold '/', '?' or '#': all before '@' goes
+    end = min((rest.find(mark) for mark in "?#" if mark in rest), default=len(rest))
+    return f"{scheme}://{rest[:end]}"  # a query or fragment may hold a token

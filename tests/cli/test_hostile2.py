@@ -1,0 +1,767 @@
+"""The second hostile sweep: new inputs of the classes issue 10 named, against a built app.
+
+Each case starts from a copy of one app that `vendorer build` made from a real index on loopback
+(Basic auth with the password `pw-SECRET-123`, which pyproject.toml's index URL carries), with
+files of the user's own in its lib folder. A case edits the copy, runs a real `python -m vendorer`
+and must end in one short error (or succeed where the input is in fact valid): never a traceback
+nor the last line of defence, never the password in the output or in a file vendorer wrote, the
+user's files in the lib folder always kept, and on failure every file left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.dists import make_wheel
+from tests.support.index import StaticIndex
+
+SECRET = "pw-SECRET-123"
+USER = "deploy"
+LOCK = "pylock.python361x64.toml"
+WHEELS = "wheelhouse/python361x64"
+ALPHA = f"{WHEELS}/alpha-1.0-py3-none-any.whl"
+# The user's own files in the lib folder: they survive every command.
+FOREIGN = ("lib/userdir/f.txt", "lib/emptyuser", "lib/srclink", "lib/alpha/mine.py", "lib/m.txt")
+
+_AS_ROOT = os.geteuid() == 0
+_SETPRIV = shutil.which("setpriv")
+_NO_DAC = ["--inh-caps=-dac_override,-dac_read_search",
+           "--bounding-set=-dac_override,-dac_read_search"]  # fmt: skip
+
+Arg = str | bytes  # bytes: an argument that is not UTF-8
+Setup = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    args: tuple[Arg, ...]  # "{app}", "{index}" (with the password) and "{plain}" are replaced
+    setup: tuple[Setup, ...] = ()
+    env: dict[str, Arg] = field(default_factory=dict)
+    codes: frozenset[int] = frozenset({1, 2})
+    named: str = ""  # text the error must contain
+    no_dac: bool = False  # run without the capabilities that bypass file modes (as root)
+    timeout: float = 120
+
+
+def case(*args: Arg, **fields: Any) -> Case:
+    return Case(args=args, **fields)
+
+
+# --- setups -------------------------------------------------------------------------------------
+
+
+def write(path: str, data: bytes | str) -> Setup:
+    def put(app: Path) -> None:
+        target = app / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        target.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return put
+
+
+def folder(path: str) -> Setup:
+    def put(app: Path) -> None:
+        target = app / path
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        target.mkdir(parents=True)
+
+    return put
+
+
+def link(path: str, to: str) -> Setup:
+    def put(app: Path) -> None:
+        target = app / path
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        target.symlink_to(to.replace("{app}", str(app)))
+
+    return put
+
+
+def fifo(path: str) -> Setup:
+    def put(app: Path) -> None:
+        target = app / path
+        target.unlink()
+        os.mkfifo(target)
+
+    return put
+
+
+def edit(path: str, old: str, new: str) -> Setup:
+    def put(app: Path) -> None:
+        target = app / path
+        text = target.read_text(encoding="utf-8")
+        assert old in text, (path, old)
+        target.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return put
+
+
+def remove(path: str) -> Setup:
+    def put(app: Path) -> None:
+        (app / path).unlink()
+
+    return put
+
+
+def unreadable(path: str) -> Setup:
+    def put(app: Path) -> None:
+        (app / path).chmod(0)
+
+    return put
+
+
+def read_only(path: str) -> Setup:
+    def put(app: Path) -> None:
+        for root, dirs, _ in os.walk(app / path):
+            for name in dirs:
+                Path(root, name).chmod(0o555)
+        (app / path).chmod(0o555)
+
+    return put
+
+
+# --- non-UTF-8 bytes and control characters in arguments -----------------------------------------
+
+NOT_UTF8 = b"lib\xff"
+WEBCONFIG = ("webconfig", "--wsgi-handler", "app.app")
+HTTPPLATFORM = ("webconfig", "--handler", "httpplatform", "--entry", "run.py")
+
+
+def _argument_cases() -> dict[str, Case]:
+    cases = {
+        "vendor-lib-dir-not-utf8": case("vendor", "--lib-dir", NOT_UTF8),
+        "build-lib-dir-not-utf8": case("build", "--offline", "--lib-dir", NOT_UTF8),
+        "webconfig-lib-dir-not-utf8": case(*WEBCONFIG, "--lib-dir", NOT_UTF8),
+        "webconfig-wsgi-log-not-utf8": case(*WEBCONFIG, "--wsgi-log", b"\xfflog"),
+        "webconfig-entry-not-utf8": case(
+            "webconfig", "--handler", "httpplatform", "--entry", b"r\xff.py"
+        ),
+        "webconfig-env-not-utf8": case(*HTTPPLATFORM, "--env", b"A=\xff"),
+        "webconfig-args-not-utf8": case(*HTTPPLATFORM, "--args", b"--x \xff"),
+        "why-not-utf8": case("why", b"alpha\xff"),
+        "lock-upgrade-package-not-utf8": case("lock", "--offline", "-P", b"alpha\xff"),
+        "check-requirements-not-utf8": case("check", "-r", b"req\xff.txt"),
+        "kudu-run-command-not-utf8": case(
+            "kudu", "run", "--", b"ls\xff", env=_kudu_env("https://127.0.0.1:9/")
+        ),
+        "kudu-run-dir-not-utf8": case(
+            "kudu", "run", "--dir", b"d\xff", "--", "ls", env=_kudu_env("https://127.0.0.1:9/")
+        ),
+    }
+    for name, character in (("newline", "\n"), ("escape", "\x1b"), ("tab", "\t")):
+        cases[f"vendor-lib-dir-{name}"] = case("vendor", "--lib-dir", f"a{character}b")
+        cases[f"webconfig-lib-dir-{name}"] = case(*WEBCONFIG, "--lib-dir", f"a{character}b")
+        cases[f"webconfig-args-{name}"] = case(*HTTPPLATFORM, "--args", f"a{character}b")
+        cases[f"webconfig-entry-{name}"] = case(
+            "webconfig", "--handler", "httpplatform", "--entry", f"r{character}.py"
+        )
+        cases[f"webconfig-wsgi-log-{name}"] = case(*WEBCONFIG, "--wsgi-log", f"l{character}g")
+        cases[f"webconfig-env-{name}"] = case(*HTTPPLATFORM, "--env", f"A=b{character}c")
+    for name, character in (("nul-like-control", "\x01"), ("bell", "\x07")):
+        cases[f"webconfig-args-{name}"] = case(*HTTPPLATFORM, "--args", f"a{character}b")
+    cases["webconfig-restart-regex-unbalanced"] = case(*WEBCONFIG, "--restart-regex", "(")
+    cases["webconfig-restart-regex-bad-escape"] = case(*WEBCONFIG, "--restart-regex", "\\")
+    cases["lib-dir-empty"] = case("vendor", "--lib-dir", "", named="--lib-dir")
+    cases["lib-dir-blank"] = case("vendor", "--lib-dir", "  ", named="--lib-dir")
+    cases["lib-dir-is-the-state-folder"] = case(
+        "vendor", "--lib-dir", ".vendorer-state", named=".vendorer-state"
+    )
+    cases["lib-dir-is-the-wheelhouse"] = case(
+        "vendor", "--lib-dir", "wheelhouse", named="wheelhouse"
+    )
+    cases["lib-dir-inside-the-wheelhouse"] = case(
+        "vendor", "--lib-dir", WHEELS + "/lib", named="wheelhouse"
+    )
+    return cases
+
+
+# --- files: odd encodings, odd kinds, odd sizes ---------------------------------------------------
+
+REQUIREMENTS = "alpha==1.0\n"
+
+
+def _file_cases() -> dict[str, Case]:
+    valid = frozenset({0})
+    cases = {
+        # valid spellings of the same requirements: the lock stays as it is
+        "requirements-utf8-bom": case(
+            "lock",
+            setup=(write("requirements.txt", b"\xef\xbb\xbf" + b"alpha==1.0\n"),),
+            codes=valid,
+            named="pylock",
+        ),
+        "requirements-crlf": case(
+            "lock",
+            setup=(write("requirements.txt", b"alpha==1.0\r\n"),),
+            codes=valid,
+            named="pylock",
+        ),
+        "requirements-utf16-be-bom": case(
+            "lock",
+            setup=(write("requirements.txt", b"\xfe\xff" + REQUIREMENTS.encode("utf-16-be")),),
+            codes=valid,
+            named="pylock",
+        ),
+        "requirements-utf32-bom": case(
+            "lock",
+            setup=(write("requirements.txt", REQUIREMENTS.encode("utf-32")),),
+            codes=valid,
+            named="pylock",
+        ),
+        "requirements-latin1-comment": case(
+            "lock",
+            "--offline",
+            setup=(write("requirements.txt", b"alpha==1.0  # caf\xe9\n"),),
+            named="UTF-8",
+        ),
+        "requirements-nul": case(
+            "lock", "--offline", setup=(write("requirements.txt", b"alpha==1.0\x00\n"),)
+        ),
+        "requirements-huge-line": case(
+            "lock",
+            "--offline",
+            setup=(write("requirements.txt", "alpha==1.0 ; " + "x" * 2_000_000 + "\n"),),
+        ),
+        "requirements-huge-name": case(
+            "lock", "--offline", setup=(write("requirements.txt", "a" * 2_000_000 + "\n"),)
+        ),
+        "requirements-includes-dev-zero": case(
+            "lock",
+            "--offline",
+            setup=(write("requirements.txt", "-r /dev/zero\nalpha==1.0\n"),),
+            named="/dev/zero",
+        ),
+        "requirements-constraints-a-folder": case(
+            "lock",
+            "--offline",
+            setup=(folder("cons"), write("requirements.txt", "-c cons\nalpha==1.0\n")),
+            named="cons",
+        ),
+        "requirements-constraints-itself": case(
+            "lock",
+            "--offline",
+            setup=(write("requirements.txt", "-c requirements.txt\nalpha==1.0\n"),),
+        ),
+        "requirements-loop-of-three": case(
+            "lock",
+            "--offline",
+            setup=(
+                write("requirements.txt", "-r a.txt\nalpha==1.0\n"),
+                write("a.txt", "-r b.txt\n"),
+                write("b.txt", "-c requirements.txt\n"),
+            ),
+        ),
+        "requirements-is-dev-zero": case("lock", "--offline", "-r", "/dev/zero", named="/dev/zero"),
+        "pyproject-is-dev-zero": case(
+            "check", setup=(link("pyproject.toml", "/dev/zero"),), named="pyproject.toml"
+        ),
+        "profile-is-dev-zero": case("check", "-p", "/dev/zero", named="/dev/zero"),
+        "lock-is-dev-zero": case("check", setup=(link(LOCK, "/dev/zero"),), named=LOCK),
+        "manifest-is-dev-zero": case(
+            "check", setup=(link("lib/.vendorer-manifest.json", "/dev/zero"),), named="manifest"
+        ),
+        "lock-a-folder": case("check", setup=(folder(LOCK),), named=LOCK),
+        "lock-unreadable": case("vendor", setup=(unreadable(LOCK),), no_dac=True, named=LOCK),
+        "lock-duplicate-package": case("vendor", setup=(_duplicate_package,)),
+        "lock-hash-too-short": case(
+            "vendor", setup=(edit(LOCK, 'sha256 = "', 'sha256 = "ab'), _cut_hash)
+        ),
+        "lock-name-escapes-the-wheelhouse": case(
+            "vendor",
+            setup=(
+                edit(
+                    LOCK,
+                    'name = "alpha-1.0-py3-none-any.whl"',
+                    'name = "../../alpha-1.0-py3-none-any.whl"',
+                ),
+            ),
+        ),
+        "lock-packages-a-table": case(
+            "why", "alpha", setup=(edit(LOCK, "[[packages]]", "[packages]"),)
+        ),
+        "read-only-app-with-a-repair-pending": case(
+            "vendor", setup=(remove("lib/beta/__init__.py"), read_only(".")), no_dac=True
+        ),
+        "read-only-lib-with-a-repair-pending": case(
+            "vendor",
+            setup=(remove("lib/beta/__init__.py"), read_only("lib")),
+            no_dac=True,
+            codes=frozenset({0, 1}),
+        ),
+    }
+    return cases
+
+
+def _duplicate_package(app: Path) -> None:
+    text = (app / LOCK).read_text(encoding="utf-8")
+    first = text.index("[[packages]]")
+    second = text.index("[[packages]]", first + 1)
+    (app / LOCK).write_text(text[:second] + text[first:second] + text[second:], encoding="utf-8")
+
+
+def _cut_hash(app: Path) -> None:
+    text = (app / LOCK).read_text(encoding="utf-8")
+    (app / LOCK).write_text(re.sub(r'sha256 = "ab[0-9a-f]{64}"', 'sha256 = "ab12"', text, count=1))
+
+
+# --- the wheelhouse: wheels that are not wheels -------------------------------------------------
+
+
+def _zip_with(member: str, data: bytes) -> Setup:
+    def put(app: Path) -> None:
+        path = app / ALPHA
+        with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(member, data)
+
+    return put
+
+
+def _wheelhouse_cases() -> dict[str, Case]:
+    broken: dict[str, tuple[Setup, ...]] = {
+        "wheel-a-folder": (folder(ALPHA),),
+        "wheel-a-dangling-link": (link(ALPHA, "nowhere.whl"),),
+        "wheel-a-fifo": (fifo(ALPHA),),
+        "wheel-a-link-loop": (link(ALPHA, "alpha-1.0-py3-none-any.whl"),),
+        "wheel-unreadable": (unreadable(ALPHA),),
+        "wheel-truncated": (_truncate,),
+        "wheel-with-a-path-outside": (_zip_with("../../evil.py", b"x"),),
+        "wheel-with-an-absolute-path": (_zip_with("/tmp/evil-vendorer.py", b"x"),),
+        "wheel-bomb": (_zip_with("alpha/bomb.bin", b"\0" * (64 << 20)),),
+        "wheelhouse-profile-folder-a-file": (write(WHEELS, b"x"),),
+        "wheelhouse-a-file": (write("wheelhouse", b"x"),),
+        "wheelhouse-a-dangling-link": (link("wheelhouse", "{app}/nowhere"),),
+    }
+    cases: dict[str, Case] = {}
+    for name, setup in broken.items():
+        for command in (
+            ("vendor",),
+            ("check",),
+            ("wheelhouse", "--offline"),
+            ("build", "--offline"),
+        ):
+            unread = name == "wheel-unreadable"
+            codes = frozenset({1, 2})
+            if command[0] == "check" and name.startswith("wheelhouse-"):
+                codes = frozenset({1})  # no wheelhouse: the lib folder has the user's files
+            cases[f"{command[0]}-{name}"] = case(
+                *command, setup=setup, no_dac=unread, codes=codes, timeout=60
+            )
+    return cases
+
+
+def _truncate(app: Path) -> None:
+    path = app / ALPHA
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+# --- environment: the cache, netrc, Kudu --------------------------------------------------------
+
+
+def _kudu_env(url: Arg, user: Arg = USER, password: Arg = SECRET) -> dict[str, Arg]:
+    return {"VENDORER_KUDU_URL": url, "VENDORER_KUDU_USER": user,
+            "VENDORER_KUDU_PASSWORD": password}  # fmt: skip
+
+
+def _environment_cases() -> dict[str, Case]:
+    relock = ("lock", "-U", "-i", "{plain}")
+    cases = {
+        "cache-dir-a-file": case(
+            *relock, env={"VENDORER_CACHE_DIR": "{app}/pyproject.toml"}, named="VENDORER_CACHE_DIR"
+        ),
+        "cache-dir-below-a-file": case(
+            *relock,
+            env={"VENDORER_CACHE_DIR": "{app}/pyproject.toml/cache"},
+            named="VENDORER_CACHE_DIR",
+        ),
+        "cache-dir-dangling-link": case(
+            *relock,
+            setup=(link("cachelink", "{app}/nowhere/x"),),
+            env={"VENDORER_CACHE_DIR": "{app}/cachelink"},
+            codes=frozenset({0, 1, 2}),
+        ),
+        "netrc-binary": case(
+            *relock,
+            setup=(write("netrc", bytes(range(256)) * 8),),
+            env={"NETRC": "{app}/netrc"},
+            named="401",
+        ),
+        "netrc-latin1-password": case(
+            *relock,
+            setup=(
+                write(
+                    "netrc",
+                    f"machine 127.0.0.1 login {USER} password {SECRET}\xe9\n".encode("latin-1"),
+                ),
+            ),
+            env={"NETRC": "{app}/netrc"},
+            named="401",
+        ),
+        "netrc-a-folder": case(
+            *relock, setup=(folder("netrc"),), env={"NETRC": "{app}/netrc"}, named="401"
+        ),
+        "netrc-password-with-a-space": case(
+            *relock,
+            setup=(write("netrc", f"machine 127.0.0.1\nlogin {USER}\npassword pw {SECRET}\n"),),
+            env={"NETRC": "{app}/netrc"},
+            named="401",
+        ),
+        "netrc-password-after-a-typo": case(
+            *relock,
+            setup=(write("netrc", f"machine 127.0.0.1 login {USER} pasword {SECRET}\n"),),
+            env={"NETRC": "{app}/netrc"},
+            named="401",
+        ),
+        "netrc-unreadable": case(
+            *relock,
+            setup=(
+                write("netrc", f"machine 127.0.0.1 login {USER} password {SECRET}\n"),
+                unreadable("netrc"),
+            ),
+            env={"NETRC": "{app}/netrc"},
+            named="401",
+            no_dac=True,
+        ),
+        "netrc-dev-zero": case(*relock, env={"NETRC": "/dev/zero"}, named="401"),
+    }
+    kudu = ("kudu", "run", "--", "ls")
+    urls: dict[str, Arg] = {
+        "query-token": f"https://127.0.0.1:9/?token={SECRET}",
+        "fragment-token": f"https://127.0.0.1:9/#{SECRET}",
+        "userinfo-open-bracket": f"https://{USER}:{SECRET}@[::1",
+        "userinfo-bad-port": f"https://{USER}:{SECRET}@127.0.0.1:99999/",
+        "userinfo-at-in-password": f"https://{USER}:pw@{SECRET}@127.0.0.1:9/",
+        "userinfo-http": f"http://{USER}:{SECRET}@127.0.0.1:9/",
+        "not-utf8": b"https://127.0.0.1:9/\xff",
+        "control-character": "https://127.0.0.1:9/\x1b[2J",
+        "path-in-password": f"https://{USER}:pw/{SECRET}@127.0.0.1:9/",
+    }
+    for name, url in urls.items():
+        cases[f"kudu-url-{name}"] = case(*kudu, env=_kudu_env(url))
+    cases["kudu-user-not-utf8"] = case(*kudu, env=_kudu_env("https://127.0.0.1:9/", b"d\xff"))
+    cases["kudu-password-not-utf8"] = case(
+        *kudu, env=_kudu_env("https://127.0.0.1:9/", USER, SECRET.encode() + b"\xff")
+    )
+    cases["kudu-password-with-a-newline"] = case(
+        *kudu, env=_kudu_env("https://127.0.0.1:9/", USER, f"{SECRET}\nX-Injected: 1")
+    )
+    cases["upload-kudu-url-query-token"] = case(
+        "upload", "--no-check", env=_kudu_env(f"https://127.0.0.1:9/?sig={SECRET}")
+    )
+    return cases
+
+
+# --- secrets where a user puts them -------------------------------------------------------------
+
+
+def _secret_cases() -> dict[str, Case]:
+    wrong = f"http://{USER}:{SECRET}-wrong@{{host}}/simple/"
+    cases = {
+        "index-wrong-password": case("lock", "-U", "-i", wrong, named="401"),
+        "index-password-with-an-at": case(
+            "lock", "-U", "-i", f"http://{USER}:pw@{SECRET}@{{host}}/simple/", named="401"
+        ),
+        "index-password-with-a-space": case(
+            "lock", "-U", "-i", f"http://{USER}:pw {SECRET}@{{host}}/simple/"
+        ),
+        "index-password-percent-encoded": case(
+            "lock", "-U", "-i", f"http://{USER}:pw%2D{SECRET}-wrong@{{host}}/simple/", named="401"
+        ),
+        "find-links-wrong-password": case(
+            "lock", "-U", "-i", "{plain}", "-f", f"http://{USER}:{SECRET}-x@{{host}}/links/"
+        ),
+        "extra-index-missing-with-password": case(
+            "lock",
+            "-U",
+            "-v",
+            "--extra-index-url",
+            f"http://{USER}:{SECRET}@{{host}}/none/",
+            codes=frozenset({0}),
+        ),
+        "export-with-password-index": case(
+            "lock", "--export", "requirements", "-o", "{app}/exported.txt", codes=frozenset({0})
+        ),
+        "requirements-url-with-password": case(
+            "lock",
+            "--offline",
+            setup=(
+                write(
+                    "requirements.txt",
+                    f"alpha @ http://{USER}:{SECRET}@127.0.0.1:9/alpha-1.0-py3-none-any.whl\n",
+                ),
+            ),
+        ),
+        "requirements-index-with-password-unresolvable": case(
+            "lock", "-U", setup=(write("requirements.txt", "alpha==7\n"),), named="alpha==7"
+        ),
+        "why-with-password-index": case("why", "beta", codes=frozenset({0})),
+        "build-with-password-in-find-links-config": case(
+            "build",
+            setup=(
+                edit(
+                    "pyproject.toml",
+                    "[tool.vendorer]\n",
+                    f'[tool.vendorer]\nfind-links = ["http://{USER}:{SECRET}@{{host}}/nope/"]\n',
+                ),
+                write("requirements.txt", "alpha==1.1\n"),
+            ),
+            codes=frozenset({0, 1}),
+        ),
+    }
+    return cases
+
+
+ALL = {
+    **_argument_cases(),
+    **_file_cases(),
+    **_wheelhouse_cases(),
+    **_environment_cases(),
+    **_secret_cases(),
+}
+# Cases that fail on main today, each with the finding that fixes it; removed as each is fixed.
+FAILING: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "vendor-lib-dir-not-utf8",
+            "build-lib-dir-not-utf8",
+            "webconfig-lib-dir-not-utf8",
+            "webconfig-wsgi-log-not-utf8",
+            "webconfig-entry-not-utf8",
+            "webconfig-env-not-utf8",
+            "webconfig-args-not-utf8",
+            "kudu-run-command-not-utf8",
+            "kudu-run-dir-not-utf8",
+            "kudu-user-not-utf8",
+            "kudu-password-not-utf8",
+        ),
+        "non-UTF-8 argument: internal error",
+    ),
+    **dict.fromkeys(
+        (
+            "vendor-lib-dir-newline",
+            "webconfig-lib-dir-newline",
+            "webconfig-args-newline",
+            "webconfig-entry-newline",
+            "webconfig-wsgi-log-newline",
+            "webconfig-env-newline",
+            "vendor-lib-dir-escape",
+            "webconfig-lib-dir-escape",
+            "webconfig-args-escape",
+            "webconfig-entry-escape",
+            "webconfig-wsgi-log-escape",
+            "webconfig-env-escape",
+            "vendor-lib-dir-tab",
+            "webconfig-lib-dir-tab",
+            "webconfig-args-tab",
+            "webconfig-entry-tab",
+            "webconfig-wsgi-log-tab",
+            "webconfig-env-tab",
+            "webconfig-args-nul-like-control",
+            "webconfig-args-bell",
+        ),
+        "control character accepted into the lib dir or web.config",
+    ),
+    **dict.fromkeys(
+        ("webconfig-restart-regex-unbalanced", "webconfig-restart-regex-bad-escape"),
+        "invalid restart regex written",
+    ),
+    **dict.fromkeys(
+        (
+            "lib-dir-empty",
+            "lib-dir-blank",
+            "lib-dir-is-the-wheelhouse",
+            "lib-dir-inside-the-wheelhouse",
+        ),
+        "lib dir empty or overlapping the wheelhouse accepted",
+    ),
+    **dict.fromkeys(
+        (
+            "requirements-includes-dev-zero",
+            "requirements-is-dev-zero",
+            "pyproject-is-dev-zero",
+            "profile-is-dev-zero",
+            "lock-is-dev-zero",
+            "manifest-is-dev-zero",
+        ),
+        "unbounded read of an input file",
+    ),
+    **dict.fromkeys(
+        ("requirements-huge-line", "requirements-huge-name"), "a message quotes megabytes of input"
+    ),
+    **dict.fromkeys(
+        (
+            "vendor-wheel-a-fifo",
+            "check-wheel-a-fifo",
+            "wheelhouse-wheel-a-fifo",
+            "build-wheel-a-fifo",
+        ),
+        "a fifo named like a wheel hangs",
+    ),
+    **dict.fromkeys(
+        ("cache-dir-a-file", "cache-dir-below-a-file"), "VENDORER_CACHE_DIR a file: raw OSError"
+    ),
+}
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticIndex]:
+    dists = tmp_path_factory.mktemp("dists")
+    make_wheel(dists, "alpha", "1.0", requires_dist=["beta"])
+    make_wheel(dists, "alpha", "1.1", requires_dist=["beta"])
+    make_wheel(dists, "beta", "2.0")
+    with StaticIndex(dists, auth=(USER, SECRET)) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def built_app(tmp_path_factory: pytest.TempPathFactory, index: StaticIndex) -> Path:
+    """An app built from the index with the password, then the user's own files in lib/."""
+    app = tmp_path_factory.mktemp("built") / "app"
+    app.mkdir()
+    (app / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
+    (app / "pyproject.toml").write_text(
+        f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{_with_password(index)}"\n',
+        encoding="utf-8",
+    )
+    cache = tmp_path_factory.mktemp("cache")
+    result = _vendorer(["build"], app, {"VENDORER_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    (app / "src").mkdir()
+    (app / "lib/userdir").mkdir()
+    (app / "lib/userdir/f.txt").write_text("mine", encoding="utf-8")
+    (app / "lib/emptyuser").mkdir()
+    (app / "lib/srclink").symlink_to("../src")
+    (app / "lib/alpha/mine.py").write_text("mine", encoding="utf-8")
+    (app / "lib/m.txt").write_text("mine", encoding="utf-8")
+    return app
+
+
+def _with_password(index: StaticIndex) -> str:
+    return index.url.replace("://", f"://{USER}:{SECRET}@")
+
+
+def _vendorer(
+    args: list[Arg], app: Path, env: dict[str, Arg], *, no_dac: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    if "--app" not in args and args[:2] != ["kudu", "run"]:
+        args = [*args, "--app", str(app)]
+    prefix: list[str] = []
+    if no_dac and _AS_ROOT:
+        if _SETPRIV is None:
+            pytest.skip("running as root without setpriv: file modes do not apply")
+        prefix = [_SETPRIV, *_NO_DAC]
+    environ = {os.fsencode(key): os.fsencode(value) for key, value in {**os.environ, **env}.items()}
+    command: list[str | bytes] = [*prefix, sys.executable, "-m", "vendorer", *args]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+        cwd=app,
+        env=environ,
+        timeout=timeout,
+    )
+
+
+def _snapshot(top: Path) -> dict[str, bytes | str | None]:
+    """Every file, folder and link below `top`: bytes (None if unreadable), "<dir>", "-> x"."""
+    found: dict[str, bytes | str | None] = {}
+    for root, dirs, files in os.walk(top):
+        for name in dirs + files:
+            path = Path(root, name)
+            relative = str(path.relative_to(top))
+            if path.is_symlink():
+                found[relative] = f"-> {path.readlink()}"
+            elif path.is_dir():
+                found[relative] = "<dir>"
+            elif path.is_file():
+                try:
+                    found[relative] = path.read_bytes()
+                except OSError:
+                    found[relative] = None
+    return found
+
+
+def _fill(arg: Arg, app: Path, index: StaticIndex) -> Arg:
+    if isinstance(arg, bytes):
+        return arg
+    host = index.base.partition("://")[2]
+    return (
+        arg.replace("{app}", str(app))
+        .replace("{index}", _with_password(index))
+        .replace("{plain}", index.url)
+        .replace("{host}", host)
+    )
+
+
+def _restore_modes(top: Path) -> None:
+    for root, dirs, files in os.walk(top):
+        for name in dirs + files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(0o755 if path.is_dir() else 0o644)
+    top.chmod(0o755)
+
+
+def _params() -> list[Any]:
+    marks = {
+        name: [pytest.mark.xfail(strict=True, reason=finding)] for name, finding in FAILING.items()
+    }
+    return [pytest.param(c, id=name, marks=marks.get(name, [])) for name, c in ALL.items()]
+
+
+@pytest.mark.parametrize("case", _params())
+def test_hostile_input_keeps_everything(
+    case: Case, tmp_path: Path, built_app: Path, index: StaticIndex
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(built_app, app, symlinks=True)
+    for setup in case.setup:
+        setup(app)
+    before = _snapshot(app)
+    env = {key: _fill(value, app, index) for key, value in case.env.items()}
+    args = [_fill(arg, app, index) for arg in case.args]
+    try:
+        result = _vendorer(args, app, env, no_dac=case.no_dac, timeout=case.timeout)
+    finally:
+        _restore_modes(app)
+    shown = result.stdout + result.stderr
+    assert result.returncode in case.codes, shown[:3000]
+    assert "Traceback" not in shown, shown[:3000]
+    assert "internal error" not in shown, shown[:3000]
+    assert SECRET not in shown, shown[:3000]
+    assert case.named in shown, shown[:3000]
+    after = _snapshot(app)
+    for path in FOREIGN:
+        assert after.get(path) == before[path], f"{path} (the user's) changed or vanished"
+    written = [p for p, data in after.items() if data != before.get(p)]
+    leaked = [p for p in written if isinstance(data := after[p], bytes) and SECRET.encode() in data]
+    assert not leaked, f"the password is in {leaked}"
+    if result.returncode != 0:
+        assert len(result.stderr) < 3000, f"a long message: {len(result.stderr)} characters"
+        assert {p: after.get(p) for p in before} == before, "a file changed or vanished"
