@@ -1,8 +1,10 @@
-"""Writing files so that a reader, or a killed run, never sees half of one."""
+"""Writing files so that a reader, or a killed run, never sees half of one; reading the files a
+user gives with a bound (a link to /dev/zero must not take all the memory)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -11,9 +13,30 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HashCache", "copy_atomic", "sha256_of", "write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "HashCache",
+    "copy_atomic",
+    "read_bounded",
+    "sha256_of",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
 
 CHUNK = 1 << 20
+MAX_INPUT_BYTES = 64 << 20  # a lock, manifest or requirements file is a few MB at most
+
+
+def read_bounded(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of `path`, a file a user gave or may have replaced; an OSError (EFBIG) when it
+    holds more than `limit` bytes (a device such as /dev/zero, or not the file it should be)."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(
+            errno.EFBIG, f"it holds over {limit >> 20} MiB: it is not the file it should be"
+        )
+    return data
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

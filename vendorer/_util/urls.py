@@ -27,9 +27,9 @@ WEB_SCHEMES = ("http", "https")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]*)\}")  # a `${VAR}` left unexpanded
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BEFORE_LAST_AT = re.compile(r"(//).*@", re.DOTALL)  # all that could be user:password
-# All up to the last '@' of a URL's run of characters: a password may hold '@' and '/' (then it
-# does not parse, and must not show either).
-_USERINFO_IN_TEXT = re.compile(r"//([^\s'\"]*)@")
+# The userinfo: up to the last '@' of the URL's run of characters when a ':' comes before any '/'
+# (a password may hold '@' and '/'), else a run without '/' (a path may hold '@': git@v1.0).
+_USERINFO_IN_TEXT = re.compile(r"//([^\s'\"/@:]*:[^\s'\"]*|[^\s'\"/]*)@")
 
 
 def redact(url: str) -> str:
