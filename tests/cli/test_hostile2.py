@@ -543,22 +543,6 @@ ALL = {
 FAILING: dict[str, str] = {
     **dict.fromkeys(
         (
-            "vendor-lib-dir-not-utf8",
-            "build-lib-dir-not-utf8",
-            "webconfig-lib-dir-not-utf8",
-            "webconfig-wsgi-log-not-utf8",
-            "webconfig-entry-not-utf8",
-            "webconfig-env-not-utf8",
-            "webconfig-args-not-utf8",
-            "kudu-run-command-not-utf8",
-            "kudu-run-dir-not-utf8",
-            "kudu-user-not-utf8",
-            "kudu-password-not-utf8",
-        ),
-        "non-UTF-8 argument: internal error",
-    ),
-    **dict.fromkeys(
-        (
             "vendor-lib-dir-newline",
             "webconfig-lib-dir-newline",
             "webconfig-args-newline",

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from vendorer._util.urls import scrub_credentials
-from vendorer.cli.options import check_paths
+from vendorer.cli.options import check_paths, check_text
 from vendorer.cli.output import Output
 from vendorer.cli.parser import build_parser
 from vendorer.errors import VendorerError
@@ -25,6 +25,11 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run vendorer; returns the exit code (0 ok, 1 failure, 2 usage or configuration error)."""
+    try:
+        check_text(sys.argv[1:] if argv is None else argv)
+    except VendorerError as error:
+        Output().error(str(error))
+        return error.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)  # None: a group without a command

@@ -200,6 +200,11 @@ def read_publish_profile(path: Path) -> Credentials:
 def credentials_from_environment() -> Credentials:
     """VENDORER_KUDU_URL, with VENDORER_KUDU_USER and _PASSWORD or the URL's own userinfo (the
     `scmUri` that `az webapp deployment list-publishing-credentials` prints carries both)."""
+    for name in ENVIRONMENT:
+        try:
+            os.environ.get(name, "").encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"{name} is not UTF-8 text; set it again in UTF-8") from None
     raw = os.environ.get("VENDORER_KUDU_URL", "")
     url, user, password = kudu_site(raw, "VENDORER_KUDU_URL") if raw else ("", None, None)
     user = os.environ.get("VENDORER_KUDU_USER") or user
