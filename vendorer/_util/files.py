@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 __all__ = [
@@ -120,11 +121,15 @@ class HashCache:
             }
 
     def sha256(self, path: Path) -> str | None:
-        """The file's sha256, or None when it is missing."""
+        """The file's sha256, or None when it is missing or not a regular file (a folder, a
+        fifo, which would block the read, or a device)."""
         try:
-            signature = _signature(path.stat())
+            stat = path.stat()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        if not S_ISREG(stat.st_mode):
+            return None
+        signature = _signature(stat)
         key = str(path)
         known = self.entries.get(key)
         if known is not None and known[:4] == signature:
