@@ -557,9 +557,6 @@ FAILING: dict[str, str] = {
     **dict.fromkeys(
         ("requirements-huge-line", "requirements-huge-name"), "a message quotes megabytes of input"
     ),
-    **dict.fromkeys(
-        ("cache-dir-a-file", "cache-dir-below-a-file"), "VENDORER_CACHE_DIR a file: raw OSError"
-    ),
 }
 
 
