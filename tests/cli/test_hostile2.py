@@ -553,11 +553,7 @@ ALL = {
     **_secret_cases(),
 }
 # Cases that fail on main today, each with the finding that fixes it; removed as each is fixed.
-FAILING: dict[str, str] = {
-    **dict.fromkeys(
-        ("requirements-huge-line", "requirements-huge-name"), "a message quotes megabytes of input"
-    ),
-}
+FAILING: dict[str, str] = {}
 
 
 # --- the sweep ----------------------------------------------------------------------------------

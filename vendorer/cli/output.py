@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Output"]
 
+LONGEST_LINE = 1000  # a message quoting a huge input (a 2 MB requirement line) shows its ends
+
+
+def _short_lines(text: str) -> str:
+    """`text` with every line over LONGEST_LINE characters cut in its middle."""
+    return "\n".join(
+        line
+        if len(line) <= LONGEST_LINE
+        else f"{line[:600]} [... {len(line) - 800:,} characters ...] {line[-200:]}"
+        for line in text.split("\n")
+    )
+
 
 class Output(StepReporter):
     """stdout and stderr, as rich consoles; `verbose`: tools' output shown as it comes."""
@@ -44,8 +56,8 @@ class Output(StepReporter):
     # --- plain lines --------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        """A message on stderr, as it is (no markup)."""
-        self.err.print(text, markup=False)
+        """A message on stderr, as it is (no markup), a line of megabytes cut in its middle."""
+        self.err.print(_short_lines(text), markup=False)
 
     def result(self, text: str) -> None:
         """A result on stdout, as it is."""
@@ -56,7 +68,7 @@ class Output(StepReporter):
         self.out.print(text, markup=False)
 
     def error(self, text: str) -> None:
-        self.err.print(f"error: {text}", markup=False, highlight=False)
+        self.err.print(f"error: {_short_lines(text)}", markup=False, highlight=False)
 
     def wrote(self, path: object) -> None:
         self.say(f"wrote {path}")
