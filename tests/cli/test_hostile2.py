@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli.test_hostile import PROFILE
 from tests.support.dists import make_wheel
 from tests.support.index import StaticIndex
 
@@ -545,8 +546,47 @@ def _secret_cases() -> dict[str, Case]:
     return cases
 
 
+# --- a profile's values: control characters, and types the first sweep did not try ---------------
+
+PROFILE_EDITS = {
+    "description-control": ('description = "x"', 'description = "a\\u0007b"'),
+    "implementation-control": ('implementation = "cp"', 'implementation = "c\\np"'),
+    "platforms-control": ('platforms = ["win_amd64"]', 'platforms = ["win\\tamd64"]'),
+    "marker-control": ('os_name = "nt"', 'os_name = "n\\u001bt"'),
+    "server-python-control": (
+        "python = 'D:\\home\\python361x64\\python.exe'",
+        'python = "D:\\\\py\\u0001thon.exe"',
+    ),
+    "site-root-control": ("site_root = 'D:\\home\\site\\wwwroot'", 'site_root = "D:\\n"'),
+    "lib-dir-control": ('lib_dir = "lib"', 'lib_dir = "l\\rib"'),
+    "description-number": ('description = "x"', "description = 3"),
+    "markers-string": ('[markers]\nos_name = "nt"', 'markers = "nt"\n[m]\nos_name = "nt"'),
+    "server-list": ("[server]\n", "server = [1]\n[s]\n"),
+    "site-root-list": ("site_root = 'D:\\home\\site\\wwwroot'", 'site_root = ["D:"]'),
+    "abis-empty": ('abis = ["cp36m"]', "abis = []"),
+    "platforms-blank": ('platforms = ["win_amd64"]', 'platforms = [" "]'),
+    "lib-dir-empty": ('lib_dir = "lib"', 'lib_dir = ""'),
+}
+
+
+def _profile_cases() -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for name, (old, new) in PROFILE_EDITS.items():
+        assert old in PROFILE, name
+        text = PROFILE.replace(old, new)
+        setup = (write("profiles/mine.toml", text),)
+        for command in (
+            ("profiles", "show", "mine"),
+            (*WEBCONFIG, "-p", "mine"),
+            ("vendor", "-p", "mine"),
+        ):
+            cases[f"{command[0]}-profile-{name}"] = case(*command, setup=setup, named="mine")
+    return cases
+
+
 ALL = {
     **_argument_cases(),
+    **_profile_cases(),
     **_file_cases(),
     **_wheelhouse_cases(),
     **_environment_cases(),
