@@ -486,6 +486,43 @@ def _environment_cases() -> dict[str, Case]:
     return cases
 
 
+def _publish_profile(url: str, user: str = USER, password: str = SECRET) -> str:
+    return (
+        '<publishData><publishProfile publishMethod="MSDeploy" '
+        f'publishUrl="{url}" userName="{user}" userPWD="{password}" msdeploySite="s"/>'
+        "</publishData>"
+    )
+
+
+PUBLISH_PROFILES = {
+    "dev-zero": None,
+    "url-userinfo-open-bracket": _publish_profile(f"{USER}:{SECRET}@[::1"),
+    "url-slash-in-password": _publish_profile(f"https://{USER}:pw/{SECRET}@127.0.0.1:9"),
+    "url-query-token": _publish_profile(f"127.0.0.1:9?sig={SECRET}"),
+    "url-fragment-token": _publish_profile(f"127.0.0.1:9#{SECRET}"),
+    "url-http-with-userinfo": _publish_profile(f"http://{USER}:{SECRET}@example.com"),
+    "password-control-reference": _publish_profile("127.0.0.1:9", password=f"{SECRET}&#1;"),
+    "duplicate-password": _publish_profile("127.0.0.1:9").replace("/>", ' userPWD="x"/>'),
+    "truncated": _publish_profile("127.0.0.1:9")[:100],
+}
+
+
+def _publish_profile_cases() -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    commands = {
+        "kudu-run": ("kudu", "run", "--publish-profile", "{pp}", "--", "ls"),
+        "upload": ("upload", "--no-check", "--publish-profile", "{pp}"),
+        "capture": ("profiles", "capture", "--publish-profile", "{pp}", "mine"),
+    }
+    for name, text in PUBLISH_PROFILES.items():
+        for command, args in commands.items():
+            path = "/dev/zero" if text is None else "{app}/site.PublishSettings"
+            setup = () if text is None else (write("site.PublishSettings", text),)
+            filled = tuple(path if arg == "{pp}" else arg for arg in args)
+            cases[f"{command}-publish-profile-{name}"] = case(*filled, setup=setup)
+    return cases
+
+
 # --- secrets where a user puts them -------------------------------------------------------------
 
 
@@ -587,6 +624,7 @@ def _profile_cases() -> dict[str, Case]:
 ALL = {
     **_argument_cases(),
     **_profile_cases(),
+    **_publish_profile_cases(),
     **_file_cases(),
     **_wheelhouse_cases(),
     **_environment_cases(),

@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import httpx
 
+from vendorer._util.files import read_bounded
 from vendorer._util.urls import may_carry_credentials, redact
 from vendorer.errors import ConfigError, VendorerError
 
@@ -222,7 +223,7 @@ def credentials_from_environment() -> Credentials:
 
 def _publish_data(path: Path) -> ET.Element:
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such publish profile") from None
     except OSError as error:
