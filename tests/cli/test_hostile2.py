@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ class Case:
     codes: frozenset[int] = frozenset({1, 2})
     named: str = ""  # text the error must contain
     no_dac: bool = False  # run without the capabilities that bypass file modes (as root)
+    file_size_limit: int | None = None  # RLIMIT_FSIZE: a disk that fills up after so many bytes
     timeout: float = 120
 
 
@@ -621,8 +624,31 @@ def _profile_cases() -> dict[str, Case]:
     return cases
 
 
+# --- a disk that fills up ---------------------------------------------------------------------
+
+
+def _full_disk_cases() -> dict[str, Case]:
+    full = "free some space"
+    runs = {
+        "lock": (("lock", "-U"), (), full),
+        "export": (("lock", "--export", "requirements", "-o", "{app}/out.txt"), (), full),
+        "webconfig": (WEBCONFIG, (), full),
+        "wheelhouse": (("wheelhouse",), (remove(ALPHA),), full),
+        "vendor": (("vendor",), (remove("lib/beta/__init__.py"),), "Nothing was changed"),
+        "build": (("build",), (write("requirements.txt", "alpha==1.1\n"),), ""),
+    }
+    cases: dict[str, Case] = {}
+    for name, (args, setup, named) in runs.items():
+        for limit in (0, 100):
+            cases[f"{name}-disk-full-after-{limit}-bytes"] = case(
+                *args, setup=setup, named=named, file_size_limit=limit, codes=frozenset({1})
+            )
+    return cases
+
+
 ALL = {
     **_argument_cases(),
+    **_full_disk_cases(),
     **_profile_cases(),
     **_publish_profile_cases(),
     **_file_cases(),
@@ -675,7 +701,13 @@ def _with_password(index: StaticIndex) -> str:
 
 
 def _vendorer(
-    args: list[Arg], app: Path, env: dict[str, Arg], *, no_dac: bool = False, timeout: float = 120
+    args: list[Arg],
+    app: Path,
+    env: dict[str, Arg],
+    *,
+    no_dac: bool = False,
+    timeout: float = 120,
+    file_size_limit: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     if "--app" not in args and args[:2] != ["kudu", "run"]:
         args = [*args, "--app", str(app)]
@@ -695,7 +727,13 @@ def _vendorer(
         cwd=app,
         env=environ,
         timeout=timeout,
+        preexec_fn=None if file_size_limit is None else partial(_limit_files, file_size_limit),
     )
+
+
+def _limit_files(size: int) -> None:
+    """Writes past `size` bytes fail with EFBIG (Python ignores SIGXFSZ), as on a full disk."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
 def _snapshot(top: Path) -> dict[str, bytes | str | None]:
@@ -757,7 +795,14 @@ def test_hostile_input_keeps_everything(
     env = {key: _fill(value, app, index) for key, value in case.env.items()}
     args = [_fill(arg, app, index) for arg in case.args]
     try:
-        result = _vendorer(args, app, env, no_dac=case.no_dac, timeout=case.timeout)
+        result = _vendorer(
+            args,
+            app,
+            env,
+            no_dac=case.no_dac,
+            timeout=case.timeout,
+            file_size_limit=case.file_size_limit,
+        )
     finally:
         _restore_modes(app)
     shown = result.stdout + result.stderr

@@ -7,6 +7,7 @@ expect is a bug: said in one short block, never as a traceback (unless VENDORER_
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -43,13 +44,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         Output().error(scrub_credentials(str(error)))
         return error.exit_code
     except OSError as error:  # a file vendorer needs cannot be read or written
-        Output().error(scrub_credentials(str(error)))
+        Output().error(scrub_credentials(_os_error(error)))
         return 1
     except KeyboardInterrupt:
         Output().say("interrupted: nothing was left half-written")
         return 130
     except Exception as error:  # the last line of defence: a bug in vendorer
         return _internal_error(error)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _os_error(error: OSError) -> str:
+    """An OSError as a sentence: the file, what happened, and for a full disk what to do."""
+    if error.filename is None or error.strerror is None:
+        return str(error)
+    where = f"{error.filename} -> {error.filename2}" if error.filename2 else str(error.filename)
+    advice = (
+        "; free some space (or raise the limit), then run again" if error.errno in _FULL else ""
+    )
+    return f"cannot write or read {where}: {error.strerror}{advice}"
 
 
 def _internal_error(error: Exception) -> int:
