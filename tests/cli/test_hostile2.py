@@ -646,8 +646,60 @@ def _full_disk_cases() -> dict[str, Case]:
     return cases
 
 
+# --- [tool.vendorer]: values of other types and spellings than the first sweep tried -------------
+
+SETTINGS = {
+    "profile-list": 'profile = ["python361x64"]',
+    "profile-bool": "profile = true",
+    "profile-control": 'profile = "python361x64\\n"',
+    "profile-date": "profile = 1979-05-27",
+    "requirements-dev-zero": 'requirements = "/dev/zero"',
+    "requirements-folder": 'requirements = "lib"',
+    "requirements-control": 'requirements = "req\\u0000.txt"',
+    "lib-dir-list": 'lib-dir = ["lib"]',
+    "lib-dir-control": 'lib-dir = "l\\tib"',
+    "lib-dir-the-wheelhouse": 'lib-dir = "wheelhouse"',
+    "wheelhouse-the-app": 'wheelhouse = "."',
+    "wheelhouse-the-lib-folder": 'wheelhouse = "lib"',
+    "wheelhouse-float": "wheelhouse = 1.5",
+    "index-url-list": 'index-url = ["{plain}"]',
+    "index-url-nul": 'index-url = "http://127.0.0.1:9/\\u0000"',
+    "index-url-control-in-password": f'index-url = "http://u:{SECRET}\\n@127.0.0.1:9/"',
+    "find-links-string": 'find-links = "dists"',
+    "find-links-nested-list": 'find-links = [["dists"]]',
+    "extra-index-urls-string": 'extra-index-urls = "{plain}"',
+    "extra-index-urls-secret-no-host": f'extra-index-urls = ["http://u:{SECRET}@/simple/"]',
+    "exclude-string": 'exclude = "tests"',
+    "exclude-numbers": "exclude = [1]",
+    "keyring-provider-bool": "keyring-provider = false",
+    "index-strategy-list": 'index-strategy = ["first-index"]',
+    "duplicate-key": 'profile = "python361x64"',
+    "unknown-key-with-secret": f'password = "{SECRET}"',
+}
+
+
+SETTINGS_UNUSED = {  # what a command does not read: left to those that do
+    "requirements-folder": ("vendor",),
+    **dict.fromkeys(
+        ("lib-dir-the-wheelhouse", "wheelhouse-the-app", "wheelhouse-the-lib-folder"), ("lock",)
+    ),
+}
+
+
+def _settings_cases() -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for name, line in SETTINGS.items():
+        setup = (edit("pyproject.toml", "[tool.vendorer]\n", f"[tool.vendorer]\n{line}\n"),)
+        for command in (("lock", "--offline"), ("vendor",), ("check",)):
+            if command[0] in SETTINGS_UNUSED.get(name, ()):
+                continue  # the command does not read it
+            cases[f"{command[0]}-settings-{name}"] = case(*command, setup=setup)
+    return cases
+
+
 ALL = {
     **_argument_cases(),
+    **_settings_cases(),
     **_full_disk_cases(),
     **_profile_cases(),
     **_publish_profile_cases(),
