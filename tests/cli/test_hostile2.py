@@ -128,6 +128,10 @@ def remove(path: str) -> Setup:
     return put
 
 
+def git_init(app: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(app)], check=True)
+
+
 def unreadable(path: str) -> Setup:
     def put(app: Path) -> None:
         (app / path).chmod(0)
@@ -697,8 +701,37 @@ def _settings_cases() -> dict[str, Case]:
     return cases
 
 
+# --- git hooks: what is already where the hook goes -----------------------------------------------
+
+HOOK = ".git/hooks/pre-push"
+HOOKS = {
+    "a-link-to-dev-zero": (link(HOOK, "/dev/zero"),),
+    "a-fifo": (write(HOOK, b""), fifo(HOOK)),
+    "a-folder": (folder(HOOK),),
+    "a-dangling-link": (link(HOOK, "nowhere"),),
+    "binary": (write(HOOK, bytes(range(256))),),
+    "hooks-folder-a-file": (write(".git/hooks", b"x"),),
+}
+
+
+def _hook_cases() -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for name, setup in HOOKS.items():
+        cases[f"hook-{name}"] = case("hook", "install", setup=(git_init, *setup), timeout=60)
+        if name != "hooks-folder-a-file":
+            named = "exists and is not vendorer's"
+            cases[f"hook-{name}"] = case(
+                "hook", "install", setup=(git_init, *setup), named=named, timeout=60
+            )
+    cases["hook-a-fifo-forced"] = case(
+        "hook", "install", "--force", setup=(git_init, *HOOKS["a-fifo"]), codes=frozenset({0})
+    )
+    return cases
+
+
 ALL = {
     **_argument_cases(),
+    **_hook_cases(),
     **_settings_cases(),
     **_full_disk_cases(),
     **_profile_cases(),

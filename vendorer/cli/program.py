@@ -60,11 +60,12 @@ def _os_error(error: OSError) -> str:
     """An OSError as a sentence: the file, what happened, and for a full disk what to do."""
     if error.filename is None or error.strerror is None:
         return str(error)
-    where = f"{error.filename} -> {error.filename2}" if error.filename2 else str(error.filename)
     advice = (
         "; free some space (or raise the limit), then run again" if error.errno in _FULL else ""
     )
-    return f"cannot write or read {where}: {error.strerror}{advice}"
+    if error.filename2:
+        return f"{error.filename} -> {error.filename2}: {error.strerror}{advice}"
+    return f"{error.filename}: {error.strerror}{advice}"
 
 
 def _internal_error(error: Exception) -> int:
