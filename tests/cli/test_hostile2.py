@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_hostile import PROFILE
-from tests.support.dists import make_wheel
+from tests.support.dists import make_sdist, make_wheel
 from tests.support.index import StaticIndex
 
 SECRET = "pw-SECRET-123"
@@ -905,3 +905,27 @@ def test_hostile_input_keeps_everything(
     if result.returncode != 0:
         assert len(result.stderr) < 3000, f"a long message: {len(result.stderr)} characters"
         assert {p: after.get(p) for p in before} == before, "a file changed or vanished"
+
+
+def test_a_backend_that_prints_the_index_url_shows_no_password(tmp_path: Path) -> None:
+    """The isolated build gets the index (with its password) in PIP_INDEX_URL; a backend that
+    prints its environment, with -v or in the last lines of its failure, must not show it."""
+    dists = tmp_path / "dists"
+    make_sdist(dists, "leaky", "1.0", echo_environ=["PIP_INDEX_URL"], fail_in="build_wheel")
+    with StaticIndex(dists, metadata=False, auth=(USER, SECRET)) as served:
+        app = tmp_path / "app"
+        app.mkdir()
+        (app / "requirements.txt").write_text("leaky\n", encoding="utf-8")
+        (app / "pyproject.toml").write_text(
+            f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{_with_password(served)}"\n',
+            encoding="utf-8",
+        )
+        locked = _vendorer(["lock", "-v"], app, {})  # the backend gives the metadata, loudly
+        filled = _vendorer(["wheelhouse"], app, {})  # build_wheel fails: its last lines shown
+    assert locked.returncode == 0, locked.stderr
+    assert "PIP_INDEX_URL=http://127.0.0.1" in locked.stderr  # it was heard, without the password
+    assert filled.returncode == 1, filled.stderr
+    assert "PIP_INDEX_URL=http://127.0.0.1" in filled.stderr
+    for result in (locked, filled):
+        assert SECRET not in result.stdout + result.stderr
+        assert "Traceback (most recent call last)" not in result.stderr.split("last lines")[0]
