@@ -729,8 +729,53 @@ def _hook_cases() -> dict[str, Case]:
     return cases
 
 
+# --- host names the HTTP client cannot encode ------------------------------------------------
+
+BAD_HOSTS = {
+    "empty-label": "a..b",
+    "label-of-70": "a" * 70 + ".com",
+    "broken-a-label": "xn--zz",
+    "password-and-empty-label": f"{USER}:{SECRET}@a..b",
+}
+
+
+def _host_cases() -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for name, host in BAD_HOSTS.items():
+        url = f"http://{host}/simple/"
+        cases[f"index-url-host-{name}"] = case("lock", "-U", "-i", url, named="host name")
+        cases[f"extra-index-url-host-{name}"] = case(
+            "lock", "-U", "--extra-index-url", url, named="host name"
+        )
+        cases[f"find-links-host-{name}"] = case("lock", "-U", "-f", url, named="host name")
+        cases[f"requirements-index-url-host-{name}"] = case(
+            "lock",
+            "-U",
+            setup=(write("requirements.txt", f"-i {url}\nalpha==1.0\n"),),
+            named="host name",
+        )
+        pyproject = f'[tool.vendorer]\nprofile = "python361x64"\nindex-url = "{url}"\n'
+        cases[f"config-index-url-host-{name}"] = case(
+            "check", setup=(write("pyproject.toml", pyproject),), named="host name"
+        )
+    links = "".join(
+        f'<a href="http://{host}/alpha-2.0-py3-none-any.whl">x</a>' for host in BAD_HOSTS.values()
+    )
+    cases["find-links-page-with-bad-hosts"] = case(
+        "lock",
+        "-U",
+        "-f",
+        "file://{app}/links.html",
+        setup=(write("links.html", f"<html><body>{links}</body></html>"),),
+        codes=frozenset({0}),
+        named="skipped a link",
+    )
+    return cases
+
+
 ALL = {
     **_argument_cases(),
+    **_host_cases(),
     **_hook_cases(),
     **_settings_cases(),
     **_full_disk_cases(),

@@ -87,9 +87,30 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
             return "has no host (write scheme://host/path)"
         if any(character.isspace() for character in parts.hostname):
             return "has a space in its host name"
+        if not _host_name_ok(parts.hostname):
+            return (
+                "has a host name that is not one (an empty label, one over 63 characters, or "
+                "a broken xn-- label)"
+            )
         if port == 0:
             return "has a port that is not a number from 1 to 65535"
     return None
+
+
+def _host_name_ok(host: str) -> bool:
+    """Whether `host` (an IP address, or a name) is one the HTTP client can encode (IDNA)."""
+    try:
+        ipaddress.ip_address(host.partition("%")[0])  # an IPv6 address may name its zone
+        return True
+    except ValueError:
+        pass
+    try:
+        if host.isascii():
+            host.encode("ascii").decode("idna")  # an xn-- label must decode and round-trip
+        host.encode("idna")  # every label 1 to 63 characters
+    except UnicodeError:
+        return False
+    return True
 
 
 def find_links_problem(location: str) -> str | None:
