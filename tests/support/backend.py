@@ -116,6 +116,8 @@ def _chatter(hook: str) -> None:
         print(f"backend-noise stderr {hook} {number}", file=sys.stderr, flush=True)
     if noise:
         warnings.warn(f"backend-noise warning {hook}", UserWarning, stacklevel=2)
+    for name in config.get("echo_environ") or []:  # type: ignore[attr-defined]
+        print(f"{name}={os.environ.get(name)}", file=sys.stderr, flush=True)
     if config.get("fail_in") == hook:
         raise RuntimeError(f"backend-failure in {hook}")
 

@@ -250,6 +250,7 @@ def make_sdist(
     build_requires: Sequence[str] = (),
     noise: int = 0,
     fail_in: str | None = None,
+    echo_environ: Sequence[str] = (),
 ) -> Path:
     """An sdist `{name}-{version}.tar.gz` that builds offline with the in-tree backend.
 
@@ -260,7 +261,8 @@ def make_sdist(
     build installs them, though the in-tree backend needs none). With `noise`, each hook prints
     that many lines to stdout and to stderr and raises a warning, as setuptools does; `fail_in`
     names a hook (`get_requires_for_build_wheel`, `prepare_metadata_for_build_wheel`,
-    `build_wheel`) that then raises.
+    `build_wheel`) that then raises. `echo_environ` names environment variables each hook prints
+    (NAME=value), as a careless backend's debug output does.
     """
     directory.mkdir(parents=True, exist_ok=True)
     module = import_name(name)
@@ -296,6 +298,7 @@ def make_sdist(
         # only when asked for, so that every other sdist keeps its bytes
         **({"noise": noise} if noise else {}),
         **({"fail_in": fail_in} if fail_in else {}),
+        **({"echo_environ": list(echo_environ)} if echo_environ else {}),
     }
     members = {
         **contents,

@@ -1,19 +1,24 @@
-"""Writing files so that a reader, or a killed run, never sees half of one."""
+"""Writing files so that a reader, or a killed run, never sees half of one; reading the files a
+user gives with a bound (a link to /dev/zero must not take all the memory)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import secrets
 import shutil
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 __all__ = [
+    "MAX_INPUT_BYTES",
     "HashCache",
     "copy_atomic",
+    "read_bounded",
     "sha256_of",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -21,6 +26,19 @@ __all__ = [
 ]
 
 CHUNK = 1 << 20
+MAX_INPUT_BYTES = 64 << 20  # a lock, manifest or requirements file is a few MB at most
+
+
+def read_bounded(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of `path`, a file a user gave or may have replaced; an OSError (EFBIG) when it
+    holds more than `limit` bytes (a device such as /dev/zero, or not the file it should be)."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(
+            errno.EFBIG, f"it holds over {limit >> 20} MiB: it is not the file it should be"
+        )
+    return data
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -35,6 +53,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         temporary.replace(path)
+    except OSError as error:  # a full disk says ENOSPC, and nothing of where: name the file
+        temporary.unlink(missing_ok=True)
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -114,13 +137,17 @@ class HashCache:
             }
 
     def sha256(self, path: Path | str) -> str | None:
-        """The file's sha256, or None when it is missing. A str is taken as `str(path)` spells
-        it (the cache's key): many files are looked up without making a Path for each."""
+        """The file's sha256, or None when it is missing or not a regular file (a folder, a
+        fifo, which would block the read, or a device). A str is taken as `str(path)` spells it
+        (the cache's key): many files are looked up without making a Path for each."""
         key = path if isinstance(path, str) else str(path)
         try:
-            signature = _signature(os.stat(key))  # noqa: PTH116  # a str: no Path per file
+            stat = os.stat(key)  # noqa: PTH116  # a str: no Path per file
         except (FileNotFoundError, NotADirectoryError):
             return None
+        if not S_ISREG(stat.st_mode):
+            return None
+        signature = _signature(stat)
         known = self.entries.get(key)
         if known is not None and known[:4] == signature:
             return str(known[4])

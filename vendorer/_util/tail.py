@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Final
 
+from vendorer._util.urls import scrub_credentials
+
 __all__ = ["TAIL_LINES", "output_line", "output_tail"]
 
 TAIL_LINES: Final = 15  # how many of a failed program's last lines a message shows
 
 
 def output_line(line: str) -> str:
-    """One line another program printed, as vendorer shows it: `  | <line>`."""
-    return f"  | {line}"
+    """One line another program printed, as vendorer shows it: `  | <line>`, without any URL's
+    credentials (a backend may print its environment, and PIP_INDEX_URL carries the index's)."""
+    return f"  | {scrub_credentials(line)}"
 
 
 def output_tail(text: str, lines: int = TAIL_LINES) -> str:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from vendorer._util.files import read_bounded
 from vendorer.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -42,7 +43,7 @@ _BOMS = (  # UTF-32 first: the UTF-16 LE mark is a prefix of the UTF-32 LE one
 def read_input(path: Path) -> bytes:
     """The bytes of a file vendorer was given; a ConfigError naming it when it cannot be read."""
     try:
-        return path.read_bytes()
+        return read_bounded(path)
     except FileNotFoundError:
         if path.is_symlink():
             raise ConfigError(

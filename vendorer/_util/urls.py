@@ -27,7 +27,9 @@ WEB_SCHEMES = ("http", "https")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]*)\}")  # a `${VAR}` left unexpanded
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BEFORE_LAST_AT = re.compile(r"(//).*@", re.DOTALL)  # all that could be user:password
-_USERINFO_IN_TEXT = re.compile(r"//([^\s/]*)@")  # a password may hold '@' (but not '/')
+# The userinfo: up to the last '@' of the URL's run of characters when a ':' comes before any '/'
+# (a password may hold '@' and '/'), else a run without '/' (a path may hold '@': git@v1.0).
+_USERINFO_IN_TEXT = re.compile(r"//([^\s'\"/@:]*:[^\s'\"]*|[^\s'\"/]*)@")
 
 
 def redact(url: str) -> str:
@@ -85,9 +87,30 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
             return "has no host (write scheme://host/path)"
         if any(character.isspace() for character in parts.hostname):
             return "has a space in its host name"
+        if not _host_name_ok(parts.hostname):
+            return (
+                "has a host name that is not one (an empty label, one over 63 characters, or "
+                "a broken xn-- label)"
+            )
         if port == 0:
             return "has a port that is not a number from 1 to 65535"
     return None
+
+
+def _host_name_ok(host: str) -> bool:
+    """Whether `host` (an IP address, or a name) is one the HTTP client can encode (IDNA)."""
+    try:
+        ipaddress.ip_address(host.partition("%")[0])  # an IPv6 address may name its zone
+        return True
+    except ValueError:
+        pass
+    try:
+        if host.isascii():
+            host.encode("ascii").decode("idna")  # an xn-- label must decode and round-trip
+        host.encode("idna")  # every label 1 to 63 characters
+    except UnicodeError:
+        return False
+    return True
 
 
 def find_links_problem(location: str) -> str | None:

@@ -78,8 +78,17 @@ class Project:
         """The lib folder as a relative POSIX path inside the app (an absolute one is made
         relative; one outside the app is refused): what the server's paths are made of.
         --lib-dir, else `[tool.vendorer] lib-dir`, else the profile's."""
-        chosen = self.lib_dir_option or self.settings.lib_dir or self.profile.server.lib_dir
-        return lib_dir_in_app(self.app, chosen)
+        chosen = self.lib_dir_option
+        if chosen is None:
+            chosen = self.settings.lib_dir or self.profile.server.lib_dir
+        lib_dir = lib_dir_in_app(self.app, chosen)
+        folder, wheelhouse = (self.app / lib_dir).resolve(), self.wheelhouse_root.resolve()
+        if folder == wheelhouse or wheelhouse in folder.parents or folder in wheelhouse.parents:
+            raise UsageError(
+                f"lib folder {lib_dir!r} overlaps the wheelhouse ({self.wheelhouse_root}): "
+                "vendoring would mix installed files with wheels; choose another --lib-dir"
+            )
+        return lib_dir
 
     @property
     def lib(self) -> Path:

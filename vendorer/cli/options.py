@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -270,6 +270,20 @@ def _url_check(what: str, problem_of: Callable[[str], str | None]) -> Callable[[
 
 _index_url = _url_check("index URL", url_problem)  # -i / --extra-index-url
 _find_link = _url_check("find-links", find_links_problem)  # -f: a folder too
+
+
+def check_text(arguments: Sequence[str]) -> None:
+    """Every argument must be text: bytes that are not UTF-8 (Python keeps them as surrogates)
+    cannot go into the UTF-8 files vendorer writes (the lock, the manifest, web.config)."""
+    for argument in arguments:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(
+                f"the argument '{shown}' is not UTF-8 text; give it in UTF-8 (rename the file "
+                "or folder it names)"
+            ) from None
 
 
 def check_paths(args: argparse.Namespace) -> None:

@@ -34,6 +34,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Output"]
 
+LONGEST_LINE = 1000  # a message quoting a huge input (a 2 MB requirement line) shows its ends
+
+
+def _short_lines(text: str) -> str:
+    """`text` with every line over LONGEST_LINE characters cut in its middle."""
+    return "\n".join(
+        line
+        if len(line) <= LONGEST_LINE
+        else f"{line[:600]} [... {len(line) - 800:,} characters ...] {line[-200:]}"
+        for line in text.split("\n")
+    )
+
 
 class Output(StepReporter):
     """stdout and stderr, as rich consoles made when first needed; `verbose`: tools' output
@@ -80,8 +92,9 @@ class Output(StepReporter):
     # --- plain lines --------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        """A message on stderr, as it is (no markup); through rich once its console exists (a
-        live display shows above it)."""
+        """A message on stderr, as it is (no markup), a line of megabytes cut in its middle;
+        through rich once its console exists (a live display shows above it)."""
+        text = _short_lines(text)
         if self._err_made():
             self.err.print(text, markup=False)
         else:

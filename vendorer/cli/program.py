@@ -7,13 +7,14 @@ expect is a bug: said in one short block, never as a traceback (unless VENDORER_
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 
 from vendorer._util.urls import scrub_credentials
-from vendorer.cli.options import check_paths
+from vendorer.cli.options import check_paths, check_text
 from vendorer.cli.output import Output
 from vendorer.cli.parser import build_parser
 from vendorer.errors import VendorerError
@@ -25,6 +26,11 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run vendorer; returns the exit code (0 ok, 1 failure, 2 usage or configuration error)."""
+    try:
+        check_text(sys.argv[1:] if argv is None else argv)
+    except VendorerError as error:
+        Output().error(str(error))
+        return error.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)  # None: a group without a command
@@ -38,13 +44,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         Output().error(scrub_credentials(str(error)))
         return error.exit_code
     except OSError as error:  # a file vendorer needs cannot be read or written
-        Output().error(scrub_credentials(str(error)))
+        Output().error(scrub_credentials(_os_error(error)))
         return 1
     except KeyboardInterrupt:
         Output().say("interrupted: nothing was left half-written")
         return 130
     except Exception as error:  # the last line of defence: a bug in vendorer
         return _internal_error(error)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _os_error(error: OSError) -> str:
+    """An OSError as a sentence: the file, what happened, and for a full disk what to do."""
+    if error.filename is None or error.strerror is None:
+        return str(error)
+    advice = (
+        "; free some space (or raise the limit), then run again" if error.errno in _FULL else ""
+    )
+    if error.filename2:
+        return f"{error.filename} -> {error.filename2}: {error.strerror}{advice}"
+    return f"{error.filename}: {error.strerror}{advice}"
 
 
 def _internal_error(error: Exception) -> int:

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from vendorer._util.files import read_bounded
 from vendorer.errors import ConfigError
 
 __all__ = ["FuncIgnore", "leaves_out", "parse_funcignore", "read_funcignore", "with_ignored"]
@@ -75,7 +76,7 @@ def read_funcignore(path: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return read_bounded(path).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({error}); save it as UTF-8 text") from None
 

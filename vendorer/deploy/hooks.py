@@ -10,7 +10,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from vendorer._util.files import write_text_atomic
+from vendorer._util.files import read_bounded, write_text_atomic
 from vendorer.errors import UsageError
 
 __all__ = ["MARKER", "install_pre_push_hook"]
@@ -22,7 +22,7 @@ def install_pre_push_hook(app: Path, *, force: bool = False) -> Path:
     """Write `.git/hooks/pre-push` of the repository holding `app`; returns its path."""
     hooks = _hooks_dir(app)
     path = hooks / "pre-push"
-    foreign = path.exists() and MARKER not in path.read_text(encoding="utf-8", errors="replace")
+    foreign = os.path.lexists(path) and not _ours(path)
     if foreign and not force:
         raise UsageError(
             f"{path} exists and is not vendorer's; pass --force to replace it, or add "
@@ -56,3 +56,14 @@ def _hooks_dir(app: Path) -> Path:
             f"{app.resolve()} is not inside a git repository; run `git init` there first"
         ) from None
     return (app / output).resolve()
+
+
+def _ours(path: Path) -> bool:
+    """Whether the hook at `path` is one vendorer wrote: a regular file (not a folder, a fifo or
+    a link to a device) holding the marker."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        return MARKER in read_bounded(path).decode("utf-8", errors="replace")
+    except OSError:
+        return False

@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import httpx
 
+from vendorer._util.files import read_bounded
 from vendorer._util.urls import may_carry_credentials, redact
 from vendorer.errors import ConfigError, VendorerError
 
@@ -132,8 +133,11 @@ def kudu_site(text: str, source: str) -> tuple[str, str | None, str | None]:
         raise ConfigError(f"{source}: {shown}: Kudu is reached over https; {SITE_HINT}")
     if not parts.hostname:
         raise ConfigError(f"{source}: {shown} names no host; {SITE_HINT}")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{source}: {shown}: a Kudu URL has no query or fragment; {SITE_HINT}")
+    if parts.query or parts.fragment:  # either may hold a token: neither is shown
+        shown = redact(urlunsplit(parts._replace(query="", fragment="")))
+        raise ConfigError(
+            f"{source}: {shown}?...: a Kudu URL has no query or fragment; {SITE_HINT}"
+        )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     default = {"https": 443, "http": 80}[parts.scheme]
     netloc = host if port in {None, default} else f"{host}:{port}"
@@ -197,6 +201,11 @@ def read_publish_profile(path: Path) -> Credentials:
 def credentials_from_environment() -> Credentials:
     """VENDORER_KUDU_URL, with VENDORER_KUDU_USER and _PASSWORD or the URL's own userinfo (the
     `scmUri` that `az webapp deployment list-publishing-credentials` prints carries both)."""
+    for name in ENVIRONMENT:
+        try:
+            os.environ.get(name, "").encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"{name} is not UTF-8 text; set it again in UTF-8") from None
     raw = os.environ.get("VENDORER_KUDU_URL", "")
     url, user, password = kudu_site(raw, "VENDORER_KUDU_URL") if raw else ("", None, None)
     user = os.environ.get("VENDORER_KUDU_USER") or user
@@ -214,7 +223,7 @@ def credentials_from_environment() -> Credentials:
 
 def _publish_data(path: Path) -> ET.Element:
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such publish profile") from None
     except OSError as error:
@@ -256,5 +265,6 @@ def _not_xml(data: bytes, error: ET.ParseError) -> str:
 def _shown(text: str) -> str:
     """A string that failed to parse as a URL, with anything that could be userinfo cut out."""
     scheme, _, rest = text.partition("://")
-    end = min((rest.find(mark) for mark in "/?#" if mark in rest), default=len(rest))
-    return f"{scheme}://{rest[:end].rpartition('@')[2]}{rest[end:]}"
+    rest = rest.rpartition("@")[2]  # a password may hold '/', '?' or '#': all before '@' goes
+    end = min((rest.find(mark) for mark in "?#" if mark in rest), default=len(rest))
+    return f"{scheme}://{rest[:end]}"  # a query or fragment may hold a token

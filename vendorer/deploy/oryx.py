@@ -26,6 +26,7 @@ from typing import Final, Literal
 
 from packaging.version import Version
 
+from vendorer._util.files import read_bounded
 from vendorer.errors import UsageError
 
 __all__ = [
@@ -160,6 +161,6 @@ def _is_fastapi(text: str) -> bool:
 
 def _text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return read_bounded(path).decode("utf-8", errors="replace")
     except OSError:
         return ""

@@ -7,6 +7,7 @@ element, attribute and comment (rewrite rules, static file handlers, ...) stays 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ __all__ = ["WebConfig", "render_webconfig"]
 
 HANDLER_NAME = "PythonHandler"
 OWNED_SETTINGS = ("PYTHONPATH", "WSGI_HANDLER", "WSGI_LOG", "WSGI_RESTART_FILE_REGEX")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_DEPTH = 100  # IIS's own files go about ten deep; the serializer recurses per level
 
 
@@ -54,6 +56,7 @@ def render_webconfig(
             f"{profile.name} is not an App Service Windows site extension: web.config does not "
             "apply there (see `vendorer webconfig` for the Linux startup settings)"
         )
+    _check_values(config)
     root = _parse(existing, origin) if existing else ET.Element("configuration")
     pythonpath = _pythonpath(profile, config.lib_dir)
     settings = _child(root, "appSettings") if config.handler == "fastcgi" else None
@@ -73,6 +76,34 @@ def render_webconfig(
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
+
+def _check_values(config: WebConfig) -> None:
+    """What goes into the file must be text XML can hold (no control character: XML 1.0 has
+    no way to write most of them) and a restart regex wfastcgi can compile."""
+    values = [
+        ("--lib-dir", config.lib_dir),
+        ("--wsgi-handler", config.wsgi_handler),
+        ("--wsgi-log", config.wsgi_log),
+        ("--restart-regex", config.restart_regex),
+        ("--entry", config.entry),
+        ("--args", config.arguments),
+        *(("--env", f"{name}={value}") for name, value in config.environment.items()),
+    ]
+    for option, value in values:
+        if value is not None and _CONTROL.search(value):
+            raise UsageError(
+                f"{option} {value!r} holds a control character (a line break or tab?); "
+                "web.config cannot carry it"
+            )
+    if config.restart_regex:
+        try:
+            re.compile(config.restart_regex)
+        except re.error as error:
+            raise UsageError(
+                f"--restart-regex {config.restart_regex!r} is not a regular expression ({error}); "
+                "wfastcgi compiles it with Python's re"
+            ) from None
 
 
 def _parse(text: bytes, origin: str) -> ET.Element:

@@ -93,9 +93,13 @@ class IndexCredentials:
             return None
         try:
             return netrc.netrc(str(path))
-        except (OSError, netrc.NetrcParseError) as error:
-            self._reporter.warning(f"ignored {path}: {error}")
-            return None
+        except netrc.NetrcParseError as error:  # its message quotes a token: maybe a password
+            self._reporter.warning(f"ignored {path}: it does not parse (line {error.lineno})")
+        except UnicodeError:
+            self._reporter.warning(f"ignored {path}: it is not UTF-8 text; save it as UTF-8")
+        except OSError as error:
+            self._reporter.warning(f"ignored {path}: cannot read it ({error.strerror or error})")
+        return None
 
 
 def _origin(url: str) -> str:

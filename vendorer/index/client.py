@@ -126,8 +126,13 @@ class IndexClient:
         arrives, is DOWNLOAD progress for `reporter`."""
         if self.offline:
             raise OfflineError(_offline_message(url))
-        with target.open("wb") as stream:
-            self._check_status(self._get(url, stream, reporter=reporter), url)
+        try:
+            with target.open("wb") as stream:
+                self._check_status(self._get(url, stream, reporter=reporter), url)
+        except OSError as error:  # a full disk says ENOSPC, and nothing of where: name the file
+            if error.filename is not None:
+                raise
+            raise OSError(error.errno, error.strerror, str(target)) from error
 
     # --- internals ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Final
 from platformdirs import user_cache_dir
 
 from vendorer._util.urls import find_links_problem, redact, url_problem
-from vendorer.errors import UsageError
+from vendorer.errors import ConfigError, UsageError
 from vendorer.inputs.requirements import RequirementsFile
 
 __all__ = [
@@ -132,8 +132,18 @@ def indexes_for(requirements: RequirementsFile, options: LockOptions) -> IndexSe
 
 
 def cache_dir() -> Path:
-    """Where HTTP responses and downloads are cached (`VENDORER_CACHE_DIR` overrides)."""
-    return Path(os.environ.get("VENDORER_CACHE_DIR") or user_cache_dir("vendorer"))
+    """Where HTTP responses and downloads are cached (`VENDORER_CACHE_DIR` overrides); a
+    ConfigError when it, or a folder above it, is a file (or a broken link)."""
+    configured = os.environ.get("VENDORER_CACHE_DIR")
+    path = Path(configured or user_cache_dir("vendorer"))
+    for place in (path, *path.parents):
+        if os.path.lexists(place) and not place.is_dir():
+            raise ConfigError(
+                f"{'VENDORER_CACHE_DIR' if configured else 'the cache folder'} {path} cannot be "
+                f"a folder: {place} is a file (or a broken link); point VENDORER_CACHE_DIR at "
+                "a folder"
+            )
+    return path
 
 
 def hash_cache_path(folder: Path) -> Path:

@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+from vendorer._util.files import read_bounded
 from vendorer._util.tomlfile import bom_encoding
 
 __all__ = ["LineError", "logical_lines", "read_text", "split_line"]
@@ -66,9 +67,11 @@ def read_text(path: Path) -> str:
     if path.is_dir():
         raise LineError(f"{path} is a folder, not a requirements file; name the file")
     try:
-        data = path.read_bytes()
-    except OSError as error:
+        data = read_bounded(path)
+    except PermissionError as error:
         raise LineError(f"cannot read {path} ({error.strerror}); check its permissions") from None
+    except OSError as error:
+        raise LineError(f"cannot read {path} ({error.strerror or error})") from None
     try:
         return _decode(data)
     except (UnicodeDecodeError, LookupError) as error:

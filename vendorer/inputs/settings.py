@@ -125,6 +125,8 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
 def _string_problem(key: str, value: object, *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
         return f"  {key}: must be a string, not {kind_of(value)}"
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
+        return f"  {key}: holds a control character (a line break or tab?)"
     if empty_ok or value.strip():
         return ""
     return f"  {key}: must not be empty (leave the key out instead)"

@@ -52,12 +52,26 @@ class LibFolderError(VendorError):
 
 
 def lib_folder(app: Path, lib_dir: str) -> Path:
-    """The lib folder inside the app; one that points outside it, or a file, is refused."""
+    """The lib folder inside the app; an empty name, one with a control character, one that
+    points outside the app or at vendorer's state folder, or a file, is refused."""
+    if not lib_dir.strip():
+        raise LibFolderError("the lib folder's name is empty; name a folder such as lib")
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in lib_dir):
+        raise LibFolderError(
+            f"lib folder {lib_dir!r} holds a control character (a line break or tab?); "
+            "choose a folder such as lib"
+        )
     folder = (app / lib_dir).resolve()
     root = app.resolve()
     if folder == root or root not in folder.parents:
         raise LibFolderError(
             f"lib folder {lib_dir!r} is not inside the app ({root}); choose a folder such as lib"
+        )
+    state = root / STATE_DIR
+    if folder == state or state in folder.parents:
+        raise LibFolderError(
+            f"lib folder {lib_dir!r} is vendorer's state folder ({STATE_DIR}); choose a folder "
+            "such as lib"
         )
     if folder.exists() and not folder.is_dir():
         raise LibFolderError(

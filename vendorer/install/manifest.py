@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from vendorer._util.files import read_bounded
 from vendorer.install.errors import VendorError
 
 __all__ = [
@@ -221,7 +222,7 @@ def read_manifest(folder: Path) -> Manifest | None:
     """The vendored tree's manifest; None when nothing was vendored there yet."""
     path = folder / MANIFEST
     try:
-        return parse_manifest(path.read_text(encoding="utf-8"))
+        return parse_manifest(read_bounded(path).decode("utf-8"))
     except FileNotFoundError:
         return None
     except OSError as error:

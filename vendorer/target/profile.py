@@ -20,7 +20,14 @@ from packaging.version import InvalidVersion, Version
 from vendorer._util.tomlfile import read_toml
 from vendorer.errors import ProfileError
 from vendorer.target.tags import PythonSpec, derive_tags
-from vendorer.target.validation import Problems, check_agreement, kind, version_problem
+from vendorer.target.validation import (
+    CONTROL_PROBLEM,
+    Problems,
+    check_agreement,
+    has_control,
+    kind,
+    version_problem,
+)
 
 __all__ = [
     "MARKER_KEYS",
@@ -206,6 +213,8 @@ def _markers(table: Mapping[str, Any] | None, problems: Problems) -> dict[str, s
         elif not isinstance(value, str):
             problems.add(f"markers.{key}", f"must be a string, not {kind(value)}")
         else:
+            if has_control(value):
+                problems.add(f"markers.{key}", CONTROL_PROBLEM)
             markers[key] = value  # may be empty: implementation_name is "" on Python 2
     problems.unknown_keys(table, "markers.", set(MARKER_KEYS))
     return markers if len(markers) == len(MARKER_KEYS) else None

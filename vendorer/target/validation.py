@@ -14,7 +14,23 @@ from packaging.version import Version
 
 from vendorer.target.tags import PythonSpec
 
-__all__ = ["Problems", "check_agreement", "kind", "version_problem"]
+__all__ = [
+    "CONTROL_PROBLEM",
+    "Problems",
+    "check_agreement",
+    "has_control",
+    "kind",
+    "version_problem",
+]
+
+
+CONTROL_PROBLEM = "holds a control character (a line break or tab?)"
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character: no path, name or marker value does, and
+    web.config (XML) could not carry most of them."""
+    return any(ord(character) < 0x20 or ord(character) == 0x7F for character in text)
 
 
 class Problems:
@@ -48,6 +64,8 @@ class Problems:
             self.add(where, f"must be a string, not {kind(value)}")
         elif not value.strip():
             self.add(where, "must not be empty")
+        elif has_control(value):
+            self.add(where, CONTROL_PROBLEM)
         else:
             return value
         return ""
@@ -66,6 +84,10 @@ class Problems:
             self.add(where, "must be a list of strings")
         elif not value:
             self.add(where, "must not be empty")
+        elif any(not item.strip() for item in value):
+            self.add(where, "must not hold an empty string")
+        elif any(has_control(item) for item in value):
+            self.add(where, CONTROL_PROBLEM)
         else:
             return tuple(value)
         return ()

@@ -40,6 +40,8 @@ def locked_wheels(lock: Lock, folder: Path) -> dict[str, Path]:
     """
     by_release: dict[tuple[str, str], Path] = {}
     for path in sorted(folder.glob("*.whl")):
+        if not path.is_file():  # a folder, a broken link, a fifo: not a wheel
+            continue
         try:
             name, version, _, _ = parse_wheel_filename(path.name)
         except InvalidWheelFilename:

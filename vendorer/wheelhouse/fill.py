@@ -48,6 +48,10 @@ __all__ = [
 LOCK_FILE = ".vendorer.lock"
 
 
+class WheelhouseFolderError(VendorerError):
+    """The wheelhouse folder, or a wheel's place in it, is taken by something else."""
+
+
 class HashMismatchError(VendorerError):
     """A file's bytes do not match the sha256 the lock recorded."""
 
@@ -105,7 +109,13 @@ def build_wheelhouse(
     """Make `root/<profile>/` hold exactly the lock's wheels; report what it did. While another
     run fills the same folder, this one waits for it (`context.reporter` hears so)."""
     folder = root / profile.name
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise WheelhouseFolderError(
+            f"the wheelhouse {folder} cannot be a folder: it, or a folder above it, is a file "
+            "(or a broken link); move that away, or choose another --wheelhouse"
+        ) from None
     with exclusive(
         folder / LOCK_FILE,
         what=str(folder),
@@ -154,6 +164,11 @@ def _fetch_wheels(
         sha = package.file.sha256
         if package.name in present:
             return target.name, sha, False
+        if target.is_dir():
+            raise WheelhouseFolderError(
+                f"{target} is a folder, not the wheel the lock names; move it out of the "
+                "wheelhouse, then run again"
+            )
         copy_atomic(verified_file(package, context), target)
         context.reporter.advanced(DOWNLOAD, item=target.name)
         return target.name, sha, True
