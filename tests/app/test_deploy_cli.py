@@ -179,7 +179,7 @@ def test_a_site_with_another_python_is_refused_with_the_command_that_changes_it(
 @pytest.mark.parametrize(
     ("standin", "route", "sent"),
     [
-        ("functions-flex", "Flex Consumption publish", "/api/publish"),
+        ("functions-flex", "Flex Consumption publish", "/api/publish?RemoteBuild=false"),
         ("functions-dedicated", "zipdeploy", "/api/zipdeploy?isAsync=true"),
     ],
 )

@@ -243,7 +243,7 @@ def test_functions_flex_publishes_without_remote_build_through_early_404s(
         site = site_of(server, "functions-flex", python_version="3.11")
         result = deploy_package(client, site, package, options=FAST, reporter=reporter)
     assert (result.route, result.deployment.status) == ("Flex Consumption publish", 4)
-    assert posts(server) == ["/api/publish"]
+    assert posts(server) == ["/api/publish?RemoteBuild=false"]
     polled = [path for method, path in server.requests if method == "GET"]
     assert polled[1:3] == [f"/api/deployments/{result.deployment.id}"] * 2  # the early 404s
     assert server.deployments.records[0].remote_build is False

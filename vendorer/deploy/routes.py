@@ -5,7 +5,7 @@
 | app-service-linux | OneDeploy `POST /api/publish?type=zip&async=true&clean=true`, polled |
 | app-service-windows | zipdeploy `POST /api/zipdeploy?isAsync=true`, polled |
 | functions-dedicated | zipdeploy, polled (the build settings off: see `preflight`) |
-| functions-flex | `POST /api/publish` without RemoteBuild (202, the id as a JSON string), polled |
+| functions-flex | `POST /api/publish?RemoteBuild=false` (202, the id as a JSON string), polled |
 | functions-premium, functions-consumption | run-from-package through ARM and Storage: not here |
 
 A deployment's POST is sent once (the transport's `may_resend`): when its answer is lost (a cut
@@ -55,7 +55,9 @@ class KuduRoute:
 
 ONEDEPLOY: Final = KuduRoute(name="OneDeploy", path="publish?type=zip&async=true&clean=true")
 ZIPDEPLOY: Final = KuduRoute(name="zipdeploy", path="zipdeploy?isAsync=true")
-FLEX_PUBLISH: Final = KuduRoute(name="Flex Consumption publish", path="publish", answers_id=True)
+FLEX_PUBLISH: Final = KuduRoute(
+    name="Flex Consumption publish", path="publish?RemoteBuild=false", answers_id=True
+)  # false said, as az cli says its choice: the package holds the libraries
 ROUTES: Final[Mapping[str, KuduRoute]] = MappingProxyType(
     {
         "app-service-linux": ONEDEPLOY,

@@ -22,7 +22,7 @@ Plan = Literal[
     "functions-dedicated",  # Functions on an App Service plan: zipdeploy, no remote build
     "functions-premium",  # Elastic Premium: run-from-package blob + trigger sync
     "functions-consumption",  # Linux Consumption: run-from-package blob + trigger sync
-    "functions-flex",  # Flex Consumption: /api/publish (no RemoteBuild), polled
+    "functions-flex",  # Flex Consumption: /api/publish?RemoteBuild=false, polled
 ]
 PLANS: Final = get_args(Plan)
 
