@@ -137,6 +137,13 @@ def test_app_service_linux_by_onedeploy_then_a_page(
     assert {"app.py", "__oryx_packages__/tinywsgi/__init__.py"} <= files_in(site.kudu.wwwroot)
     assert f"deployed to {site.name} (app-service-linux) by OneDeploy (" in text
     assert f"{site.app.url}/ answered HTTP 200 after" in text
+    said = [
+        text.index("wrote "),  # the package, before anything is sent
+        text.index(f"deploying linux-python311.zip to {site.name} (OneDeploy)"),
+        text.index("  Deployment successful"),  # the deployment's own progress, a line a step
+        text.index("deployed to "),
+    ]
+    assert said == sorted(said), text
     assert site.app.requests == ["/", "/"]  # 503 while it started, then the page
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from vendorer.app.packaging import PackageRequest, PackageRun, package_project
 from vendorer.app.project import Project
+from vendorer.app.reporting import StepReporter
 from vendorer.app.sites import SiteChoice, connect, open_kudu
 from vendorer.deploy.health import HealthAnswer, HealthOptions, page_url
 from vendorer.deploy.polling import WaitOptions
@@ -91,7 +92,7 @@ def plans_for(profile: Profile) -> tuple[Plan, ...]:
     return PLANS_OF[platform_of(profile)]
 
 
-def deploy_project(project: Project, request: DeployRequest, reporter: Reporter) -> DeployRun:
+def deploy_project(project: Project, request: DeployRequest, reporter: StepReporter) -> DeployRun:
     """The whole deployment (see the module docstring)."""
     _check_request(project.profile, request)
     packaged = package_project(project, request.package, reporter)

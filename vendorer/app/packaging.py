@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vendorer.app.offline import check_tree
 from vendorer.app.project import Project
+from vendorer.app.reporting import StepReporter
 from vendorer.check import CheckResult
 from vendorer.deploy.package import (
     PackageOptions,
@@ -20,7 +21,6 @@ from vendorer.deploy.package import (
     write_package,
 )
 from vendorer.errors import VendorerError
-from vendorer.report import Reporter
 
 __all__ = ["PackageRequest", "PackageRun", "default_package_path", "package_project"]
 
@@ -49,7 +49,9 @@ def default_package_path(project: Project) -> Path:
     return project.wheelhouse_root / f"{project.profile.name}.zip"
 
 
-def package_project(project: Project, request: PackageRequest, reporter: Reporter) -> PackageRun:
+def package_project(
+    project: Project, request: PackageRequest, reporter: StepReporter
+) -> PackageRun:
     """Check, plan and write the package (see the module docstring)."""
     check = check_tree(project, project.lib, reporter) if request.check else None
     if check is not None and check.drifts:
@@ -58,10 +60,14 @@ def package_project(project: Project, request: PackageRequest, reporter: Reporte
     options = PackageOptions(wheelhouse=project.wheelhouse_root, excludes=project.settings.exclude)
     plan = plan_package(project.app, project.profile, project.lib_dir, output, options)
     if request.list_only:
-        return PackageRun(plan=plan, check=check)
+        run = PackageRun(plan=plan, check=check)
+        reporter.packaged(run)
+        return run
     if request.output is None:  # the wheelhouse root: vendorer's own folder (an -o one is not)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise VendorerError(f"cannot write {output}: {error.strerror or error}") from None
-    return PackageRun(plan=plan, report=write_package(plan), check=check)
+    run = PackageRun(plan=plan, report=write_package(plan), check=check)
+    reporter.packaged(run)
+    return run

@@ -15,6 +15,7 @@ from vendorer.report import Reporter
 
 if TYPE_CHECKING:
     from vendorer.app.locking import LockResult
+    from vendorer.app.packaging import PackageRun
     from vendorer.app.workflow import WheelhouseResult
     from vendorer.target.profile import Profile
 
@@ -22,10 +23,14 @@ __all__ = ["StepReporter"]
 
 
 class StepReporter(Reporter):
-    """A reporter that also hears the results of the lock and wheelhouse steps."""
+    """A reporter that also hears the results of the lock, wheelhouse and package steps."""
 
     def locked(self, result: LockResult, *, dry_run: bool) -> None:
         """The lock step's result: what was written (or is current), and what moved."""
 
     def filled(self, result: WheelhouseResult, profile: Profile) -> None:
         """The wheelhouse step's result, with the routes for native sdists left over."""
+
+    def packaged(self, run: PackageRun) -> None:
+        """The package step's result (written, or only planned with --list), before a deploy
+        goes on."""

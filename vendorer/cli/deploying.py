@@ -139,7 +139,6 @@ def _package(args: argparse.Namespace) -> int:
             out.result(name)
         for exclusion in run.plan.excluded:
             out.say(f"left out {exclusion.path}: {exclusion.reason}")
-    _print_package(out, run)
     return 0
 
 
@@ -150,21 +149,6 @@ def _refused(out: Output, run: PackageRun, project: Project) -> bool:
     out.drifts(run.check, project.profile)
     out.say("nothing was packaged: fix the drifts above, or pass --no-check to package as it is")
     return True
-
-
-def _print_package(out: Output, run: PackageRun) -> None:
-    plan = run.plan
-    assert plan is not None
-    for warning in plan.warnings:
-        out.warning(warning)
-    if run.report is not None:
-        megabytes = run.report.size / 1e6
-        out.say(
-            f"wrote {plan.output} ({len(plan.files)} files, {megabytes:.1f} MB, "
-            f"sha256 {run.report.sha256})"
-        )
-    for note in plan.notes:
-        out.say(f"note: {note}")
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -187,7 +171,6 @@ def _deploy(args: argparse.Namespace) -> int:
     run = deploy_project(project, request, out)
     if _refused(out, run.package, project):
         return 1
-    _print_package(out, run.package)
     assert run.site is not None  # not refused: sent
     said = f" ({run.deployment})" if run.deployment else ""
     out.say(f"deployed to {run.site.name} ({run.site.plan}) by {run.route}{said}")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from vendorer.app.locking import LockResult
+    from vendorer.app.packaging import PackageRun
     from vendorer.app.workflow import WheelhouseResult
     from vendorer.check import CheckResult
     from vendorer.target.profile import Profile
@@ -123,7 +124,7 @@ class Output(StepReporter):
             if self._err_is_terminal():
                 display = display_for(task, title, total, self.err, may_live=not live)
             else:
-                display = plain_display(task, self.say)
+                display = plain_display(task, title, self.say)
             self._running[task] = display
         if again is not None:
             again.stop()
@@ -190,6 +191,21 @@ class Output(StepReporter):
         for advice in result.native:
             for line in describe_native(advice, profile, report.folder):
                 self.say(line)
+
+    def packaged(self, run: PackageRun) -> None:
+        plan = run.plan
+        if plan is None:
+            return
+        for warning in plan.warnings:
+            self.warning(warning)
+        if run.report is not None:
+            megabytes = run.report.size / 1e6
+            self.say(
+                f"wrote {plan.output} ({len(plan.files)} files, {megabytes:.1f} MB, "
+                f"sha256 {run.report.sha256})"
+            )
+        for note in plan.notes:
+            self.say(f"note: {note}")
 
     def drifts(self, result: CheckResult, profile: Profile) -> None:
         """The check's drifts, each with its fix."""

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from vendorer.report import DOWNLOAD, RESOLVE, UPLOAD
+from vendorer.report import DEPLOY, DOWNLOAD, RESOLVE, UPLOAD
 
 if TYPE_CHECKING:  # rich's live displays are imported when one shows, not for plain lines
     from rich.console import Console
@@ -37,9 +37,14 @@ class Display:
         pass
 
 
-def plain_display(task: str, say: Callable[[str], None]) -> Display:
-    """How `task` shows off a terminal: a download as a line per wheel, the others not at all."""
-    return _Lines(say) if task == DOWNLOAD else Display()
+def plain_display(task: str, title: str, say: Callable[[str], None]) -> Display:
+    """How `task` shows off a terminal: a download as a line per wheel, a deployment as its title
+    and a line per step of its log, the others not at all."""
+    if task == DOWNLOAD:
+        return _Lines(say)
+    if task == DEPLOY:
+        return _Lines(say, title)
+    return Display()
 
 
 def display_for(
@@ -55,14 +60,21 @@ def display_for(
         return _WheelBar(console, title, total)
     if task == UPLOAD:
         return _ByteBar(console, title, total)
+    if task == DEPLOY:  # its log stays on the screen, a line per step, under any bar
+        return _Lines(lambda text: console.print(text, markup=False, highlight=False), title)
     return Display()
 
 
 class _Lines(Display):
-    """Each item done, on a line of its own: `  <name>`."""
+    """The title (if any), then each item done on a line of its own: `  <name>`."""
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, say: Callable[[str], None], title: str = "") -> None:
         self.say = say
+        self.title = title
+
+    def start(self) -> None:
+        if self.title:
+            self.say(self.title)
 
     def advance(self, item: str, size: int) -> None:
         if item:
