@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, cast
 
 from vendorer.app.packaging import PackageRequest, PackageRun, package_project
 from vendorer.app.project import Project
@@ -30,10 +30,9 @@ from vendorer.deploy.health import HealthAnswer, HealthOptions, page_url
 from vendorer.deploy.polling import WaitOptions
 from vendorer.deploy.preflight import Problem, ServerCleanup, SettingChange
 from vendorer.deploy.routes import RUN_FROM_PACKAGE_PLANS, route_for
-from vendorer.deploy.site import PLANS, Plan, Site
+from vendorer.deploy.site import PLANS, Plan, Site, plans_for
 from vendorer.errors import UsageError, VendorerError
 from vendorer.report import Reporter
-from vendorer.target.layout import Platform, platform_of
 from vendorer.target.profile import Profile
 
 if TYPE_CHECKING:
@@ -41,19 +40,7 @@ if TYPE_CHECKING:
     from vendorer.deploy.build_settings import SettingsChange
     from vendorer.deploy.kudu import KuduClient
 
-__all__ = ["DeployRequest", "DeployRun", "deploy_project", "plans_for"]
-
-PLANS_OF: Final[dict[Platform, tuple[Plan, ...]]] = {
-    "linux": ("app-service-linux",),
-    "windows": ("app-service-windows",),
-    "functions": (
-        "functions-flex",
-        "functions-dedicated",
-        "functions-premium",
-        "functions-consumption",
-    ),
-    "other": (),
-}
+__all__ = ["DeployRequest", "DeployRun", "deploy_project"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,11 +72,6 @@ class _Target:
     site: Site
     session: ArmSession | None
     client: KuduClient
-
-
-def plans_for(profile: Profile) -> tuple[Plan, ...]:
-    """The plans whose sites run what `profile` describes (the first is the default)."""
-    return PLANS_OF[platform_of(profile)]
 
 
 def deploy_project(project: Project, request: DeployRequest, reporter: StepReporter) -> DeployRun:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from vendorer.deploy.site import plans_for
 from vendorer.deploy.startup import BUILD_OFF
 from vendorer.deploy.template_model import (
     Call,
@@ -40,7 +41,6 @@ from vendorer.target.profile import Profile
 __all__ = [
     "API_VERSION",
     "FLEX_UNSUPPORTED_SETTINGS",
-    "LINUX_PLANS",
     "SiteChoices",
     "SiteFacts",
     "site_facts",
@@ -48,15 +48,6 @@ __all__ = [
 ]
 
 API_VERSION: Final = "2024-04-01"
-LINUX_PLANS: Final = {
-    "linux": ("app-service-linux",),
-    "functions": (
-        "functions-flex",
-        "functions-dedicated",
-        "functions-premium",
-        "functions-consumption",
-    ),
-}
 # Flex Consumption refuses these app settings (its runtime is in functionAppConfig, it never
 # builds unless asked, and it runs from its deployment storage).
 FLEX_UNSUPPORTED_SETTINGS: Final = (
@@ -85,7 +76,7 @@ DEPLOYMENT_CONTAINER: Final = "deploymentStorageContainerUrl"
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteChoices:
     site_param: str = "siteName"
-    plan: str | None = None  # one of LINUX_PLANS' (None: the profile's first)
+    plan: str | None = None  # one of the profile's `plans_for` (None: the first)
     startup_command: str | None = None  # App Service on Linux: appCommandLine
 
 
@@ -108,8 +99,8 @@ class SiteFacts:
 def site_facts(profile: Profile, lib_dir: str, choices: SiteChoices) -> SiteFacts:
     """The site's settings for `profile`, on the plan `choices.plan`."""
     platform = platform_of(profile)
-    plans = LINUX_PLANS.get(platform)
-    if plans is None:
+    plans = plans_for(profile) if platform in ("linux", "functions") else None
+    if not plans:
         raise UsageError(f"{profile.name} is not a Linux profile: no Linux site to render")
     plan = choices.plan or plans[0]
     if plan not in plans:

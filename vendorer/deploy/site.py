@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final, Literal, get_args
 
-__all__ = ["PLANS", "Plan", "Site", "SiteRef"]
+from vendorer.target.layout import Platform, platform_of
+from vendorer.target.profile import Profile
+
+__all__ = ["PLANS", "PLANS_OF", "Plan", "Site", "SiteRef", "plans_for"]
 
 # Where the app runs, as far as the deployment route is concerned (issue 12's table).
 Plan = Literal[
@@ -25,6 +29,25 @@ Plan = Literal[
     "functions-flex",  # Flex Consumption: /api/publish?RemoteBuild=false, polled
 ]
 PLANS: Final = get_args(Plan)
+# The plans whose sites run what a profile's platform describes, the default first.
+PLANS_OF: Final[Mapping[Platform, tuple[Plan, ...]]] = MappingProxyType(
+    {
+        "linux": ("app-service-linux",),
+        "windows": ("app-service-windows",),
+        "functions": (
+            "functions-flex",
+            "functions-dedicated",
+            "functions-premium",
+            "functions-consumption",
+        ),
+        "other": (),
+    }
+)
+
+
+def plans_for(profile: Profile) -> tuple[Plan, ...]:
+    """The plans whose sites run what `profile` describes (the first is the default)."""
+    return PLANS_OF[platform_of(profile)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
