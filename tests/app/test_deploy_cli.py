@@ -5,7 +5,10 @@ Kudu stand-in, the app's own server, Azurite for run-from-package)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -460,3 +463,26 @@ def test_a_site_is_named_one_way(tmp_path: Path) -> None:
     ):
         done = vendorer("kudu", "run", *options, "--", "echo")
         assert done.returncode == 2 and said in shown(done)
+
+
+def test_an_interrupted_deploy_says_the_site_may_go_on(
+    tmp_path: Path, index: StaticIndex, signed_in: ArmServer, azure_site: Callable[..., AzureSite]
+) -> None:
+    app = built_app(tmp_path / "app", index, "linux-python311", {"app.py": APP_PY})
+    site = azure_site("linux", python="3.11")
+    site.kudu.deploy_hangs = True  # the deployment never ends: vendorer polls until interrupted
+    command = [sys.executable, "-m", "vendorer", "deploy", "--app", str(app), "--site", site.name,
+               "-g", site.resource_group]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as run:
+        deadline = time.monotonic() + 60
+        while not posts(site) and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)  # polling now
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert f"interrupted while deploying to {site.name}: what reached the site may go on" in err
+    assert f"{site.kudu.url}/api/deployments/latest" in err

@@ -40,7 +40,13 @@ if TYPE_CHECKING:
     from vendorer.deploy.build_settings import SettingsChange
     from vendorer.deploy.kudu import KuduClient
 
-__all__ = ["DeployRequest", "DeployRun", "deploy_project"]
+__all__ = ["DeployInterrupted", "DeployRequest", "DeployRun", "deploy_project"]
+
+
+class DeployInterrupted(VendorerError):
+    """Interrupted (Ctrl-C) while the package went to the site or the site deployed it."""
+
+    exit_code = 130
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,7 +96,10 @@ def deploy_project(project: Project, request: DeployRequest, reporter: StepRepor
             if not problem.blocking:
                 reporter.warning(problem.describe())
         changed, removed = _fix(problems, request, target, reporter)
-        route, deployment = _send(target, package, changed, request, reporter)
+        try:
+            route, deployment = _send(target, package, changed, request, reporter)
+        except KeyboardInterrupt:
+            raise DeployInterrupted(_interrupted(site)) from None
     health = None
     if request.health is not None:
         from vendorer.deploy.health import check_health
@@ -104,6 +113,17 @@ def deploy_project(project: Project, request: DeployRequest, reporter: StepRepor
         changed=(*_describe(changed), *(f"removed {path} from the site" for path in removed)),
         warnings=tuple(problem.describe() for problem in problems if not problem.blocking),
         health=health,
+    )
+
+
+def _interrupted(site: Site) -> str:
+    if site.plan in RUN_FROM_PACKAGE_PLANS:
+        where = "the app setting WEBSITE_RUN_FROM_PACKAGE (vendorer sets it last)"
+    else:
+        where = f"{site.scm_url}/api/deployments/latest (or the portal's Deployment Center)"
+    return (
+        f"interrupted while deploying to {site.name}: what reached the site may go on there; "
+        f"look at {where} before deploying again"
     )
 
 
