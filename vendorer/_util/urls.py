@@ -13,6 +13,8 @@ from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from vendorer._util.text import CONTROL_PROBLEM, has_control
+
 __all__ = [
     "WEB_SCHEMES",
     "file_url_path",
@@ -25,7 +27,6 @@ __all__ = [
 
 WEB_SCHEMES = ("http", "https")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]*)\}")  # a `${VAR}` left unexpanded
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BEFORE_LAST_AT = re.compile(r"(//).*@", re.DOTALL)  # all that could be user:password
 # The userinfo: up to the last '@' of the URL's run of characters when a ':' comes before any '/'
 # (a password may hold '@' and '/'), else a run without '/' (a path may hold '@': git@v1.0).
@@ -65,8 +66,8 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
     host"); None when it can. The text repeats no part of the URL that could be a secret."""
     if not url.strip():
         return "is empty (give a URL, or leave it out)"
-    if _CONTROL.search(url):
-        return "holds a control character (a line break or tab?)"
+    if has_control(url):
+        return CONTROL_PROBLEM
     netloc = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
     userinfo = netloc.rpartition("@")[0]
     if names := list(dict.fromkeys(_PLACEHOLDER.findall(userinfo))):

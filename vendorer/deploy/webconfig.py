@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from vendorer._util.text import has_control
 from vendorer.deploy.oryx import parse_wsgi_handler
 from vendorer.errors import ConfigError, UsageError
 from vendorer.target.profile import Profile
@@ -21,7 +22,6 @@ __all__ = ["WebConfig", "render_webconfig"]
 
 HANDLER_NAME = "PythonHandler"
 OWNED_SETTINGS = ("PYTHONPATH", "WSGI_HANDLER", "WSGI_LOG", "WSGI_RESTART_FILE_REGEX")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_DEPTH = 100  # IIS's own files go about ten deep; the serializer recurses per level
 
 
@@ -91,7 +91,7 @@ def _check_values(config: WebConfig) -> None:
         *(("--env", f"{name}={value}") for name, value in config.environment.items()),
     ]
     for option, value in values:
-        if value is not None and _CONTROL.search(value):
+        if value is not None and has_control(value):
             raise UsageError(
                 f"{option} {value!r} holds a control character (a line break or tab?); "
                 "web.config cannot carry it"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vendorer._util.text import CONTROL_PROBLEM, has_control
 from vendorer._util.tomlfile import kind_of, read_toml
 from vendorer._util.urls import find_links_problem, redact, url_problem
 from vendorer.errors import ConfigError
@@ -125,8 +126,8 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
 def _string_problem(key: str, value: object, *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
         return f"  {key}: must be a string, not {kind_of(value)}"
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
-        return f"  {key}: holds a control character (a line break or tab?)"
+    if has_control(value):
+        return f"  {key}: {CONTROL_PROBLEM}"
     if empty_ok or value.strip():
         return ""
     return f"  {key}: must not be empty (leave the key out instead)"

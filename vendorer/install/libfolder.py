@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final, Literal, TypeVar
 
 from vendorer._util.guard import RUN_WAIT_SECONDS, exclusive, held_elsewhere
+from vendorer._util.text import has_control
 from vendorer.install.errors import VendorError, writing
 from vendorer.report import NULL_REPORTER, Reporter
 
@@ -56,7 +57,7 @@ def lib_folder(app: Path, lib_dir: str) -> Path:
     points outside the app or at vendorer's state folder, or a file, is refused."""
     if not lib_dir.strip():
         raise LibFolderError("the lib folder's name is empty; name a folder such as lib")
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in lib_dir):
+    if has_control(lib_dir):
         raise LibFolderError(
             f"lib folder {lib_dir!r} holds a control character (a line break or tab?); "
             "choose a folder such as lib"

@@ -17,17 +17,11 @@ from typing import Any, Final, Literal, get_args
 from packaging import tags as pytags
 from packaging.version import InvalidVersion, Version
 
+from vendorer._util.text import CONTROL_PROBLEM, has_control
 from vendorer._util.tomlfile import read_toml
 from vendorer.errors import ProfileError
 from vendorer.target.tags import PythonSpec, derive_tags
-from vendorer.target.validation import (
-    CONTROL_PROBLEM,
-    Problems,
-    check_agreement,
-    has_control,
-    kind,
-    version_problem,
-)
+from vendorer.target.validation import Problems, check_agreement, kind, version_problem
 
 __all__ = [
     "MARKER_KEYS",

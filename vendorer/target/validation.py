@@ -12,25 +12,10 @@ from typing import Any, Final
 from packaging import tags as pytags
 from packaging.version import Version
 
+from vendorer._util.text import CONTROL_PROBLEM, has_control
 from vendorer.target.tags import PythonSpec
 
-__all__ = [
-    "CONTROL_PROBLEM",
-    "Problems",
-    "check_agreement",
-    "has_control",
-    "kind",
-    "version_problem",
-]
-
-
-CONTROL_PROBLEM = "holds a control character (a line break or tab?)"
-
-
-def has_control(text: str) -> bool:
-    """Whether `text` holds a control character: no path, name or marker value does, and
-    web.config (XML) could not carry most of them."""
-    return any(ord(character) < 0x20 or ord(character) == 0x7F for character in text)
+__all__ = ["Problems", "check_agreement", "kind", "version_problem"]
 
 
 class Problems:
