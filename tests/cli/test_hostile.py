@@ -63,13 +63,8 @@ def case(*args: str, **fields: Any) -> Case:
     return Case(args=args, **fields)
 
 
-def _params(cases: dict[str, Case], xfail: dict[str, str] | None = None) -> list[Any]:
-    """pytest params; `xfail` maps a case id to the branch that fixes it."""
-    marks = {
-        name: [pytest.mark.xfail(strict=True, reason=f"fixed on branch {branch}")]
-        for name, branch in (xfail or {}).items()
-    }
-    return [pytest.param(c, id=name, marks=marks.get(name, [])) for name, c in cases.items()]
+def _params(cases: dict[str, Case]) -> list[Any]:
+    return [pytest.param(case, id=name) for name, case in cases.items()]
 
 
 # --- files in odd encodings ---------------------------------------------------------------------
@@ -472,10 +467,6 @@ def _option_cases() -> dict[str, Case]:
     return cases
 
 
-# Cases that other branches fix, marked xfail(strict) until they merge: none left (fix/index,
-# which fixes the index URLs that do not parse and --timeout, is merged).
-XFAIL: dict[str, str] = {}
-
 ALL = {
     **_encoding_cases(),
     **_config_cases(),
@@ -559,7 +550,7 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-@pytest.mark.parametrize("case", _params(ALL, XFAIL))
+@pytest.mark.parametrize("case", _params(ALL))
 def test_hostile_input_gets_a_short_error(case: Case, tmp_path: Path, locked_app: Path) -> None:
     app = tmp_path / "app"
     if case.locked:

@@ -6,9 +6,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vendorer.cli.options import Commands, OptionGroups, project_of, site_choice
+from vendorer.cli.options import Commands, OptionGroups, project_of, seconds_type, site_choice
 from vendorer.cli.output import Output
 from vendorer.deploy.site import PLANS
+
+_seconds = seconds_type(86399, "300")  # a deployment, or a site's start: less than a day
 
 if TYPE_CHECKING:
     from vendorer.app.packaging import PackageRequest, PackageRun
@@ -103,16 +105,6 @@ def _add_site_options(deploy: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long the deployment may take on the site (default: 900)",
     )
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (1 to 86399)")
-    return value
 
 
 def _package_request(args: argparse.Namespace, *, list_only: bool = False) -> PackageRequest:

@@ -32,6 +32,8 @@ __all__ = [
     "option_groups",
     "project_of",
     "resolve_choices",
+    "seconds_type",
+    "site_choice",
 ]
 
 # what `add_subparsers` returns: a command group's `add_parser`
@@ -242,17 +244,25 @@ def _vendoring_options(lib: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _timeout(text: str) -> float:
-    """--timeout: a number of seconds above 0 (0 would mean non-blocking sockets)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds above 0 and at most {MAX_TIMEOUT} (e.g. 15)"
-        )
+def seconds_type(most: float, example: str) -> Callable[[str], float]:
+    """An option's type: a number of seconds above 0 (0 would mean non-blocking sockets, or no
+    time at all) and at most `most`."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= most):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of seconds above 0 and at most {most:g} (e.g. {example})"
+            )
+        return value
+
     return seconds
+
+
+_timeout = seconds_type(MAX_TIMEOUT, "15")  # --timeout of a request
 
 
 def _url_check(what: str, problem_of: Callable[[str], str | None]) -> Callable[[str], str]:
