@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from vendorer.app.offline import check_tree
 from vendorer.app.project import Project, load_profile
-from vendorer.app.sites import SiteChoice, connect, open_kudu
+from vendorer.app.sites import SiteChoice, open_kudu, open_scm
 from vendorer.check import CheckResult
 from vendorer.deploy.kudu import CommandResult, KuduClient, KuduError
 from vendorer.deploy.kudu_linux import (
@@ -90,9 +90,8 @@ def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> 
     if check is not None and check.drifts:
         return UploadRun(lib_dir=lib_dir, check=check, refused=True)
     restarted = None
-    request.where.check()
     with ExitStack() as stack:
-        client, session = _open(request.where, stack)
+        client, session = open_scm(request.where, stack)
         restarter = request.restarter or _restarter(client, session, project, lib)
         if request.restart:
             restarter.check()  # before anything is sent
@@ -106,14 +105,6 @@ def upload_app(project: Project, request: UploadRequest, reporter: Reporter) -> 
     return UploadRun(
         lib_dir=lib_dir, report=report, check=check, restarted=restarted, notes=tuple(notes)
     )
-
-
-def _open(choice: SiteChoice, stack: ExitStack) -> tuple[KuduClient, ArmSession | None]:
-    """The SCM site's client, and the ARM session when the site is named through Azure."""
-    if choice.through_azure:
-        connection = connect(choice, stack)
-        return connection.client, connection.session
-    return open_kudu(choice, stack), None
 
 
 def _restarter(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from vendorer.deploy.azure_arm import ArmSession
     from vendorer.deploy.kudu import KuduClient
 
-__all__ = ["Connection", "SiteChoice", "connect", "open_kudu"]
+__all__ = ["Connection", "SiteChoice", "connect", "open_kudu", "open_scm"]
 
 _NAMES: Final = (  # (option, what Azure takes, the rule in words)
     (
@@ -115,15 +115,21 @@ def connect(choice: SiteChoice, stack: ExitStack) -> Connection:
 
 
 def open_kudu(choice: SiteChoice, stack: ExitStack) -> KuduClient:
-    """The SCM site's client: with a token through ARM (`--site`), else with the publish
-    profile's credentials, else the environment's."""
+    """The SCM site's client (see `open_scm`)."""
+    return open_scm(choice, stack)[0]
+
+
+def open_scm(choice: SiteChoice, stack: ExitStack) -> tuple[KuduClient, ArmSession | None]:
+    """The SCM site's client, with a token through ARM (`--site`: the ARM session too), else
+    with the publish profile's credentials, else the environment's."""
     from vendorer.deploy.kudu import KuduClient, credentials_from_environment, read_publish_profile
 
     choice.check()
     if choice.through_azure:
-        return connect(choice, stack).client
+        connection = connect(choice, stack)
+        return connection.client, connection.session
     if choice.publish_profile is not None:
         credentials = read_publish_profile(choice.publish_profile)
     else:
         credentials = credentials_from_environment()
-    return stack.enter_context(KuduClient(credentials))
+    return stack.enter_context(KuduClient(credentials)), None
