@@ -254,5 +254,4 @@ def _send(
 def _describe(change: SettingsChange) -> list[str]:
     from vendorer.deploy.build_settings import SHOWN
 
-    shown = SHOWN | {"PYTHONPATH"}
-    return [f"app setting {line}" for line in change.describe(shown=shown)]
+    return [f"app setting {line}" for line in change.describe(shown=SHOWN)]

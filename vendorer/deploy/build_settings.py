@@ -26,6 +26,7 @@ from vendorer.target.layout import ORYX_LIB
 
 __all__ = [
     "BUILD",
+    "MOUNT",
     "ORYX",
     "RUNS_FROM_BLOB",
     "RUN_FROM_PACKAGE",
@@ -42,7 +43,9 @@ TRUE_LIKE: Final = frozenset({"1", "true"})  # Kudu's StringUtils.IsTrueLike
 REMOTE_BUILD_VALUES: Final = {"BUILD_FLAGS": "useexpressbuild", "XDG_CACHE_HOME": "/tmp/.cache"}
 FLEX_REFUSES: Final = (BUILD, ORYX, RUN_FROM_PACKAGE)
 RUNS_FROM_BLOB: Final = frozenset({"functions-premium", "functions-consumption"})
-SHOWN: Final = frozenset({BUILD, ORYX, *REMOTE_BUILD_VALUES})  # values that are never secrets
+MOUNT: Final = "WEBSITE_MOUNT_ENABLED"  # run-from-package on Linux Consumption sets it to 1
+# The settings whose values a message may show: switches and paths, never a URL or a key.
+SHOWN: Final = frozenset({BUILD, ORYX, *REMOTE_BUILD_VALUES, MOUNT, "PYTHONPATH"})
 
 _WHY_ORYX = "a build would run with Oryx (Core Tools removes it when it ships a built package)"
 _WHY_REMOTE = "a remote build's setting (Core Tools removes it when it ships a built package)"

@@ -50,14 +50,8 @@ from azure.storage.blob import (
 from vendorer.deploy.azure_arm import ArmSession
 from vendorer.deploy.azure_auth import quiet_sdk_logging
 from vendorer.deploy.azure_errors import AzureError, StorageError, first_line, hide_secrets
-from vendorer.deploy.azure_settings import (
-    BUILD,
-    RUN_FROM_PACKAGE,
-    SettingsChange,
-    change_settings,
-    read_settings,
-    sync_triggers,
-)
+from vendorer.deploy.azure_settings import change_settings, read_settings, sync_triggers
+from vendorer.deploy.build_settings import MOUNT, RUN_FROM_PACKAGE, SHOWN, SettingsChange
 from vendorer.deploy.site import Site
 from vendorer.report import NULL_REPORTER, UPLOAD, Reporter
 
@@ -76,7 +70,6 @@ __all__ = [
 
 STORAGE_SETTING: Final = "AzureWebJobsStorage"
 CONTAINER: Final = "function-releases"
-MOUNT: Final = "WEBSITE_MOUNT_ENABLED"
 SAS_LIFETIME: Final = timedelta(days=3650)  # Core Tools: ten years (see the module docstring)
 SAS_EARLY: Final = timedelta(minutes=5)  # the SAS starts before now: clocks differ
 CONNECT_TIMEOUT = 20.0
@@ -333,7 +326,7 @@ def publish_run_from_package(
     except AzureError:
         _forget(account, uploaded)
         raise
-    for line in change.describe(shown=frozenset({MOUNT, BUILD})):
+    for line in change.describe(shown=SHOWN):
         reporter.notice(f"app setting {line}")
     sync_triggers(session)
     return RunFromPackage(blob_url=uploaded.blob_url, md5=uploaded.md5, change=change)
