@@ -65,8 +65,6 @@ class DeployRun:
     site: Site | None = None  # None: refused by the check, nothing sent
     route: str = ""
     deployment: str = ""  # the deployment's id, or the blob's URL (without its SAS)
-    changed: tuple[str, ...] = ()  # app settings changed and leftovers removed, as lines
-    warnings: tuple[str, ...] = ()  # the preflight's findings it cannot be sure of
     health: HealthAnswer | None = None
 
 
@@ -95,7 +93,7 @@ def deploy_project(project: Project, request: DeployRequest, reporter: StepRepor
         for problem in problems:
             if not problem.blocking:
                 reporter.warning(problem.describe())
-        changed, removed = _fix(problems, request, target, reporter)
+        changed = _fix(problems, request, target, reporter)
         try:
             route, deployment = _send(target, package, changed, request, reporter)
         except KeyboardInterrupt:
@@ -110,8 +108,6 @@ def deploy_project(project: Project, request: DeployRequest, reporter: StepRepor
         site=site,
         route=route,
         deployment=deployment,
-        changed=(*_describe(changed), *(f"removed {path} from the site" for path in removed)),
-        warnings=tuple(problem.describe() for problem in problems if not problem.blocking),
         health=health,
     )
 
@@ -187,17 +183,17 @@ def _fix(
     request: DeployRequest,
     target: _Target,
     reporter: Reporter,
-) -> tuple[SettingsChange, list[str]]:
+) -> SettingsChange:
     """Nothing when no problem blocks; else, with --fix-settings and every fix possible here,
-    the settings change (written now for a Kudu route, with the package's setting for
-    run-from-package) and the leftovers removed; else PreflightFailed."""
+    the leftovers removed (each said as it goes) and the settings change (written now for a
+    Kudu route, with the package's setting for run-from-package); else PreflightFailed."""
     from vendorer.deploy.build_settings import SettingsChange
     from vendorer.deploy.preflight import PreflightFailed, clean_server
 
     site, session, client = target.site, target.session, target.client
     blocking = [problem for problem in problems if problem.blocking]
     if not blocking:
-        return SettingsChange(), []
+        return SettingsChange()
 
     def fixable(problem: Problem) -> bool:
         if isinstance(problem.fix, SettingChange):
@@ -212,10 +208,10 @@ def _fix(
         removals=tuple(fix.name for fix, _ in fixes if fix.value is None),
         reasons={fix.name: reason for fix, reason in fixes},
     )
-    removed = clean_server(client, blocking, reporter)
+    clean_server(client, blocking, reporter)
     if change and session is not None and site.plan not in RUN_FROM_PACKAGE_PLANS:
         _write_settings(session, client, change, reporter)  # else written with the package's
-    return change, removed
+    return change
 
 
 def _write_settings(
@@ -224,9 +220,7 @@ def _write_settings(
     """Write the change through ARM and wait until the SCM site sees it (as Core Tools does)."""
     from vendorer.deploy.azure_settings import change_settings, wait_until_scm_sees
 
-    change_settings(session, change)
-    for line in _describe(change):  # as it happens: a later failure leaves it done
-        reporter.notice(line)
+    change_settings(session, change, reporter)  # said as it happens: a later failure leaves it
     wait_until_scm_sees(change, client.settings, reporter=reporter)
 
 
@@ -249,9 +243,3 @@ def _send(
 
     result = deploy_package(client, site, package, options=request.wait, reporter=reporter)
     return result.route, result.deployment.id or ""
-
-
-def _describe(change: SettingsChange) -> list[str]:
-    from vendorer.deploy.build_settings import SHOWN
-
-    return [f"app setting {line}" for line in change.describe(shown=SHOWN)]

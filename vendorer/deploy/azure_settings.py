@@ -84,13 +84,18 @@ def write_settings(session: ArmSession, settings: Mapping[str, str]) -> None:
     )
 
 
-def change_settings(session: ArmSession, change: SettingsChange) -> dict[str, str]:
+def change_settings(
+    session: ArmSession, change: SettingsChange, reporter: Reporter = NULL_REPORTER
+) -> dict[str, str]:
     """Apply `change` to the settings as they are now (read afresh, merged, written whole);
-    nothing is written when it changes nothing. The settings after."""
+    nothing is written when it changes nothing. Then `reporter` hears each setting, as
+    `app setting <line>` (values only of the `SHOWN` settings). The settings after."""
     current = read_settings(session)
     merged = change.applied_to(current)
     if merged != current:
         write_settings(session, merged)
+    for line in change.describe(shown=SHOWN):
+        reporter.notice(f"app setting {line}")
     return merged
 
 
@@ -101,9 +106,7 @@ def fix_build_settings(
     and say which; the change made (empty when the site needed none)."""
     change = build_settings_fix(read_settings(session), plan)
     if change:
-        change_settings(session, change)
-        for line in change.describe(shown=SHOWN):
-            reporter.notice(f"app setting {line}")
+        change_settings(session, change, reporter)
     return change
 
 

@@ -51,7 +51,7 @@ from vendorer.deploy.azure_arm import ArmSession
 from vendorer.deploy.azure_auth import quiet_sdk_logging
 from vendorer.deploy.azure_errors import AzureError, StorageError, first_line, hide_secrets
 from vendorer.deploy.azure_settings import change_settings, read_settings, sync_triggers
-from vendorer.deploy.build_settings import MOUNT, RUN_FROM_PACKAGE, SHOWN, SettingsChange
+from vendorer.deploy.build_settings import MOUNT, RUN_FROM_PACKAGE, SettingsChange
 from vendorer.deploy.site import Site
 from vendorer.report import NULL_REPORTER, UPLOAD, Reporter
 
@@ -322,12 +322,10 @@ def publish_run_from_package(
         reasons={**also.reasons, RUN_FROM_PACKAGE: f"{uploaded.blob_url}, through a read-only SAS"},
     )
     try:
-        change_settings(session, change)
+        change_settings(session, change, reporter)
     except AzureError:
         _forget(account, uploaded)
         raise
-    for line in change.describe(shown=SHOWN):
-        reporter.notice(f"app setting {line}")
     sync_triggers(session)
     return RunFromPackage(blob_url=uploaded.blob_url, md5=uploaded.md5, change=change)
 
