@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "MAX_INPUT_BYTES",
     "HashCache",
     "copy_atomic",
+    "naming",
     "read_bounded",
     "sha256_of",
     "write_bytes_atomic",
@@ -48,19 +50,26 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = _new_temporary(path)
     try:
-        with os.fdopen(fd, "wb") as stream:
+        with naming(path), os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         temporary.replace(path)
-    except OSError as error:  # a full disk says ENOSPC, and nothing of where: name the file
-        temporary.unlink(missing_ok=True)
-        if error.filename is not None:
-            raise
-        raise OSError(error.errno, error.strerror, str(path)) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError that names no file (a full disk says ENOSPC, and nothing of where) is raised
+    again naming `path`, the file being written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
 
 
 def _new_temporary(path: Path) -> tuple[int, Path]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
+from vendorer._util.files import naming
 from vendorer._util.urls import WEB_SCHEMES, file_url_path, redact, url_problem
 from vendorer.errors import IndexError_
 from vendorer.index.auth import IndexCredentials
@@ -126,13 +127,8 @@ class IndexClient:
         arrives, is DOWNLOAD progress for `reporter`."""
         if self.offline:
             raise OfflineError(_offline_message(url))
-        try:
-            with target.open("wb") as stream:
-                self._check_status(self._get(url, stream, reporter=reporter), url)
-        except OSError as error:  # a full disk says ENOSPC, and nothing of where: name the file
-            if error.filename is not None:
-                raise
-            raise OSError(error.errno, error.strerror, str(target)) from error
+        with naming(target), target.open("wb") as stream:
+            self._check_status(self._get(url, stream, reporter=reporter), url)
 
     # --- internals ------------------------------------------------------------------------------
 
