@@ -7,6 +7,7 @@ Nothing here raises on a malformed URL: `redact` hides whatever could be credent
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Collection
@@ -86,15 +87,22 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
     if parts.scheme.lower() in WEB_SCHEMES:
         if not parts.hostname:
             return "has no host (write scheme://host/path)"
-        if any(character.isspace() for character in parts.hostname):
-            return "has a space in its host name"
-        if not _host_name_ok(parts.hostname):
-            return (
-                "has a host name that is not one (an empty label, one over 63 characters, or "
-                "a broken xn-- label)"
-            )
+        if problem := _host_problem(parts.hostname):
+            return problem
         if port == 0:
             return "has a port that is not a number from 1 to 65535"
+    return None
+
+
+@functools.lru_cache(maxsize=256)  # a project page asks it of the same host for every file
+def _host_problem(host: str) -> str | None:
+    if any(character.isspace() for character in host):
+        return "has a space in its host name"
+    if not _host_name_ok(host):
+        return (
+            "has a host name that is not one (an empty label, one over 63 characters, or "
+            "a broken xn-- label)"
+        )
     return None
 
 

@@ -7,6 +7,7 @@ Pure functions over bytes already fetched: a link that cannot be used is skipped
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -216,10 +217,16 @@ def specifier(text: str | None, where: str, warn: Warn) -> SpecifierSet | None:
     if not text or not text.strip():
         return None
     try:
-        return SpecifierSet(text)
+        return _parsed(text)
     except InvalidSpecifier:
         warn(f"ignored the invalid Requires-Python {text!r} of {where}")
         return None
+
+
+# A project page repeats a few Requires-Python strings on thousands of files: each is parsed once
+# and its one SpecifierSet shared (nothing sets their `prereleases`), which also makes the
+# resolver's Requires-Python check per file a dictionary look-up (see resolve/candidates).
+_parsed = functools.lru_cache(maxsize=4096)(SpecifierSet)
 
 
 def split_fragment(url: str) -> tuple[str, dict[str, str]]:

@@ -7,6 +7,7 @@ compiler-less target wants a version with a wheel before a newer one that has on
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,9 +193,13 @@ def release_allowed(version: Version, *, pre: bool) -> bool:
 
 
 def _python_ok(requires_python: SpecifierSet | None, profile: Profile) -> bool:
-    return requires_python is None or requires_python.contains(
-        profile.python.version, prereleases=True
-    )
+    return requires_python is None or _admits(requires_python, profile.python.version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _admits(requires_python: SpecifierSet, version: Version) -> bool:
+    """Asked for each of a project's files (thousands for numpy) with a few distinct answers."""
+    return requires_python.contains(version, prereleases=True)
 
 
 def _hash_allowed(file: DistFile, allowed: frozenset[str]) -> bool:
