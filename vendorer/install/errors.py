@@ -41,10 +41,12 @@ class WriteError(VendorError):
 
 
 @contextlib.contextmanager
-def writing(path: Path, outcome: str = "Nothing was changed in the lib folder") -> Iterator[None]:
+def writing(
+    path: Path | str, outcome: str = "Nothing was changed in the lib folder"
+) -> Iterator[None]:
     """Report an OSError raised inside as the WriteError it is, naming the path."""
     try:
         yield
     except OSError as error:
-        named = Path(os.fsdecode(error.filename)) if error.filename else path
+        named = Path(os.fsdecode(error.filename) if error.filename else path)
         raise WriteError(named, error, outcome) from None

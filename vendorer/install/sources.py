@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import BinaryIO, Final, cast
@@ -13,8 +14,16 @@ from typing import BinaryIO, Final, cast
 from installer.exceptions import InstallerError
 from installer.records import RecordEntry
 from installer.sources import WheelContentElement, WheelSource
+from installer.utils import copyfileobj_with_hashing
 
-__all__ = ["SLIM_DIRECTORIES", "Checked", "ContentMismatch", "Slimmed", "slimmed"]
+__all__ = [
+    "SLIM_DIRECTORIES",
+    "Checked",
+    "ContentMismatch",
+    "Slimmed",
+    "copy_hashing",
+    "slimmed",
+]
 
 SLIM_DIRECTORIES: Final = frozenset({"tests", "test", "__pycache__"})
 
@@ -65,6 +74,7 @@ class _CheckedStream:
         assert entry.hash_ is not None
         self._stream = stream
         self._entry = entry
+        self.algorithm = entry.hash_.name
         self._hasher = hashlib.new(entry.hash_.name)
         self._size = 0
 
@@ -79,8 +89,24 @@ class _CheckedStream:
 
     def _matches(self) -> bool:
         assert self._entry.hash_ is not None
-        encoded = base64.urlsafe_b64encode(self._hasher.digest()).decode("ascii").rstrip("=")
-        return self._size == self._entry.size and encoded == self._entry.hash_.value
+        return self._size == self._entry.size and self.digest() == self._entry.hash_.value
+
+    def digest(self) -> str:
+        """What was read so far: its digest, as RECORD spells it (urlsafe base64, unpadded)."""
+        return base64.urlsafe_b64encode(self._hasher.digest()).decode("ascii").rstrip("=")
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+
+def copy_hashing(stream: BinaryIO, output: BinaryIO, algorithm: str) -> tuple[str, int]:
+    """installer's `copyfileobj_with_hashing`, but a stream already checked against RECORD with
+    `algorithm` is not hashed a second time (for pandas and numpy: 0.06 s of sha256)."""
+    if isinstance(stream, _CheckedStream) and stream.algorithm == algorithm:
+        shutil.copyfileobj(stream, output)  # to the end: a mismatch raises there
+        return stream.digest(), stream.size
+    return copyfileobj_with_hashing(stream, output, algorithm)
 
 
 class Slimmed(_Forwarding):

@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
@@ -25,13 +26,12 @@ from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry
 from installer.scripts import Script
 from installer.sources import WheelFile, WheelSource
-from installer.utils import Scheme, copyfileobj_with_hashing, make_file_executable
+from installer.utils import Scheme, make_file_executable
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from vendorer._util.files import sha256_of
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.manifest import VendoredDistribution
-from vendorer.install.sources import Checked, Slimmed
+from vendorer.install.sources import Checked, Slimmed, copy_hashing
 from vendorer.target.profile import Profile
 
 if TYPE_CHECKING:
@@ -80,12 +80,12 @@ def install_source(
         "headers": str(target / "include" / canonicalize_name(source.distribution)),
     }
     destination = _Recording(
-        scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
+        target, scheme, interpreter=profile.server.python, script_kind=profile.server.launcher
     )
     shown = shown or f"{source.distribution} {source.version}"
     with _said_as_vendor_errors(shown, target):
         install(Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
-    return {path.relative_to(target).as_posix(): sha for path, sha in destination.hashes.items()}
+    return destination.hashes
 
 
 @contextlib.contextmanager
@@ -136,43 +136,57 @@ class _Taken(Exception):  # internal: turned into a VendorError that names the w
 
 
 class _Recording(SchemeDictionaryDestination):
-    """installer's destination, remembering every path it wrote (RECORD included); it writes
-    over nothing and through no link, and says which path a failed write was for."""
+    """installer's destination, remembering the sha256 of every file it wrote (RECORD included);
+    it writes over nothing and through no link, and says which path a failed write was for.
+    Paths are strings here: making Paths for each file and folder was a third of the unpacking
+    time (flask, pandas and requests on tmpfs: 0.38 s of 1.18 s)."""
 
-    hashes: dict[Path, str]  # every file written (RECORD included): its sha256, hex
-    _known_folders: set[Path]  # folders made or seen, none of them a link
+    def __init__(self, root: Path, scheme_dict: dict[str, str], **options: Any) -> None:
+        super().__init__(scheme_dict, **options)
+        self.root = os.path.abspath(root)
+        self.hashes: dict[str, str] = {}  # path below the root, POSIX -> sha256, hex
+        self._known_folders = {self.root}  # made or seen, none of them a link
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         """Write one file as installer does (hashing it as it goes), but never over anything that
         is there (O_EXCL) nor through a link, and with each folder looked at once."""
-        target = self._path_with_destdir(scheme, path)  # refuses a path outside its folder
+        target = self._target(scheme, path)
         self._make_folders(target)
         with writing(target):
             try:
-                with target.open("xb") as output:
-                    digest, size = copyfileobj_with_hashing(stream, output, self.hash_algorithm)
+                with open(target, "xb") as output:
+                    digest, size = copy_hashing(stream, output, self.hash_algorithm)
             except FileExistsError:
-                raise _Taken(target) from None
+                raise _Taken(Path(target)) from None
             if is_executable:
-                make_file_executable(target)
+                make_file_executable(Path(target))
+        self.hashes[target[len(self.root) + 1 :].replace(os.sep, "/")] = _hex(digest)
         return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
 
-    def _make_folders(self, target: Path) -> None:
+    def _target(self, scheme: Scheme, path: str) -> str:
+        """Where `path` goes in `scheme`'s folder; outside it, refused as installer refuses it."""
+        folder = os.path.abspath(self.scheme_dict[scheme])
+        target = os.path.abspath(os.path.join(folder, path))
+        if not target.startswith(folder + os.sep):
+            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        return target
+
+    def _make_folders(self, target: str) -> None:
         """The folders above `target`, made where missing; one that is a link refuses it."""
-        known = self.__dict__.setdefault("_known_folders", set())
-        root = Path(self.scheme_dict["purelib"])
-        folder = root
-        for part in target.relative_to(root).parts[:-1]:
-            folder = folder / part
-            if folder in known:
-                continue
-            if folder.is_symlink():
-                raise _Taken(target, folder)
+        assert target.startswith(self.root + os.sep)  # every scheme's folder is in the root
+        missing = []
+        folder = os.path.dirname(target)
+        while folder not in self._known_folders:
+            missing.append(folder)
+            folder = os.path.dirname(folder)
+        for folder in reversed(missing):
+            if os.path.islink(folder):
+                raise _Taken(Path(target), Path(folder))
             with writing(folder):
-                folder.mkdir(parents=True, exist_ok=True)
-            known.add(folder)
+                os.makedirs(folder, exist_ok=True)
+            self._known_folders.add(folder)
 
     def write_script(
         self, name: str, module: str, attr: str, section: ScriptSection
@@ -186,23 +200,10 @@ class _Recording(SchemeDictionaryDestination):
             data = _reproducible_launcher(data)
         with io.BytesIO(data) as stream:
             entry = self.write_to_fs(Scheme("scripts"), script_name, stream, is_executable=True)
-        path = self._path_with_destdir(Scheme("scripts"), script_name)
-        mode = path.stat().st_mode
-        path.chmod(mode | (mode & 0o444) >> 2)  # executable for whoever may read it, as installer
+        path = self._target(Scheme("scripts"), script_name)
+        mode = os.stat(path).st_mode
+        os.chmod(path, mode | (mode & 0o444) >> 2)  # executable for whoever may read it
         return entry
-
-    def finalize_installation(
-        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
-    ) -> None:
-        entries = list(records)
-        super().finalize_installation(scheme, record_file_path, entries)
-        self.hashes = {  # the sha256 installer computed while it wrote each file
-            Path(self.scheme_dict[s]) / entry.path: _hex(entry.hash_.value)
-            for s, entry in entries
-            if entry.hash_ is not None
-        }
-        record = Path(self.scheme_dict[scheme]) / record_file_path
-        self.hashes[record] = sha256_of(record)
 
 
 def _hex(urlsafe: str) -> str:

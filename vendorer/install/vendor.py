@@ -224,30 +224,34 @@ def _pth_files(manifest: Manifest | None) -> list[str]:
 
 
 def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
-    """Build the new tree in `staging`: the user's entries and unchanged files linked, the rest
-    installed; the manifest it was given.
+    """Build the new tree in `staging`: the user's entries and unchanged files linked (on
+    threads: linking releases the GIL), the rest unpacked meanwhile (see `pool`); the manifest it
+    was given. Two distributions writing the same path are refused."""
+    from vendorer.install.pool import Unpack, unpack_all  # installer: only when a tree changes
 
-    Distributions are staged on several threads: creating files is what takes the time, and the
-    filesystem serves several at once. Two distributions writing the same path are refused.
-    """
-    from vendorer.install.unpack import unpack_wheel  # installer: only when a tree changes
-
-    def stage_one(name: str) -> VendoredDistribution:
-        path, sha = plan.wanted[name]
-        if name not in plan.kept or plan.old is None:
-            return unpack_wheel(path, sha, staging, plan.profile, slim=plan.slim)
+    def link_kept(name: str) -> VendoredDistribution:
+        assert plan.old is not None  # kept: it was in the old tree
         entry = plan.old.distributions[name]
         for relative in entry.files:
             with writing(staging / relative):
                 link_file(folder / relative, staging / relative)
         return entry
 
+    def unpacked(name: str, files: dict[str, str]) -> VendoredDistribution:
+        path, sha = plan.wanted[name]
+        version = str(parse_wheel_filename(path.name)[1])
+        return VendoredDistribution(version=version, wheel=path.name, wheel_sha256=sha, files=files)
+
     for foreign in plan.foreign:  # first: a wheel that would write over one of them is refused
         with writing(staging / foreign.relative):
             carry(foreign, folder, staging)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        entries = list(pool.map(stage_one, plan.wanted))
-    distributions = dict(zip(plan.wanted, entries, strict=True))
+    new = [name for name in plan.wanted if name not in plan.kept]
+    jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in new]
+    with ThreadPoolExecutor(max_workers=8) as linker:
+        linked = linker.map(link_kept, sorted(plan.kept))  # under way while the rest unpack
+        entries = dict(zip(new, map(unpacked, new, unpack_all(jobs)), strict=True))
+        entries.update(zip(sorted(plan.kept), linked, strict=True))
+    distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
     with writing(staging / GITATTRIBUTES):
         write_text_atomic(staging / GITATTRIBUTES, GITATTRIBUTES_TEXT)
