@@ -4,9 +4,13 @@ Run by hand (it needs the public package index), from the repository root:
 
     python -m pip install -e '.[bench]'
     python bench/linux.py [--profile linux-python312] [--pairs 3] [--set flask,pandas,requests]
+                          [--work DIR]
 
-Each measure alternates vendorer and its peer `--pairs` times and prints the medians and the
-ratio vendorer / peer (below 1.00: vendorer is faster):
+Each measure alternates vendorer and its peer `--pairs` times and prints the medians of the wall
+time and of the CPU time (user + system, the process and its children), and the ratio of the wall
+times, vendorer / peer (below 1.00: vendorer is faster). `--work` is where the scratch folder
+goes (caches, app, wheelhouse, trees): `--work /dev/shm` takes the disk out of the figures, and
+the difference from a run on disk is the filesystem's share.
 1. from empty caches to a filled folder: `vendorer build` (lock, wheelhouse, vendor) against
    `uv pip install --target --python-platform x86_64-manylinux_2_<glibc> --only-binary :all:`;
 2. nothing changed: `vendorer build` and `vendorer check` on the built app against uv's no-op
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,29 +34,40 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.target.profile import Profile
 
 BIN = Path(sys.executable).parent
-Timed = Callable[[], float]
+
+
+class Timing(NamedTuple):
+    wall: float
+    cpu: float  # user + system
+
+
+Timed = Callable[[], Timing]
 
 
 def _run(
     command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
-) -> float:
+) -> Timing:
     # bytecode is written, as an installed vendorer has it (PYTHONDONTWRITEBYTECODE would make
     # every run compile vendorer's modules again: 0.08 s here)
     environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
         command, capture_output=True, text=True, env={**environ, **(env or {})}, cwd=cwd,
         check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr.strip()[-800:]}")
-    return seconds
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Timing(seconds, cpu)
 
 
 def _uv_platform(profile: Profile) -> str:
@@ -84,11 +100,11 @@ class Bench:
             f'[tool.vendorer]\nprofile = "{self.profile.name}"\n'
         )
 
-    def _vendorer(self, *args: str, cache: str = "cache") -> float:
+    def _vendorer(self, *args: str, cache: str = "cache") -> Timing:
         env = {"VENDORER_CACHE_DIR": str(self.work / cache)}
         return _run([str(BIN / "vendorer"), *args, "--app", str(self.app)], env)
 
-    def _uv(self, *args: str, cache: str = "uv-cache") -> float:
+    def _uv(self, *args: str, cache: str = "uv-cache") -> Timing:
         # --python: uv's interpreter named, not looked up on PATH (through a pyenv shim that
         # lookup alone takes 0.1 s, more than uv's whole no-op install)
         command = [str(BIN / "uv"), "pip", "install", "-q", "--cache-dir", str(self.work / cache),
@@ -98,25 +114,25 @@ class Bench:
         return _run(command)
 
     # 1. empty caches
-    def vendorer_cold(self) -> float:
+    def vendorer_cold(self) -> Timing:
         self._fresh_app()
         shutil.rmtree(self.work / "cache", ignore_errors=True)
         return self._vendorer("build")
 
-    def uv_cold(self) -> float:
+    def uv_cold(self) -> Timing:
         shutil.rmtree(self.work / "uv-cache", ignore_errors=True)
         shutil.rmtree(self.work / "uv-target", ignore_errors=True)
         return self._uv("--only-binary", ":all:", "--target", str(self.work / "uv-target"),
                         "-r", str(self.app / "requirements.txt"))  # fmt: skip
 
     # 2. nothing changed (after 1)
-    def vendorer_noop_build(self) -> float:
+    def vendorer_noop_build(self) -> Timing:
         return self._vendorer("build")
 
-    def vendorer_noop_check(self) -> float:
+    def vendorer_noop_check(self) -> Timing:
         return self._vendorer("check")
 
-    def uv_noop(self) -> float:
+    def uv_noop(self) -> Timing:
         return self._uv("--only-binary", ":all:", "--target", str(self.work / "uv-target"),
                         "-r", str(self.app / "requirements.txt"))  # fmt: skip
 
@@ -125,20 +141,20 @@ class Bench:
         folder = self.app / "wheelhouse" / self.profile.name
         return [str(path) for path in sorted(folder.glob("*.whl"))]
 
-    def vendorer_fresh_tree(self) -> float:
+    def vendorer_fresh_tree(self) -> Timing:
         shutil.rmtree(self.lib, ignore_errors=True)
         return self._vendorer("vendor")
 
-    def uv_fresh_tree(self) -> float:
+    def uv_fresh_tree(self) -> Timing:
         shutil.rmtree(self.work / "uv-copy", ignore_errors=True)
         return self._uv("--no-deps", "--offline", "--link-mode", "copy", "--target",
                         str(self.work / "uv-copy"), *self._wheels())  # fmt: skip
 
     # 4. the package
-    def vendorer_package(self) -> float:
+    def vendorer_package(self) -> Timing:
         return self._vendorer("package", "-o", str(self.work / "app.zip"))
 
-    def zip_package(self) -> float:
+    def zip_package(self) -> Timing:
         (self.work / "zip.zip").unlink(missing_ok=True)
         names = [p.name for p in self.app.iterdir() if p.name not in {"wheelhouse"}]
         return _run(["zip", "-qrX", str(self.work / "zip.zip"), *names], cwd=self.app)
@@ -149,8 +165,17 @@ def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int) -> None:
     for _ in range(pairs):
         mine.append(ours())
         peer.append(theirs())
-    a, b = statistics.median(mine), statistics.median(peer)
-    print(f"  {name:48} vendorer {a:6.2f} s   peer {b:6.2f} s   ratio {a / b:5.2f}", flush=True)
+    a, b = (statistics.median(t.wall for t in mine), statistics.median(t.wall for t in peer))
+    cpu_a, cpu_b = (statistics.median(t.cpu for t in mine), statistics.median(t.cpu for t in peer))
+    print(f"  {name:44} vendorer {a:5.2f} s (CPU {cpu_a:5.2f})   peer {b:5.2f} s (CPU "
+          f"{cpu_b:5.2f})   ratio {a / b:5.2f}", flush=True)  # fmt: skip
+
+
+def _filesystem(folder: Path) -> str:
+    """The type of the filesystem `folder` is on (Linux), as `df` says it."""
+    shown = subprocess.run(["df", "--output=fstype", str(folder)], capture_output=True, text=True,
+                           check=False).stdout.split()  # fmt: skip
+    return shown[-1] if shown else "unknown"
 
 
 def main() -> None:
@@ -158,12 +183,14 @@ def main() -> None:
     parser.add_argument("--profile", default="linux-python312")
     parser.add_argument("--set", default="flask,pandas,requests")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=None, help="where the scratch folder goes")
     args = parser.parse_args()
     profile = ProfileCatalog().load(args.profile)
     requirements = args.set.split(",")
     print(f"target {profile.name} ({_uv_platform(profile)}), requirements {requirements}, "
           f"{args.pairs} pairs, medians")  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="vendorer-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="vendorer-bench-", dir=args.work) as folder:
+        print(f"in {folder} ({_filesystem(Path(folder))})", flush=True)
         bench = Bench(profile, requirements, Path(folder))
         _pairs("build from empty caches vs uv --target", bench.vendorer_cold, bench.uv_cold,
                args.pairs)  # fmt: skip

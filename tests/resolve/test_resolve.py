@@ -13,7 +13,7 @@ from packaging.version import Version
 from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import YANKED, build_scenario
-from vendorer.app.locking import make_lock
+from vendorer.app.locking import IndexSession, lock_indexes, make_lock
 from vendorer.errors import IndexError_, ResolutionError
 from vendorer.inputs.options import LockOptions
 from vendorer.lock.model import Lock
@@ -301,3 +301,30 @@ def test_the_newest_usable_version_named_by_a_failure_is_no_pre_release(tmp_path
     with pytest.raises(ResolutionError) as caught:
         make_lock(WINDOWS, requirements, LockOptions(find_links=(str(links),)))
     assert "newest version usable on python361x64: 1.0 (a wheel)" in str(caught.value)
+
+
+def _files_asked(index: StaticIndex) -> set[str]:
+    """The distribution files the index served (pages and metadata aside)."""
+    return {
+        path.rsplit("/", 1)[-1]
+        for method, path, _ in index.requests
+        if method == "GET" and path.endswith((".whl", ".tar.gz"))
+    }
+
+
+def test_a_lock_that_a_wheelhouse_follows_downloads_its_wheels_while_it_resolves(
+    tmp_path: Path, index: StaticIndex
+) -> None:
+    requirements = _requirements(tmp_path, "webfw", "fullver")
+    options = LockOptions(index_url=index.url)
+    alone = make_lock(WINDOWS, requirements, options, force=True).lock
+    assert _files_asked(index) == set()  # `vendorer lock` downloads no wheel
+    with IndexSession(lock_indexes(requirements, options), options) as session:
+        make_lock(WINDOWS, requirements, options, force=True, dry_run=True, finder=session)
+    assert _files_asked(index) == set()  # nor does a dry run
+    with IndexSession(lock_indexes(requirements, options), options) as session:
+        locked = make_lock(WINDOWS, requirements, options, force=True, finder=session).lock
+        assert _versions(locked) == _versions(alone)
+    # the session is closed: what it fetched ahead is done, and each pinned wheel was fetched
+    wheels = {p.file.filename for p in locked.packages if p.file.is_wheel}
+    assert wheels and _files_asked(index) == wheels

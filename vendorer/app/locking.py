@@ -33,7 +33,7 @@ from vendorer.lock.inputs_hash import inputs_hash
 from vendorer.lock.model import Lock, LockedFile, LockedPackage
 from vendorer.lock.pylock import lock_path, read_lock_as_written, relative_posix, render_lock
 from vendorer.report import NULL_REPORTER, RESOLVE, Reporter, running
-from vendorer.resolve.candidates import FilePolicy, summarize
+from vendorer.resolve.candidates import FilePolicy, VersionChoice, summarize
 from vendorer.target.profile import Profile
 from vendorer.target.tags import is_host_built
 
@@ -109,11 +109,7 @@ def make_lock(
             reporter.warning(_ignored(option))
         targets = [_upgrade_target(text) for text in upgrade_packages]
         kept = {} if upgrade else _kept_versions(previous, options, targets)
-        opened = (
-            nullcontext(finder.finder)
-            if finder is not None
-            else open_finder(indexes, options, reporter)
-        )
+        opened = nullcontext(finder.finder) if finder else open_finder(indexes, options, reporter)
         with opened as using:
             packages = _resolved(
                 profile,
@@ -125,6 +121,7 @@ def make_lock(
                 reporter=reporter,
                 kept=kept,
                 lock_dir=path.parent,
+                wheels_ahead=finder is not None and not dry_run,  # a wheelhouse follows
             )
         lock = Lock(
             profile=profile.name,
@@ -168,9 +165,11 @@ def _resolved(
     reporter: Reporter,
     kept: Mapping[NormalizedName, Version],
     lock_dir: Path,
+    wheels_ahead: bool,
 ) -> tuple[LockedPackage, ...]:
     """Resolve the requirements (with the constraints and the --upgrade-package bounds) and
-    pin every chosen file with its sha256."""
+    pin every chosen file with its sha256. With `wheels_ahead` (a wheelhouse is filled next,
+    from the same index client), each wheel pinned starts downloading while resolution goes on."""
     from vendorer.resolve.resolver import RootRequirement, resolve_for
 
     roots = [_root(line, finder) for line in requirements.requirements]
@@ -187,8 +186,17 @@ def _resolved(
         build_metadata=build,
         reporter=reporter,
         preferred=kept,
+        on_pin=_fetch_wheel_ahead(finder) if wheels_ahead else None,
     )
     return tuple(_locked(package, finder, lock_dir) for package in resolution.packages)
+
+
+def _fetch_wheel_ahead(finder: Finder) -> Callable[[VersionChoice], None]:
+    def fetch(choice: VersionChoice) -> None:
+        if choice.wheel is not None:
+            finder.fetch_ahead(choice.wheel)
+
+    return fetch
 
 
 def lock_indexes(requirements_path: Path, options: LockOptions) -> IndexSettings:

@@ -95,6 +95,8 @@ class Finder:
         ]
         self._store = FileStore(cache_dir / "files" if cache_dir is not None else None)
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="finder")
+        # downloads started ahead of need (see fetch_ahead), apart from the pages' pool
+        self._ahead = ThreadPoolExecutor(max_workers=4, thread_name_prefix="finder-ahead")
         self._projects: dict[NormalizedName, Future[list[DistFile]]] = {}
         self._flat_pages: dict[str, Future[list[DistFile]]] = {}
         self._metadata: dict[str, Future[Metadata | None]] = {}
@@ -105,6 +107,7 @@ class Finder:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._ahead.shutdown(wait=True)  # what was fetched ahead is for a later step, or a cache
         self._client.close()
         self._store.close()
 
@@ -117,8 +120,9 @@ class Finder:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if kind is not None and issubclass(kind, KeyboardInterrupt):
-            self._client.cancel()  # interrupted: running transfers stop at their next chunk
+        if kind is not None:  # an error or Ctrl-C: running transfers stop at their next chunk
+            self._ahead.shutdown(wait=False, cancel_futures=True)
+            self._client.cancel()
         self.close()
 
     # --- projects -------------------------------------------------------------------------------
@@ -282,6 +286,13 @@ class Finder:
     def sha256(self, file: DistFile) -> str:
         """The file's sha256: the index's, or read off the verified file (downloaded if need be)."""
         return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
+
+    def fetch_ahead(self, file: DistFile) -> None:
+        """Start downloading a remote `file` into the store, in the background, for a step that
+        will ask for it (`verified_file` then waits for it, or finds it there). What goes wrong
+        is left for that step to meet."""
+        if not file.url.startswith("file:") and not self._client.offline:
+            self._ahead.submit(self._verified_path, file)
 
     def verified_file(
         self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER

@@ -322,11 +322,16 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
 
 class PinReporter(BaseReporter[Req, Candidate, str]):
     """Tells `reporter` of each project pinned (the interpreter aside), as resolution goes: an
-    item of RESOLVE, "name version"."""
+    item of RESOLVE, "name version"; and `on_pin`, if given, of the version chosen."""
 
-    def __init__(self, reporter: Reporter) -> None:
+    def __init__(
+        self, reporter: Reporter, on_pin: Callable[[VersionChoice], None] | None = None
+    ) -> None:
         self.reporter = reporter
+        self.on_pin = on_pin
 
     def pinning(self, candidate: Candidate) -> None:
         if candidate.name != PYTHON:
             self.reporter.advanced(RESOLVE, item=f"{candidate.identifier} {candidate.version}")
+        if self.on_pin is not None and candidate.choice is not None:
+            self.on_pin(candidate.choice)

@@ -7,7 +7,7 @@ the host interpreter or speaks HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import Requirement
@@ -82,12 +82,14 @@ def resolve_for(
     build_metadata: MetadataBuilder | None = None,
     reporter: Reporter = NULL_REPORTER,
     preferred: Mapping[NormalizedName, Version] | None = None,
+    on_pin: Callable[[VersionChoice], None] | None = None,
 ) -> Resolution:
     """The exact set of versions and files that satisfies `requirements` on `profile`'s target.
 
     `preferred` versions (the previous lock's) are tried first, so a changed requirement moves
     only what it must, as pip-tools and uv do. Each project pinned is RESOLVE progress for
-    `reporter` (whose caller runs that task).
+    `reporter` (whose caller runs that task), and its chosen version is told to `on_pin` (a pin
+    may yet be undone by backtracking).
     """
     environment = {**profile.marker_environment(), "extra": ""}
     roots = [
@@ -107,7 +109,8 @@ def resolve_for(
         provider.asked_by.setdefault(root.name, root)
     provider.prefetch_projects(root.name for root in roots)
     try:
-        result = Resolver(provider, PinReporter(reporter)).resolve(roots, max_rounds=MAX_ROUNDS)
+        resolver = Resolver(provider, PinReporter(reporter, on_pin))
+        result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as error:
         raise Unresolvable(unsatisfiable(error.causes, provider)) from None
     except ResolutionTooDeep:
