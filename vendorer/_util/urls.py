@@ -69,6 +69,18 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
         return "is empty (give a URL, or leave it out)"
     if has_control(url):
         return CONTROL_PROBLEM
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return _origin_problem(url, tuple(schemes))
+    # Past its control characters, what is wrong with a URL is in its scheme and host, which a
+    # project page repeats for thousands of files: each origin is judged once.
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return _origin_problem(f"{scheme}://{netloc}", tuple(schemes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """`url_problem` of a URL without control characters, told by its scheme and host part."""
     netloc = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
     userinfo = netloc.rpartition("@")[0]
     if names := list(dict.fromkeys(_PLACEHOLDER.findall(userinfo))):
@@ -87,22 +99,15 @@ def url_problem(url: str, schemes: Collection[str] = ("http", "https", "file")) 
     if parts.scheme.lower() in WEB_SCHEMES:
         if not parts.hostname:
             return "has no host (write scheme://host/path)"
-        if problem := _host_problem(parts.hostname):
-            return problem
+        if any(character.isspace() for character in parts.hostname):
+            return "has a space in its host name"
+        if not _host_name_ok(parts.hostname):
+            return (
+                "has a host name that is not one (an empty label, one over 63 characters, or "
+                "a broken xn-- label)"
+            )
         if port == 0:
             return "has a port that is not a number from 1 to 65535"
-    return None
-
-
-@functools.lru_cache(maxsize=256)  # a project page asks it of the same host for every file
-def _host_problem(host: str) -> str | None:
-    if any(character.isspace() for character in host):
-        return "has a space in its host name"
-    if not _host_name_ok(host):
-        return (
-            "has a host name that is not one (an empty label, one over 63 characters, or "
-            "a broken xn-- label)"
-        )
     return None
 
 

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -139,10 +139,13 @@ def _link_url(
     can fetch (a remote page may link to http and https only, a local one to files too)."""
     local = page_url.startswith("file:")
     schemes = ("http", "https", "file") if local else WEB_SCHEMES
-    try:
-        url = urljoin(base, href)
-    except ValueError:  # urljoin parses both: an unclosed [IPv6 bracket, say
-        url = href
+    if _plain_absolute(href):
+        url = href  # what urljoin gives it (a PEP 691 page's URLs), in a tenth of the time
+    else:
+        try:
+            url = urljoin(base, href)
+        except ValueError:  # urljoin parses both: an unclosed [IPv6 bracket, say
+            url = href
     problem = url_problem(url, schemes)
     if problem is None:
         return url
@@ -182,7 +185,7 @@ def dist_file(link: Link, *, source: str, warn: Warn) -> DistFile | None:
     name = link.filename
     if not name.endswith(ARCHIVE_SUFFIXES):
         return None
-    if PurePosixPath(name).name != name or "\\" in name or name.startswith("."):
+    if "/" in name or "\\" in name or name.startswith("."):
         warn(f"skipped {name!r} from {source}: not a plain file name")
         return None
     try:
@@ -231,12 +234,26 @@ _parsed = functools.lru_cache(maxsize=4096)(SpecifierSet)
 
 def split_fragment(url: str) -> tuple[str, dict[str, str]]:
     """The URL without its fragment, and the `#<hashname>=<hex>` hash the fragment carries."""
+    if _plain_absolute(url):
+        return url, {}  # what urlunsplit(urlsplit(url)) gives it, in a tenth of the time
     parts = urlsplit(url)
     algorithm, sep, value = parts.fragment.partition("=")
     hashes = {}
     if sep and value and algorithm.lower() in hashlib.algorithms_guaranteed:
         hashes[algorithm.lower()] = value.lower()
     return urlunsplit(parts._replace(fragment="")), hashes
+
+
+def _plain_absolute(url: str) -> bool:
+    """An http(s) URL with a host, all ASCII, with no query, fragment, parameters or brackets:
+    urljoin and urlunsplit(urlsplit()) give it back as it is."""
+    scheme, _, rest = url.partition("://")
+    return (
+        scheme in ("https", "http")
+        and rest[:1] not in ("", "/")
+        and url.isascii()
+        and not any(character in url for character in "?#;[]")
+    )
 
 
 def url_filename(url: str) -> str:
