@@ -195,7 +195,8 @@ def _vendor(
     manifest = survey.plan.old
     if report.changed:
         manifest = replace_tree(folder, lambda staging: _stage(staging, folder, survey.plan))
-        _remember_hashes(survey.hashes, folder, manifest, before=started - TIMESTAMP_SLACK_NS)
+        kept = {name: manifest.distributions[name] for name in survey.plan.kept}
+        _remember_hashes(survey.hashes, folder, kept, before=started - TIMESTAMP_SLACK_NS)
     report.pth_files = _pth_files(manifest)
     return report
 
@@ -205,12 +206,20 @@ def _vendor(
 TIMESTAMP_SLACK_NS: Final = 2_000_000_000
 
 
-def _remember_hashes(hashes: HashCache, folder: Path, manifest: Manifest, *, before: int) -> None:
-    """Remember the new tree's hashes where they are known to hold: linking and unlinking changed
-    every kept file's ctime, which would otherwise cost a full re-hash on the next run. A file
-    modified since `before` (the files installed now, or one edited meanwhile) is left out."""
-    for relative, sha in manifest.files().items():
-        hashes.remember(folder / relative, sha, modified_before=before)
+def _remember_hashes(
+    hashes: HashCache,
+    folder: Path,
+    kept: Mapping[str, VendoredDistribution],
+    *,
+    before: int,
+) -> None:
+    """Remember the hashes of the distributions kept where they are known to hold: linking and
+    unlinking changed every kept file's ctime, which would otherwise cost a full re-hash on the
+    next run. A file modified since `before` (one edited meanwhile) is left out, and so is every
+    file installed now (its mtime is after `before`: not one would be remembered)."""
+    for entry in kept.values():
+        for relative, sha in entry.files.items():
+            hashes.remember(folder / relative, sha, modified_before=before)
     hashes.save()
 
 
