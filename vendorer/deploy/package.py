@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from vendorer._util.files import sha256_of
+from vendorer._util.files import HashCache, sha256_of
 from vendorer.deploy.funcignore import FuncIgnore, parse_funcignore, read_funcignore
 from vendorer.deploy.package_rules import PackageRules, compile_excludes, secret_reason
 from vendorer.deploy.package_select import Exclusion, Selection, select_files
 from vendorer.deploy.package_webconfig import packaged_webconfig
-from vendorer.deploy.package_zip import UnreadableFile, ZipMember, write_zip
+from vendorer.deploy.package_zip import Known, UnreadableFile, ZipMember, write_zip
 from vendorer.errors import ConfigError, UsageError, VendorerError
+from vendorer.inputs.options import hash_cache_path
 from vendorer.install.libfolder import lib_dir_in_app, lib_folder
 from vendorer.install.manifest import MANIFEST, read_manifest
 from vendorer.target.layout import (
@@ -145,7 +146,7 @@ def write_package(plan: PackagePlan) -> PackageReport:
         raise _write_error(output, error) from None
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            write_zip(plan.members, stream)
+            write_zip(plan.members, stream, _vendored_hashes(plan))
             stream.flush()
             os.fsync(stream.fileno())
         temporary.replace(output)
@@ -156,6 +157,18 @@ def write_package(plan: PackagePlan) -> PackageReport:
         temporary.unlink(missing_ok=True)
         raise
     return PackageReport(plan=plan, sha256=sha256_of(output), size=output.stat().st_size)
+
+
+def _vendored_hashes(plan: PackagePlan) -> Known:
+    """The sha256 of the lib folder's files from its hash cache (which `check` has just brought
+    up to date): those files are read once, not twice. A file changed since is hashed again."""
+    folder = lib_folder(plan.app, plan.lib_dir)
+    hashes = HashCache(hash_cache_path(folder))
+
+    def known(path: Path) -> str | None:
+        return hashes.sha256(path) if path.is_relative_to(folder) else None
+
+    return known
 
 
 def _new_temporary(output: Path) -> tuple[Path, int]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import BinaryIO, Final
 from vendorer._util.files import CHUNK
 from vendorer.errors import VendorerError
 
-__all__ = ["DEFLATE_LEVEL", "UnreadableFile", "ZipMember", "content_time", "write_zip"]
+__all__ = ["DEFLATE_LEVEL", "Known", "UnreadableFile", "ZipMember", "content_time", "write_zip"]
 
 DEFLATE_LEVEL: Final = 6
 ZIP_EPOCH: Final = datetime(1980, 1, 1)
@@ -68,8 +68,14 @@ def content_time(digest: bytes) -> tuple[int, int, int, int, int, int]:
     return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
-def write_zip(members: Iterable[ZipMember], stream: BinaryIO) -> None:
-    """Write the zip of `members` to `stream` (seekable), sorted by name."""
+Known = Callable[[Path], str | None]  # a file's sha256 (hex) when it is known, else None
+
+
+def write_zip(
+    members: Iterable[ZipMember], stream: BinaryIO, known: Known = lambda path: None
+) -> None:
+    """Write the zip of `members` to `stream` (seekable), sorted by name. A file whose sha256
+    `known` gives is read once (its time comes from that sha256), others twice."""
     with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
         for member in sorted(members, key=lambda member: member.name):
             if member.name.endswith("/"):
@@ -79,21 +85,26 @@ def write_zip(members: Iterable[ZipMember], stream: BinaryIO) -> None:
                 archive.writestr(_info(member.name, when, _mode(member)), member.data)
             else:
                 assert member.source is not None
-                _write_file(archive, member, member.source)
+                _write_file(archive, member, member.source, known(member.source))
 
 
-def _write_file(archive: zipfile.ZipFile, member: ZipMember, source: Path) -> None:
-    """Stream `source` into the archive: read twice (its hash gives the entry's time), never
-    held in memory whole. A failure to read is the source's; one to write, the caller's."""
+def _write_file(
+    archive: zipfile.ZipFile, member: ZipMember, source: Path, sha256: str | None
+) -> None:
+    """Stream `source` into the archive, never held in memory whole; read twice when its
+    `sha256` is not known (it gives the entry's time). A failure to read is the source's; one
+    to write, the caller's."""
     try:
         stream = source.open("rb")
     except OSError as error:
         raise UnreadableFile(source, error) from None
     with stream:
-        digest = hashlib.sha256()
-        while chunk := _read(stream, source):
-            digest.update(chunk)
-        info = _info(member.name, content_time(digest.digest()), _mode(member))
+        if sha256 is None:
+            digest = hashlib.sha256()
+            while chunk := _read(stream, source):
+                digest.update(chunk)
+            sha256 = digest.hexdigest()
+        info = _info(member.name, content_time(bytes.fromhex(sha256)), _mode(member))
         info.file_size = os.fstat(stream.fileno()).st_size  # decides zip64 up front
         stream.seek(0)
         with archive.open(info, "w") as entry:
