@@ -34,11 +34,13 @@ from tests.support.platforms import (
     oryx_gunicorn,
 )
 from tests.support.repack import repack_installed
+from vendorer._util.files import HashCache
 from vendorer.deploy.funcignore import parse_funcignore
 from vendorer.deploy.package import PackageOptions, package_app, plan_package
 from vendorer.deploy.package_rules import compile_excludes
 from vendorer.deploy.package_zip import content_time
 from vendorer.errors import ConfigError, UsageError, VendorerError
+from vendorer.inputs.options import hash_cache_path
 from vendorer.install.vendor import vendor
 from vendorer.target.catalog import ProfileCatalog
 
@@ -656,3 +658,22 @@ def test_a_killed_run_leaves_the_previous_package_whole(tmp_path: Path, dist_dir
     assert hashlib.sha256(output.read_bytes()).hexdigest() == previous
     with zipfile.ZipFile(output) as archive:
         assert archive.testzip() is None
+
+
+def test_lib_files_take_their_times_from_the_hash_cache_only_while_it_holds(
+    tmp_path: Path, dist_dir: Path
+) -> None:
+    app = tmp_path / "app"
+    lib = _vendored(app, dist_dir, "__oryx_packages__")
+    files = [path for path in lib.rglob("*") if path.is_file()]
+    cache = HashCache(hash_cache_path(lib))  # as `check` leaves it
+    assert all(cache.sha256(path) for path in files)
+    cache.save()
+    edited = next(path for path in files if path.suffix == ".py")
+    edited.write_text("# edited after the check\n", encoding="utf-8")
+    report = package_app(app, LINUX, "__oryx_packages__", tmp_path / "app.zip")
+    with zipfile.ZipFile(report.plan.output) as archive:
+        times = {info.filename: info.date_time for info in archive.infolist()}
+    for path in files:
+        name = path.relative_to(app).as_posix()
+        assert times[name] == content_time(hashlib.sha256(path.read_bytes()).digest()), name
