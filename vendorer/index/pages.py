@@ -244,6 +244,9 @@ def split_fragment(url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(fragment="")), hashes
 
 
+_NOT_PLAIN = re.compile(r"[?#;\[\]]")
+
+
 def _plain_absolute(url: str) -> bool:
     """An http(s) URL with a host, all ASCII, with no query, fragment, parameters or brackets:
     urljoin and urlunsplit(urlsplit()) give it back as it is."""
@@ -252,7 +255,7 @@ def _plain_absolute(url: str) -> bool:
         scheme in ("https", "http")
         and rest[:1] not in ("", "/")
         and url.isascii()
-        and not any(character in url for character in "?#;[]")
+        and _NOT_PLAIN.search(url) is None
     )
 
 
