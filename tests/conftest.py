@@ -79,10 +79,11 @@ def static_index() -> Iterator[Callable[..., StaticIndex]]:
             *,
             yanked: Mapping[str, str] | None = None,
             metadata: bool = True,
+            ranges: bool = True,
             auth: tuple[str, str] | None = None,
         ) -> StaticIndex:
             return stack.enter_context(
-                StaticIndex(root, yanked=yanked, metadata=metadata, auth=auth)
+                StaticIndex(root, yanked=yanked, metadata=metadata, ranges=ranges, auth=auth)
             )
 
         yield start

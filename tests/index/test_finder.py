@@ -336,12 +336,12 @@ def test_metadata_comes_from_the_metadata_file_not_the_wheel(
     assert index.paths("/files/") == ["/files/alpha-1.0-py3-none-any.whl.metadata"]
 
 
-def test_metadata_without_pep_658_reads_the_wheel_and_reliable_sdists_only(
+def test_metadata_without_pep_658_nor_ranges_reads_the_wheel_and_reliable_sdists_only(
     dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
 ) -> None:
     pkg_info = metadata_text("zippy", "1.0", requires_dist=["beta"], metadata_version="2.2")
     write_zip(dists / "zippy-1.0.zip", {"zippy-1.0/PKG-INFO": pkg_info.encode()})
-    index = static_index(dists, metadata=False)
+    index = static_index(dists, metadata=False, ranges=False)
     cache = tmp_path / "cache"
     with Finder(index_urls=[index.url], cache_dir=cache) as finder:
         files = {f.filename: f for f in finder.project_files("alpha")}
@@ -358,11 +358,47 @@ def test_metadata_without_pep_658_reads_the_wheel_and_reliable_sdists_only(
         (zippy,) = finder.project_files("zippy")
         zippy_metadata = finder.metadata(zippy)
         assert zippy_metadata is not None and zippy_metadata.version == zippy.version
-        # the wheel was downloaded once, to the cache, and download() reuses it
         finder.download(wheel, tmp_path / "out")
-    assert index.paths("/files/alpha-1.0-py3") == ["/files/alpha-1.0-py3-none-any.whl"]
+        beta_metadata = finder.metadata(*finder.project_files("beta"))
+        assert beta_metadata is not None and str(beta_metadata.version) == "2.0"
+    # asked once by range (the server answers with the whole file, which is not read), then
+    # downloaded once, to the cache, and download() reuses it
+    asked = [(path, headers.get("Range")) for _, path, headers in index.requests]
+    wheel_path = "/files/alpha-1.0-py3-none-any.whl"
+    assert [entry for entry in asked if entry[0] == wheel_path] == [
+        (wheel_path, "bytes=-65536"),
+        (wheel_path, None),
+    ]
+    beta = "/files/beta-2.0-py3-none-any.whl"  # that index serves no ranges: not asked again
+    assert [entry for entry in asked if entry[0] == beta] == [(beta, None)]
     assert (cache / "files" / wheel.hashes["sha256"][:2] / wheel.hashes["sha256"]).is_file()
     assert (tmp_path / "out" / wheel.filename).read_bytes() == (dists / wheel.filename).read_bytes()
+
+
+def test_metadata_without_pep_658_is_read_by_ranges_and_kept(
+    dist_dir: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
+) -> None:
+    # 1,500 files: a central directory of about 130 KB, more than the first request brings
+    files = {f"big/module_{n:04d}_with_a_long_name.py": f"x = {n}\n" for n in range(1500)}
+    make_wheel(dist_dir, "big", "1.0", requires_dist=["beta>=2"], files=files)
+    index = static_index(dist_dir, metadata=False)
+    cache = tmp_path / "cache"
+    with Finder(index_urls=[index.url], cache_dir=cache) as finder:
+        (wheel,) = finder.project_files("big")
+        metadata = finder.metadata(wheel)
+    assert metadata is not None and [str(r) for r in metadata.requires_dist or []] == ["beta>=2"]
+    asked = [headers for _, path, headers in index.requests if path.endswith(wheel.filename)]
+    ranges = [headers.get("Range") for headers in asked]
+    assert None not in ranges and len(ranges) <= 3, ranges  # never the whole wheel
+    assert ranges[0] == "bytes=-65536" and len(ranges) > 1  # the end, then the rest
+    assert not (cache / "files" / wheel.hashes["sha256"][:2] / wheel.hashes["sha256"]).exists()
+    with Finder(index_urls=[index.url], cache_dir=cache, offline=True) as finder:
+        (wheel,) = finder.project_files("big")
+        again = finder.metadata(wheel)  # kept from the first run: nothing asked
+    assert again is not None and again.requires_dist == metadata.requires_dist
+    assert len([path for path in index.paths("/files/") if path.endswith(wheel.filename)]) == len(
+        ranges
+    )
 
 
 def test_invalid_or_foreign_metadata_is_an_error(tmp_path: Path) -> None:

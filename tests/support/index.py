@@ -231,11 +231,13 @@ class StaticIndex:
         *,
         yanked: Mapping[str, str] | None = None,
         metadata: bool = True,
+        ranges: bool = True,
         auth: tuple[str, str] | None = None,
     ) -> None:
         self.root = root
         self.yanked = dict(yanked or {})
         self.metadata = metadata
+        self.ranges = ranges  # whether files are served by Range too (as most servers do)
         self.auth = auth
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         """Every request as it came: method, path (with query) and headers."""
@@ -504,8 +506,26 @@ class StaticIndex:
                     data = bytes(byte ^ 0xFF for byte in data)
                 if name in index._drop:
                     self._send_half(data)
+                elif index.ranges and (wanted := self.headers.get("Range")):
+                    self._send_range(data, wanted, content_type)
                 else:
                     self._send(200, data, content_type)
+
+            def _send_range(self, data: bytes, wanted: str, content_type: str) -> None:
+                """One range (`bytes=a-b`, `bytes=a-`, `bytes=-n`), as RFC 9110 says."""
+                found = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted.strip())
+                if found is None or not (found[1] or found[2]):
+                    self._send(200, data, content_type)  # not one it knows: the whole file
+                    return
+                if found[1]:
+                    first, last = int(found[1]), min(int(found[2] or len(data) - 1), len(data) - 1)
+                else:
+                    first, last = max(len(data) - int(found[2]), 0), len(data) - 1
+                if first > last:
+                    self._send(416, b"", content_type, {"Content-Range": f"bytes */{len(data)}"})
+                    return
+                headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
+                self._send(206, data[first : last + 1], content_type, headers)
 
             def _send_huge(self, size: int, announce: bool) -> None:
                 """`size` bytes of a JSON page that never ends, made chunk by chunk."""

@@ -12,8 +12,10 @@ is translated here into a `vendorer.errors.IndexError_` subclass.
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
@@ -39,9 +41,19 @@ from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter
 if TYPE_CHECKING:  # imported at the first request (the transport makes its client then)
     import httpx
 
-__all__ = ["IndexClient"]
+__all__ = ["IndexClient", "Part"]
 
 CHUNK = 1 << 16
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Part:
+    """What a Range request brought: `data`, from `offset` in a file of `size` bytes."""
+
+    offset: int
+    data: bytes
+    size: int
 
 
 class IndexClient:
@@ -122,6 +134,25 @@ class IndexClient:
         self._check_status(self._get(url, buffer, limit=MAX_DOCUMENT), url)
         return buffer.getvalue()
 
+    def fetch_range(self, url: str, wanted: str) -> Part | None:
+        """Part of the file at `url`: `wanted` as a Range header says it (`-65536`: the last 64
+        KiB; `100-199`). None when the server does not serve ranges (it answers with the whole
+        file, whose body is then not read); an error status as `fetch_bytes` says it."""
+        if self.offline:
+            raise OfflineError(_offline_message(url))
+        buffer = io.BytesIO()
+        headers = {"Range": f"bytes={wanted}", "Accept-Encoding": "identity"}
+        response = self._get(url, buffer, headers=headers, limit=MAX_DOCUMENT, status=206)
+        if response.status_code != 206:
+            if response.is_success or response.status_code == 416:
+                return None
+            self._check_status(response, url)
+        found = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
+        data = buffer.getvalue()
+        if found is None or int(found[2]) - int(found[1]) + 1 != len(data):
+            return None  # a range it does not say, or not the one it says: not a server to trust
+        return Part(offset=int(found[1]), data=data, size=int(found[3]))
+
     def download(self, url: str, target: Path, reporter: Reporter = NULL_REPORTER) -> None:
         """Stream the body at `url` into `target` (created or overwritten); each chunk, as it
         arrives, is DOWNLOAD progress for `reporter`."""
@@ -140,9 +171,11 @@ class IndexClient:
         headers: Mapping[str, str] | None = None,
         reporter: Reporter = NULL_REPORTER,
         limit: int | None = None,
+        status: int | None = None,
     ) -> httpx.Response:
-        """GET over the transport; a 2xx body lands in `sink` (at most `limit` bytes of it, else
-        ResponseTooLargeError). The response returned is closed."""
+        """GET over the transport; a 2xx body (or only one with `status`) lands in `sink` (at
+        most `limit` bytes of it, else ResponseTooLargeError). The response returned is
+        closed."""
         problem = url_problem(url, WEB_SCHEMES)
         if problem is not None:
             raise IndexError_(f"{redact(url)!r} {problem}; check where it comes from")
@@ -154,7 +187,7 @@ class IndexClient:
         def receive(response: httpx.Response) -> httpx.Response:
             sink.seek(0)  # what an earlier try left is dropped
             sink.truncate()
-            if response.is_success:
+            if response.status_code == status if status else response.is_success:
                 self._receive(response, url, sink, reporter, limit)
             return response
 

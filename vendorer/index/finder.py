@@ -25,7 +25,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from vendorer._util.files import copy_atomic, sha256_of
 from vendorer._util.urls import WEB_SCHEMES, file_url_path, redact, url_problem
 from vendorer.errors import IndexError_
-from vendorer.index.client import IndexClient
+from vendorer.index.client import IndexClient, Part
 from vendorer.index.errors import HttpStatusError, OfflineError
 from vendorer.index.models import DistFile, Link, Page
 from vendorer.index.pages import (
@@ -102,6 +102,7 @@ class Finder:
         self._metadata: dict[str, Future[Metadata | None]] = {}
         self._url_locks: dict[str, threading.Lock] = {}
         self._sha256_of_url: dict[str, str] = {}  # files the index gave no sha256 for
+        self._no_ranges: set[str] = set()  # origins that serve no Range requests
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -243,11 +244,38 @@ class Finder:
     def _read_metadata(self, file: DistFile) -> Metadata | None:
         from vendorer.index.metadata import archive_metadata, checked_metadata, raw_metadata
 
+        data = None
         if file.metadata_hashes is not None:
             data = self._metadata_file(file, file.metadata_hashes)
-            if data is not None:
-                return checked_metadata(raw_metadata(data, file), file, self._warn)
+        if data is None and file.is_wheel:
+            data = self._ranged_metadata(file)
+        if data is not None:
+            return checked_metadata(raw_metadata(data, file), file, self._warn)
         return archive_metadata(self._verified_path(file), file, self._warn)
+
+    def _ranged_metadata(self, file: DistFile) -> bytes | None:
+        """A remote wheel's METADATA, kept or read by Range requests (`remotefile`); None when
+        the wheel is in the store, or the index serves no ranges, or it must be downloaded."""
+        from vendorer.index.remotefile import metadata_by_ranges
+
+        sha256 = file.hashes.get("sha256")
+        if sha256 is None or file.url.startswith("file:") or self._store.path(sha256).is_file():
+            return None
+        kept = self._store.metadata(sha256)
+        origin = urljoin(file.url, "/")
+        if kept is not None or self._client.offline or origin in self._no_ranges:
+            return kept
+
+        def fetch(wanted: str) -> Part | None:
+            part = self._client.fetch_range(file.url, wanted)
+            if part is None:  # it answers with whole files: not asked for ranges again
+                self._no_ranges.add(origin)
+            return part
+
+        data = metadata_by_ranges(fetch, file)
+        if data is not None:
+            self._store.keep_metadata(sha256, data)
+        return data
 
     def _metadata_file(self, file: DistFile, hashes: Mapping[str, str]) -> bytes | None:
         """The PEP 658 `.metadata` file, verified; None when the index fails to serve it."""
@@ -288,9 +316,8 @@ class Finder:
         return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
 
     def fetch_ahead(self, file: DistFile) -> None:
-        """Start downloading a remote `file` into the store, in the background, for a step that
-        will ask for it (`verified_file` then waits for it, or finds it there). What goes wrong
-        is left for that step to meet."""
+        """Start downloading a remote `file` into the store, for a step that will ask for it
+        (`verified_file` then waits for it, or finds it); what goes wrong is that step's."""
         if not file.url.startswith("file:") and not self._client.offline:
             self._ahead.submit(self._verified_path, file)
 

@@ -23,7 +23,7 @@ from vendorer.index.errors import BrokenDownloadError, MetadataError
 from vendorer.index.models import MAX_DOCUMENT, DistFile
 from vendorer.index.pages import specifier
 
-__all__ = ["archive_metadata", "checked_metadata", "raw_metadata"]
+__all__ = ["archive_metadata", "checked_metadata", "raw_metadata", "wheel_metadata"]
 
 RELIABLE_SINCE = Version("2.2")  # PEP 643: sdist metadata not marked Dynamic is final
 NEEDED_STATIC = frozenset({"requires-dist", "requires-python"})
@@ -35,7 +35,7 @@ def archive_metadata(path: Path, file: DistFile, warn: Callable[[str], None]) ->
     None for an sdist whose PKG-INFO may change at build time (PEP 643): build it instead.
     """
     if file.is_wheel:
-        return checked_metadata(raw_metadata(_wheel_metadata(path, file), file), file, warn)
+        return checked_metadata(raw_metadata(wheel_metadata(path, file), file), file, warn)
     pkg_info = _sdist_pkg_info(path, file)
     if pkg_info is None:
         return None
@@ -84,10 +84,11 @@ def _is_reliable(raw: RawMetadata) -> bool:
     return version >= RELIABLE_SINCE and not dynamic & NEEDED_STATIC
 
 
-def _wheel_metadata(path: Path, file: DistFile) -> bytes:
-    """The METADATA of the wheel's own `.dist-info` folder."""
+def wheel_metadata(source: Path | IO[bytes], file: DistFile) -> bytes:
+    """The METADATA of the wheel's own `.dist-info` folder, in the wheel at `source` (a path, or
+    a seekable file)."""
     try:
-        with zipfile.ZipFile(path) as wheel:
+        with zipfile.ZipFile(source) as wheel:
             found = [n for n in wheel.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
             own = [n for n in found if _dist_info_project(n) == file.project] or found
             if len(own) != 1:

@@ -61,6 +61,20 @@ class FileStore:
     def put(self, sha256: str, data: bytes) -> None:
         write_bytes_atomic(self.path(sha256), data)
 
+    def metadata(self, wheel_sha256: str) -> bytes | None:
+        """The core metadata read off the index for the wheel whose sha256 is `wheel_sha256`
+        (by Range requests: no hash of its own to check it against), if kept."""
+        with contextlib.suppress(OSError):
+            return self._metadata_path(wheel_sha256).read_bytes()
+        return None
+
+    def keep_metadata(self, wheel_sha256: str, data: bytes) -> None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written costs time, no more
+            write_bytes_atomic(self._metadata_path(wheel_sha256), data)
+
+    def _metadata_path(self, wheel_sha256: str) -> Path:
+        return self.root / "metadata" / wheel_sha256[:2] / wheel_sha256
+
     def temporary(self) -> Path:
         """A new empty file in the store's folder, ready to be renamed into place."""
         folder = self.root / "tmp"
