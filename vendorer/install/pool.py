@@ -83,7 +83,12 @@ class _Crew:
         self.jobs, self.work = jobs, work
         self.done: dict[int, Files] = {}
         self.failure: BaseException | None = None
-        self.workers = [_Worker() for _ in range(size)]
+        self.workers: list[_Worker] = []
+        try:
+            self.workers += [_Worker() for _ in range(size)]
+        except BaseException:  # one could not start (no memory, no process left)
+            self._stop_all()
+            raise
 
     def run(self) -> None:
         feeders = [threading.Thread(target=self._feed, args=(w,)) for w in self.workers]
