@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,7 @@ from tests.support.platforms import (
 )
 from tests.support.repack import repack_installed
 from vendorer._util.files import HashCache
+from vendorer.deploy import package_zip
 from vendorer.deploy.funcignore import parse_funcignore
 from vendorer.deploy.package import PackageOptions, package_app, plan_package
 from vendorer.deploy.package_rules import compile_excludes
@@ -677,3 +679,23 @@ def test_lib_files_take_their_times_from_the_hash_cache_only_while_it_holds(
     for path in files:
         name = path.relative_to(app).as_posix()
         assert times[name] == content_time(hashlib.sha256(path.read_bytes()).digest()), name
+
+
+def test_files_deflated_ahead_go_in_as_the_streamed_ones_would(
+    tmp_path: Path, dist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = tmp_path / "app"
+    _vendored(app, dist_dir, "__oryx_packages__")
+    noise = random.Random(7)
+    _write(app, {"app.py": "app = None\n", "empty.txt": ""})
+    (app / "big.bin").write_bytes(noise.randbytes(3 << 20))  # one of the biggest, deflated first
+    (app / "text.txt").write_text("vendorer\n" * 300_000)  # 2.7 MB that deflates well
+    ahead = package_app(app, LINUX, "__oryx_packages__", tmp_path / "ahead.zip")
+    monkeypatch.setattr(package_zip, "AHEAD_BYTES", -1)  # every file streamed in turn
+    streamed = package_app(app, LINUX, "__oryx_packages__", tmp_path / "streamed.zip")
+    assert ahead.plan.output.read_bytes() == streamed.plan.output.read_bytes()
+    with zipfile.ZipFile(ahead.plan.output) as archive:
+        assert archive.testzip() is None
+        assert archive.read("big.bin") == (app / "big.bin").read_bytes()
+        info = archive.getinfo("text.txt")
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < 100_000
