@@ -57,12 +57,13 @@ Files = dict[str, str]  # what a wheel wrote: path below the target -> sha256
 def unpack_all(jobs: Sequence[Unpack]) -> list[Files]:
     """Unpack every job's wheel; the files each wrote, in the jobs' order. The first error is
     raised once nothing is being written any more."""
-    processes = _processes(jobs)
+    sizes = [job.wheel.stat().st_size for job in jobs]
+    processes = _processes(sizes)
     if not processes:
         with ThreadPoolExecutor(max_workers=8) as pool:  # creating files releases the GIL
             return list(pool.map(_unpack, jobs))
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in sorted(range(len(jobs)), key=lambda i: -jobs[i].wheel.stat().st_size):
+    for index in sorted(range(len(jobs)), key=lambda i: -sizes[i]):
         work.put(index)  # the biggest first, so that the last to finish is a small one
     crew = _Crew(jobs, work, processes)
     crew.run()
@@ -177,8 +178,9 @@ class _Worker:
                 stream.close()
 
 
-def _processes(jobs: Sequence[Unpack]) -> int:
-    """How many worker processes unpack `jobs`: 0 for threads of this process."""
+def _processes(sizes: Sequence[int]) -> int:
+    """How many worker processes unpack wheels of these `sizes`: 0 for threads of this
+    process."""
     setting = os.environ.get(PROCESSES_ENV, "").strip()
     if not sys.executable:  # embedded: no interpreter to start
         return 0
@@ -189,11 +191,11 @@ def _processes(jobs: Sequence[Unpack]) -> int:
                 "unpack wheels (0 or 1: none), or unset it to let vendorer choose"
             )
         wanted = int(setting)
-    elif sum(job.wheel.stat().st_size for job in jobs) >= POOL_BYTES:
+    elif sum(sizes) >= POOL_BYTES:
         wanted = min(_cpus(), _MOST_PROCESSES)
     else:
         wanted = 0
-    wanted = min(wanted, len(jobs))
+    wanted = min(wanted, len(sizes))
     return wanted if wanted >= 2 else 0
 
 

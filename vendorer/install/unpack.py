@@ -144,6 +144,7 @@ class _Recording(SchemeDictionaryDestination):
     def __init__(self, root: Path, scheme_dict: dict[str, str], **options: Any) -> None:
         super().__init__(scheme_dict, **options)
         self.root = os.path.abspath(root)
+        self._folders = {scheme: os.path.abspath(folder) for scheme, folder in scheme_dict.items()}
         self.hashes: dict[str, str] = {}  # path below the root, POSIX -> sha256, hex
         self._known_folders = {self.root}  # made or seen, none of them a link
 
@@ -167,7 +168,7 @@ class _Recording(SchemeDictionaryDestination):
 
     def _target(self, scheme: Scheme, path: str) -> str:
         """Where `path` goes in `scheme`'s folder; outside it, refused as installer refuses it."""
-        folder = os.path.abspath(self.scheme_dict[scheme])
+        folder = self._folders[scheme]
         target = os.path.abspath(os.path.join(folder, path))
         if not target.startswith(folder + os.sep):
             raise ValueError(f"Attempting to write {path} outside of the target directory")

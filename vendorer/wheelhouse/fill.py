@@ -231,13 +231,12 @@ def verified_file(package: LockedPackage, context: WheelhouseContext) -> Path:
         return context.downloader.verified_file(
             package.file.url, package.file.filename, sha, context.reporter
         )
-    else:
-        path = context.lock_dir / package.file.path
-        if (actual := sha256_of(path)) != sha:
-            raise HashMismatchError(
-                f"{path}: sha256 {actual} does not match the lock's {sha}; it was not used. If "
-                "you rebuilt it on purpose, run `vendorer lock --force` and review the change"
-            )
+    path = context.lock_dir / package.file.path
+    if (actual := sha256_of(path)) != sha:
+        raise HashMismatchError(
+            f"{path}: sha256 {actual} does not match the lock's {sha}; it was not used. If "
+            "you rebuilt it on purpose, run `vendorer lock --force` and review the change"
+        )
     if package.file.is_wheel:
         _check_zip(path, shown=package.file.filename)
     return path
