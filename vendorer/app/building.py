@@ -7,13 +7,15 @@ network I/O.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from vendorer._util.files import write_text_atomic
-from vendorer.app.core_tools import keep_core_tools_files
+from vendorer.app.core_tools import core_tools_files, keep_core_tools_files
 from vendorer.app.locking import IndexSession, LockResult, lock_indexes, make_lock
+from vendorer.app.offline import check_reads
 from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
@@ -32,6 +34,7 @@ __all__ = [
     "VendorRun",
     "WheelhouseRequest",
     "build_app",
+    "build_reads",
     "fill_wheelhouse",
     "lock_app",
     "lock_for",
@@ -90,6 +93,17 @@ class BuildRequest:
 class BuildRun:
     wheelhouse: WheelhouseResult
     vendored: VendorRun | None = None  # None: native sdists are left, nothing was vendored
+
+    @property
+    def did_nothing(self) -> bool:
+        """Nothing was resolved, fetched, built, removed or written."""
+        report, vendored = self.wheelhouse.report, self.vendored
+        return (
+            vendored is not None
+            and not self.wheelhouse.lock.changed
+            and not (report.downloaded or report.built or report.accepted or report.removed)
+            and not (vendored.report.changed or vendored.report.leftovers or vendored.core_tools)
+        )
 
 
 def lock_for(
@@ -177,6 +191,13 @@ def vendor_app(project: Project, request: VendorRequest, reporter: Reporter) -> 
         never_loaded=never_loaded(profile, lib_dir),
         core_tools=tuple(keep_core_tools_files(project, dry_run=request.dry_run)),
     )
+
+
+def build_reads(project: Project) -> list[str]:
+    """Every file and folder a `build_app` with nothing to do reads or looks for: the check's,
+    and the files Core Tools reads beside a Functions app."""
+    core_tools = {os.path.abspath(path) for path in core_tools_files(project)}  # noqa: PTH100
+    return sorted({*check_reads(project), *core_tools, *map(os.path.dirname, core_tools)})
 
 
 def build_app(project: Project, request: BuildRequest, reporter: StepReporter) -> BuildRun:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 from typing import Final
 
 from vendorer._util.files import write_text_atomic
@@ -23,7 +24,7 @@ from vendorer.app.project import Project
 from vendorer.deploy.funcignore import leaves_out, read_funcignore, with_ignored
 from vendorer.target.layout import FUNCTIONS_LIB, platform_of
 
-__all__ = ["REQUIREMENTS_MD5", "keep_core_tools_files", "requirements_md5"]
+__all__ = ["REQUIREMENTS_MD5", "core_tools_files", "keep_core_tools_files", "requirements_md5"]
 
 FUNCIGNORE: Final = ".funcignore"
 REQUIREMENTS_MD5: Final = ".python_packages/requirements.txt.md5"
@@ -42,6 +43,11 @@ def keep_core_tools_files(project: Project, *, dry_run: bool = False) -> list[st
     said = _funcignore(project, dry_run)
     said += _requirements_md5(project, dry_run)
     return said
+
+
+def core_tools_files(project: Project) -> list[Path]:
+    """The files `keep_core_tools_files` reads, and may write."""
+    return [project.app / FUNCIGNORE, project.app / REQUIREMENTS_MD5]
 
 
 def _funcignore(project: Project, dry_run: bool) -> list[str]:

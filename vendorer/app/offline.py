@@ -5,19 +5,23 @@ None of them touches the network, so they suit hooks and CI; only native-plan wr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vendorer._util.answers import tree
 from vendorer._util.files import write_text_atomic
 from vendorer.app.project import Project
 from vendorer.check import CheckResult, check_app
-from vendorer.install.libfolder import lib_folder
+from vendorer.inputs.requirements import parse_requirements
+from vendorer.install.libfolder import lib_folder, state_folder
 from vendorer.lock.why import explain
 from vendorer.report import Reporter
+from vendorer.target.catalog import BUILTIN_DIR, names_a_file
 from vendorer.wheelhouse.native_plan import plan_for, sdists_without_wheel
 
-__all__ = ["CheckRun", "check_project", "check_tree", "native_plan", "why"]
+__all__ = ["CheckRun", "check_project", "check_reads", "check_tree", "native_plan", "why"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +57,32 @@ def check_tree(
         app=project.app,
         reporter=reporter,
     )
+
+
+def check_reads(project: Project) -> list[str]:
+    """Every file and folder `check_project` reads or looks for, present or not: its answer
+    holds while none of them changes (each file's folder is in: a file that appears there, such
+    as a leftover beside the lib folder or an `antenv` in the app, changes the folder)."""
+    app, lib, profile = project.app, project.lib, project.settings.profile or ""
+    files = [
+        app / "pyproject.toml",
+        project.lock_path,
+        *parse_requirements(project.requirements).files,
+        *([Path(profile)] if names_a_file(profile) else []),
+    ]
+    trees = [
+        app / "profiles",
+        BUILTIN_DIR,
+        project.wheelhouse_root,  # the profile's folder below it, whole
+        state_folder(lib),
+        lib,
+    ]
+    # as given, not resolved: a link retargeted is a change
+    paths = {os.path.abspath(path) for path in files}  # noqa: PTH100
+    for root in trees:
+        paths.update(tree(os.path.abspath(root)))  # noqa: PTH100
+    paths.update([os.path.dirname(path) for path in paths])  # noqa: PTH120
+    return sorted(paths)
 
 
 def why(project: Project, name: str) -> list[str]:

@@ -143,7 +143,8 @@ def _wheelhouse(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from vendorer.app.building import BuildRequest, VendorRequest, build_app
+    from vendorer._util.answers import keep
+    from vendorer.app.building import BuildRequest, VendorRequest, build_app, build_reads
 
     out = Output(verbose=args.verbose)
     project = project_of(
@@ -161,6 +162,8 @@ def _build(args: argparse.Namespace) -> int:
     if run.vendored is None:  # native sdists left: said with their routes
         return 1
     _print_vendored(out, project.app, run.vendored)
+    if run.did_nothing and not out.notices:  # a notice may not hold next time
+        keep(args.arguments, build_reads(project), out.transcript)
     return 0
 
 

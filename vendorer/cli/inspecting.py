@@ -60,7 +60,8 @@ def _native_plan(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from vendorer.app.offline import check_project
+    from vendorer._util.answers import keep
+    from vendorer.app.offline import check_project, check_reads
 
     out = Output()
     project = project_of(args, out, lib_dir=args.lib_dir, wheelhouse=args.wheelhouse)
@@ -72,6 +73,8 @@ def _check(args: argparse.Namespace) -> int:
         f"all true for {project.profile.name}: lock, wheelhouse and {run.lib_dir} match "
         f"({run.result.distributions} distributions)"
     )
+    if not out.notices:  # a notice may not hold next time (another run going on)
+        keep(args.arguments, check_reads(project), out.transcript)
     return 0
 
 

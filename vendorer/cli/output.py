@@ -58,6 +58,10 @@ class Output(StepReporter):
         self._running: dict[str, Display] = {}  # the tasks running, each as it shows
         self._said: set[str] = set()  # the warnings said, or held to be said
         self._held: list[str] = []  # warnings said once no task runs
+        # what was said and shown, in order (stream, text): a command with nothing to do keeps
+        # it as its answer (vendorer._util.answers), unless a notice or warning was among it
+        self.transcript: list[tuple[str, str]] = []
+        self.notices = 0
 
     @cached_property
     def out(self) -> Console:
@@ -96,6 +100,7 @@ class Output(StepReporter):
         """A message on stderr, as it is (no markup), a line of megabytes cut in its middle;
         through rich once its console exists (a live display shows above it)."""
         text = _short_lines(text)
+        self.transcript.append(("stderr", f"{text}\n"))
         if self._err_made():
             self.err.print(text, markup=False)
         else:
@@ -103,6 +108,7 @@ class Output(StepReporter):
 
     def result(self, text: str) -> None:
         """A result on stdout, as it is."""
+        self.transcript.append(("stdout", f"{text}\n"))
         print(text)
 
     def show(self, text: str) -> None:
@@ -145,9 +151,11 @@ class Output(StepReporter):
             self.say(f"warning: {message}")
 
     def notice(self, message: str) -> None:
+        self.notices += 1
         self.say(message)
 
     def warning(self, message: str) -> None:
+        self.notices += 1
         with self._lock:
             if message in self._said:
                 return

@@ -28,13 +28,15 @@ Handler = Callable[[argparse.Namespace], int]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run vendorer; returns the exit code (0 ok, 1 failure, 2 usage or configuration error)."""
     _collect_less()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        check_text(sys.argv[1:] if argv is None else argv)
+        check_text(arguments)
     except VendorerError as error:
         Output().error(str(error))
         return error.exit_code
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
+    args.arguments = arguments  # as given: the key of a kept answer (vendorer._util.answers)
     handler: Handler | None = getattr(args, "handler", None)  # None: a group without a command
     if handler is None:
         parser.print_help(sys.stderr)

@@ -12,7 +12,7 @@ from vendorer.errors import ProfileError, UsageError
 from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile, load_profile_file
 
-__all__ = ["BUILTIN_DIR", "CatalogEntry", "ProfileCatalog"]
+__all__ = ["BUILTIN_DIR", "CatalogEntry", "ProfileCatalog", "names_a_file"]
 
 BUILTIN_DIR = Path(str(importlib.resources.files("vendorer") / "profiles"))
 
@@ -57,7 +57,7 @@ class ProfileCatalog:
 
     def load(self, name_or_path: str) -> Profile:
         """Load a profile by name, or from a file when given a path (`x.toml`, `dir/x.toml`)."""
-        if name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path:
+        if names_a_file(name_or_path):
             return load_profile_file(Path(name_or_path))
         entry = self._entries.get(name_or_path)
         if entry is None:
@@ -82,6 +82,11 @@ class ProfileCatalog:
             f"unknown profile {name!r}{hint}\n"
             "`vendorer profiles list` shows every profile; a path to a .toml file works too"
         )
+
+
+def names_a_file(name_or_path: str) -> bool:
+    """Whether a profile is named by its file's path (`x.toml`, `dir/x.toml`), not by its name."""
+    return name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
 
 
 def _toml_files(folder: Path) -> dict[str, Path]:

@@ -1,0 +1,141 @@
+"""A command that found everything true answers again at once while nothing it read has changed.
+
+`vendorer check` on an unchanged app is what hooks and CI run most. When it finds everything true
+it keeps its answer with the signature (lstat: mode, inode, device, size, mtime, ctime) of every
+file and folder it read or looked for, and of vendorer's own files. Run again with the same
+arguments, working folder, environment and Python, it prints that answer when every signature
+still holds, before the rest of vendorer is imported. A folder's signature changes when an entry
+is added, removed or renamed in it; a file's when it is written (the kernel sets the ctime, so an
+mtime put back does not hide an edit). As git does with its index, an answer is kept only when
+nothing it depends on changed within `SETTLED_NS` before the run began: an edit in the same tick
+of a coarse clock (2 s on FAT) would leave size and times as they were.
+
+Only the standard library and platformdirs are imported here, and no pathlib: this module runs
+before the rest of vendorer, whose start it saves.
+"""
+# ruff: noqa: PTH100, PTH103, PTH105, PTH108, PTH109, PTH118, PTH120, PTH123
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from stat import S_ISREG
+
+__all__ = ["STARTED_NS", "keep", "replayed", "tree"]
+
+STARTED_NS = time.time_ns()  # imported first thing by `vendorer.cli.main`
+SETTLED_NS = 2_000_000_000
+FORMAT = 1
+MAX_RECORD = 64 << 20
+OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the vendorer package
+
+_SHELLS = frozenset({"_", "OLDPWD"})
+
+Signature = list[int] | None  # None: absent (or unreadable)
+
+
+def replayed(argv: Sequence[str]) -> int | None:
+    """When `argv` run here was answered before and nothing that answer read has changed: write
+    the answer again and return its exit code (0); else None."""
+    try:
+        record = json.loads(_read(_record_path(argv)))
+        if record.get("context") != _context(argv):
+            return None
+        signatures = record["signatures"]
+        if any(_signature(path) != signature for path, signature in signatures.items()):
+            return None
+        streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+        said = [(streams[stream], str(text)) for stream, text in record["said"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no answer, or one this version cannot read: the command runs
+    for stream, text in said:
+        stream.write(text)
+        stream.flush()
+    return 0
+
+
+def keep(argv: Sequence[str], paths: Iterable[str], said: Sequence[tuple[str, str]]) -> None:
+    """Remember that `argv` exited with 0 having `said` (each text with its stream, "stdout" or
+    "stderr", in order) and read `paths` (files and folders, present or not) as they are now,
+    and vendorer's own files (not `__pycache__`, which Python writes as it imports). Nothing is
+    kept when one of them changed too recently to be trusted; a record that cannot be written is
+    only time lost."""
+    signatures = {path: _signature(path) for path in (*paths, *tree(OWN, leave_out="__pycache__"))}
+    settled = STARTED_NS - SETTLED_NS
+    if any(s is not None and max(s[4], s[5]) >= settled for s in signatures.values()):
+        return
+    record = {"context": _context(argv), "signatures": signatures, "said": said}
+    target = _record_path(argv)
+    temporary = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(record, stream)
+        os.replace(temporary, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def tree(root: str, *, leave_out: str = "") -> list[str]:
+    """`root` and every entry below it, links not followed; folders named `leave_out` are."""
+    found = [root]
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False):
+            found.append(entry.path)
+        elif entry.name != leave_out:
+            found.extend(tree(entry.path, leave_out=leave_out))
+    return found
+
+
+def _read(path: str) -> bytes:
+    """The record's bytes; an OSError for anything but a regular file of a sane size (a fifo
+    there would block the read, a device never end it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as stream:
+        stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode) or stat.st_size > MAX_RECORD:
+            raise OSError(f"{path}: not a record")
+        return stream.read()
+
+
+def _signature(path: str) -> Signature:
+    try:
+        stat = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return [
+        stat.st_mode,
+        stat.st_ino,
+        stat.st_dev,
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ctime_ns,
+    ]
+
+
+def _context(argv: Sequence[str]) -> list[str]:
+    """What else the answer depends on: the command line, the folder it ran in, the Python that
+    ran it and the environment (as a digest: it may hold secrets), but for what shells keep for
+    themselves (the last command, the folder before the last `cd`)."""
+    environment = json.dumps(sorted(i for i in os.environ.items() if i[0] not in _SHELLS))
+    digest = hashlib.sha256(environment.encode()).hexdigest()
+    return [str(FORMAT), *argv, "\0", os.getcwd(), sys.executable, sys.version, digest]
+
+
+def _record_path(argv: Sequence[str]) -> str:
+    from platformdirs import user_cache_dir
+
+    cache = os.environ.get("VENDORER_CACHE_DIR") or user_cache_dir("vendorer")
+    name = zlib.crc32(json.dumps([os.getcwd(), *argv]).encode())
+    return os.path.join(cache, "answers", f"{name:08x}.json")
