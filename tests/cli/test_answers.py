@@ -100,6 +100,19 @@ def test_an_unchanged_app_is_answered_without_running_the_check(
     assert run(app)[2] is True
 
 
+def test_a_package_installed_where_vendorer_imports_from_runs_it_again(
+    app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = app.parent / "site"
+    site.mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    time.sleep(answers.SETTLED_NS / 1e9 + 0.1)
+    assert run(app) == (0, ANSWER, True)
+    assert run(app) == (0, ANSWER, False)
+    (site / "packaging-99.dist-info").mkdir()
+    assert run(app) == (0, ANSWER, True)
+
+
 def _restore_times(path: Path, change: Callable[[], object]) -> None:
     """`change` the file, then put its mtime back (only its ctime tells)."""
     before = path.stat()

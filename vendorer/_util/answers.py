@@ -63,10 +63,12 @@ def replayed(argv: Sequence[str]) -> int | None:
 def keep(argv: Sequence[str], paths: Iterable[str], said: Sequence[tuple[str, str]]) -> None:
     """Remember that `argv` exited with 0 having `said` (each text with its stream, "stdout" or
     "stderr", in order) and read `paths` (files and folders, present or not) as they are now,
-    and vendorer's own files (not `__pycache__`, which Python writes as it imports). Nothing is
+    vendorer's own files (not `__pycache__`, which Python writes as it imports) and the folders
+    it imports from (a package installed, upgraded or removed there changes them). Nothing is
     kept when one of them changed too recently to be trusted; a record that cannot be written is
     only time lost."""
-    signatures = {path: _signature(path) for path in (*paths, *tree(OWN, leave_out="__pycache__"))}
+    own = [*tree(OWN, leave_out="__pycache__"), *(os.path.abspath(entry) for entry in sys.path)]
+    signatures = {path: _signature(path) for path in (*paths, *own)}
     settled = STARTED_NS - SETTLED_NS
     if any(s is not None and max(s[4], s[5]) >= settled for s in signatures.values()):
         return
