@@ -187,6 +187,14 @@ def test_nothing_is_kept_but_a_plain_all_true(app: Path) -> None:
     assert records() == []
 
 
+def test_answers_can_be_turned_off(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(app) == (0, ANSWER, True)
+    monkeypatch.setenv(answers.SWITCH, "0")
+    assert run(app) == (0, ANSWER, True)
+    assert run(app) == (0, ANSWER, True)
+    assert len(records()) == 1
+
+
 def test_a_recent_change_is_not_trusted(app: Path) -> None:
     (app / "lib" / "webfw" / "__init__.py").write_text("x = 1\n", encoding="utf-8")  # same bytes
     assert run(app) == (0, ANSWER, True)

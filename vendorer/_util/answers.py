@@ -27,11 +27,12 @@ import zlib
 from collections.abc import Iterable, Sequence
 from stat import S_ISREG
 
-__all__ = ["STARTED_NS", "keep", "replayed", "tree"]
+__all__ = ["STARTED_NS", "SWITCH", "keep", "replayed", "tree"]
 
 STARTED_NS = time.time_ns()  # imported first thing by `vendorer.cli.main`
 SETTLED_NS = 2_000_000_000
 FORMAT = 1
+SWITCH = "VENDORER_KEEP_ANSWERS"  # 0: answers are neither kept nor given
 MAX_RECORD = 64 << 20
 OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the vendorer package
 
@@ -43,6 +44,8 @@ Signature = list[int] | None  # None: absent (or unreadable)
 def replayed(argv: Sequence[str]) -> int | None:
     """When `argv` run here was answered before and nothing that answer read has changed: write
     the answer again and return its exit code (0); else None."""
+    if not _enabled():
+        return None
     try:
         record = json.loads(_read(_record_path(argv)))
         if record.get("context") != _context(argv):
@@ -67,6 +70,8 @@ def keep(argv: Sequence[str], paths: Iterable[str], said: Sequence[tuple[str, st
     it imports from (a package installed, upgraded or removed there changes them). Nothing is
     kept when one of them changed too recently to be trusted; a record that cannot be written is
     only time lost."""
+    if not _enabled():
+        return
     own = [*tree(OWN, leave_out="__pycache__"), *(os.path.abspath(entry) for entry in sys.path)]
     signatures = {path: _signature(path) for path in (*paths, *own)}
     settled = STARTED_NS - SETTLED_NS
@@ -83,6 +88,10 @@ def keep(argv: Sequence[str], paths: Iterable[str], said: Sequence[tuple[str, st
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+
+
+def _enabled() -> bool:
+    return os.environ.get(SWITCH, "").strip() != "0"
 
 
 def tree(root: str, *, leave_out: str = "") -> list[str]:
