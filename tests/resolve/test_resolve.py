@@ -13,7 +13,8 @@ from packaging.version import Version
 from tests.support.dists import make_wheel
 from tests.support.index import PypiServer, StaticIndex
 from tests.support.scenario import YANKED, build_scenario
-from vendorer.app.locking import IndexSession, lock_indexes, make_lock
+from vendorer.app.index_session import IndexSession
+from vendorer.app.locking import lock_indexes, make_lock
 from vendorer.errors import IndexError_, ResolutionError
 from vendorer.inputs.options import LockOptions
 from vendorer.lock.model import Lock

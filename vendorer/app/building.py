@@ -10,20 +10,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vendorer._util.files import write_text_atomic
 from vendorer.app.core_tools import core_tools_files, keep_core_tools_files
-from vendorer.app.locking import IndexSession, LockResult, lock_indexes, make_lock
+from vendorer.app.index_session import IndexSession
+from vendorer.app.locking import LockResult, lock_indexes, make_lock
 from vendorer.app.offline import check_reads
 from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
 from vendorer.install.libfolder import lib_folder
+from vendorer.install.manifest import ManifestError, read_manifest
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
 from vendorer.lock.export import export_requirements
 from vendorer.report import Reporter
 from vendorer.target.layout import load_conditions, never_loaded, pythonpath_entry
+
+if TYPE_CHECKING:
+    from vendorer.install.ahead import UnpackAhead
 
 __all__ = [
     "BuildRequest",
@@ -142,13 +147,16 @@ def lock_app(project: Project, request: LockRequest, reporter: StepReporter) -> 
 
 
 def fill_wheelhouse(
-    project: Project, request: WheelhouseRequest, reporter: StepReporter
+    project: Project,
+    request: WheelhouseRequest,
+    reporter: StepReporter,
+    ahead: UnpackAhead | None = None,
 ) -> WheelhouseResult:
     """`vendorer wheelhouse`: lock if stale, then fill wheelhouse/<profile>/, with one index
-    client for both."""
+    client for both; `ahead` unpacks the wheels resolution pins while it goes on."""
     options = project.lock_options(request.lock.resolve)
     indexes = lock_indexes(project.requirements, options)
-    with IndexSession(indexes, options, reporter) as finder:
+    with IndexSession(indexes, options, reporter, ahead=ahead) as finder:
         lock = lock_for(project, request.lock, reporter, finder=finder)
         result = make_wheelhouse(
             project.profile,
@@ -163,8 +171,14 @@ def fill_wheelhouse(
     return result
 
 
-def vendor_app(project: Project, request: VendorRequest, reporter: Reporter) -> VendorRun:
-    """`vendorer vendor`: install the wheelhouse's wheels of the lock into the lib folder."""
+def vendor_app(
+    project: Project,
+    request: VendorRequest,
+    reporter: Reporter,
+    ahead: UnpackAhead | None = None,
+) -> VendorRun:
+    """`vendorer vendor`: install the wheelhouse's wheels of the lock into the lib folder (those
+    `ahead` unpacked already moved in)."""
     profile = project.profile
     lock = project.read_lock()
     lib_dir = project.lib_dir
@@ -180,6 +194,7 @@ def vendor_app(project: Project, request: VendorRequest, reporter: Reporter) -> 
         locked_sha256={p.name: p.file.sha256 for p in lock.packages if not p.needs_build},
         reporter=reporter,
         shown=lib_dir,
+        ahead=ahead,
     )
     return VendorRun(
         report=report,
@@ -202,8 +217,26 @@ def build_reads(project: Project) -> list[str]:
 
 def build_app(project: Project, request: BuildRequest, reporter: StepReporter) -> BuildRun:
     """`vendorer build`: lock if stale, fill the wheelhouse, then vendor, unless native sdists
-    are left without a wheel."""
-    filled = fill_wheelhouse(project, request.wheelhouse, reporter)
-    if not filled.complete:
-        return BuildRun(wheelhouse=filled)
-    return BuildRun(wheelhouse=filled, vendored=vendor_app(project, request.vendor, reporter))
+    are left without a wheel. The big wheels resolution pins are unpacked as they arrive, while
+    it goes on (`vendorer.install.ahead`)."""
+    with _unpacking_ahead(project, request) as ahead:
+        filled = fill_wheelhouse(project, request.wheelhouse, reporter, ahead)
+        if not filled.complete:
+            return BuildRun(wheelhouse=filled)
+        vendored = vendor_app(project, request.vendor, reporter, ahead)
+    return BuildRun(wheelhouse=filled, vendored=vendored)
+
+
+def _unpacking_ahead(project: Project, request: BuildRequest) -> UnpackAhead:
+    """Unpacking ahead into the lib folder, but for the wheels it holds already; none for a dry
+    run."""
+    from vendorer.install.ahead import UnpackAhead  # its workers: only when a build locks
+
+    dry_run = request.vendor.dry_run or request.wheelhouse.lock.dry_run
+    folder = None if dry_run else lib_folder(project.app, project.lib_dir)
+    try:
+        manifest = read_manifest(folder) if folder is not None else None
+    except ManifestError:  # the vendor step says what is wrong with it
+        manifest = None
+    vendored = [entry.wheel_sha256 for entry in manifest.distributions.values()] if manifest else []
+    return UnpackAhead(folder, project.profile, slim=request.vendor.slim, vendored=vendored)

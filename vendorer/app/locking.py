@@ -7,12 +7,10 @@ new one is complete.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Collection, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -26,8 +24,9 @@ from packaging.version import Version
 
 from vendorer._util.files import write_text_atomic
 from vendorer._util.urls import file_url_path, redact
+from vendorer.app.index_session import IndexSession, open_finder
 from vendorer.errors import UsageError
-from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cache_dir, indexes_for
+from vendorer.inputs.options import IndexSettings, LockOptions, cache_dir, indexes_for
 from vendorer.inputs.requirements import RequirementLine, RequirementsFile, parse_requirements
 from vendorer.lock.inputs_hash import inputs_hash
 from vendorer.lock.model import Lock, LockedFile, LockedPackage
@@ -45,12 +44,10 @@ if TYPE_CHECKING:  # resolving, reading indexes and building: imported when a lo
     from vendorer.resolve.resolver import ResolvedPackage, RootRequirement
 
 __all__ = [
-    "IndexSession",
     "LockResult",
     "host_built_warning",
     "lock_indexes",
     "make_lock",
-    "open_finder",
 ]
 
 
@@ -121,7 +118,7 @@ def make_lock(
                 reporter=reporter,
                 kept=kept,
                 lock_dir=path.parent,
-                wheels_ahead=finder is not None and not dry_run,  # a wheelhouse follows
+                fetch_ahead=finder.fetch_ahead if finder and not dry_run else None,
             )
         lock = Lock(
             profile=profile.name,
@@ -165,10 +162,10 @@ def _resolved(
     reporter: Reporter,
     kept: Mapping[NormalizedName, Version],
     lock_dir: Path,
-    wheels_ahead: bool,
+    fetch_ahead: Callable[[DistFile], None] | None,
 ) -> tuple[LockedPackage, ...]:
     """Resolve the requirements (with the constraints and the --upgrade-package bounds) and
-    pin every chosen file with its sha256. With `wheels_ahead` (a wheelhouse is filled next,
+    pin every chosen file with its sha256. With `fetch_ahead` (a wheelhouse is filled next,
     from the same index client), each wheel pinned starts downloading while resolution goes on."""
     from vendorer.resolve.resolver import RootRequirement, resolve_for
 
@@ -186,17 +183,17 @@ def _resolved(
         build_metadata=build,
         reporter=reporter,
         preferred=kept,
-        on_pin=_fetch_wheel_ahead(finder) if wheels_ahead else None,
+        on_pin=_fetch_wheel_ahead(fetch_ahead) if fetch_ahead else None,
     )
     return tuple(_locked(package, finder, lock_dir) for package in resolution.packages)
 
 
-def _fetch_wheel_ahead(finder: Finder) -> Callable[[VersionChoice], None]:
-    def fetch(choice: VersionChoice) -> None:
+def _fetch_wheel_ahead(fetch: Callable[[DistFile], None]) -> Callable[[VersionChoice], None]:
+    def fetch_wheel(choice: VersionChoice) -> None:
         if choice.wheel is not None:
-            finder.fetch_ahead(choice.wheel)
+            fetch(choice.wheel)
 
-    return fetch
+    return fetch_wheel
 
 
 def lock_indexes(requirements_path: Path, options: LockOptions) -> IndexSettings:
@@ -267,64 +264,6 @@ _IGNORED_BECAUSE = {
     "--trusted-host": "vendorer checks every HTTPS certificate",
     "--use-feature": "pip's feature flags do not apply to vendorer",
 }
-
-
-def open_finder(
-    indexes: IndexSettings, options: LockOptions, reporter: Reporter = NULL_REPORTER
-) -> Finder:
-    """The index client for these indexes, with the shared on-disk HTTP cache; its warnings go
-    to `reporter`."""
-    from vendorer.index.finder import Finder
-
-    return Finder(
-        index_urls=indexes.index_urls,
-        find_links=indexes.find_links,
-        cache_dir=cache_dir() / "http",
-        timeout=options.timeout,
-        retries=options.retries,
-        offline=options.offline,
-        refresh=options.refresh,
-        keyring=indexes.keyring,
-        first_index=indexes.strategy == FIRST_INDEX,
-        reporter=reporter,
-    )
-
-
-class IndexSession:
-    """The run's one index client, which the lock and the wheelhouse steps share, opened at its
-    first use: a run whose lock is current and whose wheelhouse holds every wheel never opens it
-    (nor imports it). A wheelhouse's `Downloader`."""
-
-    def __init__(
-        self, indexes: IndexSettings, options: LockOptions, reporter: Reporter = NULL_REPORTER
-    ) -> None:
-        self._indexes, self._options, self._reporter = indexes, options, reporter
-        self._finder: Finder | None = None
-        self._opening = threading.Lock()
-
-    @property
-    def finder(self) -> Finder:
-        with self._opening:
-            if self._finder is None:
-                self._finder = open_finder(self._indexes, self._options, self._reporter)
-            return self._finder
-
-    def verified_file(
-        self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER
-    ) -> Path:
-        return self.finder.verified_file(url, filename, sha256, reporter)
-
-    def __enter__(self) -> IndexSession:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._finder is not None:
-            self._finder.__exit__(kind, value, tb)
 
 
 def _if_current(lock: Lock | None, digest: str) -> Lock | None:

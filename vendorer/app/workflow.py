@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
-from vendorer.app.locking import IndexSession, LockResult, host_built_warning
+from vendorer.app.index_session import IndexSession
+from vendorer.app.locking import LockResult, host_built_warning
 from vendorer.errors import VendorerError
 from vendorer.inputs.options import LockOptions
 from vendorer.report import DOWNLOAD, NULL_REPORTER, Reporter, running

@@ -4,19 +4,17 @@ metadata, and the verified files themselves.
 Lists projects (PEP 691/503 indexes, flat find-links pages and folders) in a thread pool, merges
 what several locations list (the first wins; `first_index` stops at the first index that has the
 project), reads metadata (the PEP 658/714 file, else the archive's), downloads into the verified
-file store, and turns direct references and local files into `DistFile`s. It does not filter by
-any interpreter: each file carries its tags, version and Requires-Python, and the caller judges
-them against the target profile. Warnings (files skipped, specifiers ignored...) go to the
-reporter as they are learnt.
+file store, and turns direct references and local files into `DistFile`s. It filters by no
+interpreter (the caller judges each file's tags, version and Requires-Python against the target
+profile). Warnings (files skipped, specifiers ignored...) go to the reporter as they are learnt.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
@@ -115,12 +113,7 @@ class Finder:
     def __enter__(self) -> Finder:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not None:  # an error or Ctrl-C: running transfers stop at their next chunk
             self._ahead.shutdown(wait=False, cancel_futures=True)
             self._client.cancel()
@@ -315,11 +308,17 @@ class Finder:
         """The file's sha256: the index's, or read off the verified file (downloaded if need be)."""
         return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
 
-    def fetch_ahead(self, file: DistFile) -> None:
+    def fetch_ahead(self, file: DistFile, then: Callable[[Path], None] | None = None) -> None:
         """Start downloading a remote `file` into the store, for a step that will ask for it
-        (`verified_file` then waits for it, or finds it); what goes wrong is that step's."""
+        (`verified_file` then waits for it, or finds it); what goes wrong is that step's.
+        `then`, if given, is told the file's path once it is there and checked (on the thread
+        that downloaded it)."""
         if not file.url.startswith("file:") and not self._client.offline:
-            self._ahead.submit(self._verified_path, file)
+            fetched = self._ahead.submit(self._verified_path, file)
+            if then is not None:
+                fetched.add_done_callback(
+                    lambda done: done.cancelled() or done.exception() or then(done.result())
+                )
 
     def verified_file(
         self, url: str, filename: str, sha256: str, reporter: Reporter = NULL_REPORTER

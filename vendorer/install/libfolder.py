@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Final, Literal, TypeVar
 
@@ -33,6 +33,7 @@ __all__ = [
     "leftovers",
     "lib_dir_in_app",
     "lib_folder",
+    "new_ready_folder",
     "remove_tree",
     "replace_tree",
     "run_in_progress",
@@ -150,13 +151,22 @@ def run_in_progress(folder: Path) -> bool:
 # --- leftovers of killed runs -------------------------------------------------------------------
 
 
-def _staging_name(folder: Path, kind: Literal["new", "old"]) -> str:
+def _staging_name(folder: Path, kind: Literal["new", "old", "ready"]) -> str:
     return f"{folder.name}.{kind}-{secrets.token_hex(8)}"
+
+
+def new_ready_folder(folder: Path) -> Path:
+    """A new, empty folder in `folder`'s state folder for one wheel unpacked before the vendor
+    step takes its files (a killed run leaves it for the next one to sweep)."""
+    ready = _ensure_state_folder(folder) / _staging_name(folder, "ready")
+    with writing(ready):
+        ready.mkdir()
+    return ready
 
 
 def leftovers(folder: Path) -> list[Path]:
     """Staging folders (half-built new trees, or old ones not yet removed) that runs left."""
-    own = re.compile(re.escape(folder.name) + r"\.(new|old)-[0-9a-f]{16}")
+    own = re.compile(re.escape(folder.name) + r"\.(new|old|ready)-[0-9a-f]{16}")
     # where earlier versions staged, beside the lib folder: .vendorer-new-lib-XXXXXXXX[-old]
     legacy = re.compile(r"\.vendorer-new-" + re.escape(folder.name) + r"-[a-z0-9_]{8}(-old)?")
     found = [
@@ -175,11 +185,12 @@ def _listing(folder: Path) -> list[Path]:
         return []
 
 
-def sweep(folder: Path) -> list[Path]:
-    """Remove what killed runs left (call it holding the run lock); the paths removed.
+def sweep(folder: Path, keep: Collection[Path] = ()) -> list[Path]:
+    """Remove what killed runs left (call it holding the run lock), but the folders of this run
+    in `keep`; the paths removed.
 
     A leftover that cannot be removed is an error that names it."""
-    swept = leftovers(folder)
+    swept = [path for path in leftovers(folder) if path not in keep]
     previous = [
         path
         for path in swept

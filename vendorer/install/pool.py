@@ -8,7 +8,8 @@ through its stdin and answering on its stdout, so that it imports only what unpa
 never the caller's `__main__` (multiprocessing's workers import it: a caller's script without a
 `__main__` guard would run again in each). Workers are in their own session: Ctrl-C is the run's
 to handle, and the run ends them before its staging folder is removed; a worker whose run is gone
-ends itself.
+ends itself. A `Crew` takes jobs as they come: a build hands it each big wheel as soon as it is
+downloaded (`vendorer.install.ahead`), and its vendor step the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -31,7 +32,7 @@ from typing import Final
 from vendorer.install.errors import VendorError
 from vendorer.target.profile import Profile
 
-__all__ = ["PROCESSES_ENV", "Unpack", "unpack_all"]
+__all__ = ["PROCESSES_ENV", "Crew", "Unpack", "crew_size", "unpack_all"]
 
 PROCESSES_ENV: Final = "VENDORER_UNPACK_PROCESSES"
 # Below this many bytes of wheels, workers cost more than they save (starting one: about 0.15 s).
@@ -54,20 +55,31 @@ class Unpack:
 Files = dict[str, str]  # what a wheel wrote: path below the target -> sha256
 
 
-def unpack_all(jobs: Sequence[Unpack]) -> list[Files]:
-    """Unpack every job's wheel; the files each wrote, in the jobs' order. The first error is
-    raised once nothing is being written any more."""
+def unpack_all(jobs: Sequence[Unpack], crew: Crew | None = None) -> list[Files]:
+    """Unpack every job's wheel (on `crew`, if given: its workers are running already); the
+    files each wrote, in the jobs' order. The first error is raised once nothing is being
+    written any more."""
     sizes = [job.wheel.stat().st_size for job in jobs]
-    processes = _processes(sizes)
+    if crew is not None:
+        return _gathered(crew, jobs, sizes)
+    processes = crew_size(sum(sizes), len(jobs))
     if not processes:
         with ThreadPoolExecutor(max_workers=8) as pool:  # creating files releases the GIL
             return list(pool.map(_unpack, jobs))
-    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    with Crew(processes) as started:
+        return _gathered(started, jobs, sizes)
+
+
+def _gathered(crew: Crew, jobs: Sequence[Unpack], sizes: Sequence[int]) -> list[Files]:
+    futures: dict[int, Future[Files]] = {}
     for index in sorted(range(len(jobs)), key=lambda i: -sizes[i]):
-        work.put(index)  # the biggest first, so that the last to finish is a small one
-    crew = _Crew(jobs, work, processes)
-    crew.run()
-    return [crew.done[i] for i in range(len(jobs))]
+        futures[index] = crew.submit(jobs[index])  # the biggest first: the last is a small one
+    try:
+        wait(futures.values(), return_when=FIRST_EXCEPTION)  # the first error, at once
+        return [futures[index].result() for index in range(len(jobs))]
+    except BaseException:  # an error or Ctrl-C: no worker may write on once this returns
+        crew.stop()
+        raise
 
 
 def _unpack(job: Unpack) -> Files:
@@ -77,47 +89,67 @@ def _unpack(job: Unpack) -> Files:
     return dict(entry.files)
 
 
-class _Crew:
-    """Worker processes, each fed by a thread of the run that hands it the next job."""
+class Crew:
+    """Worker processes unpacking the jobs handed to `submit`, each fed by a thread of the run.
+    A worker that dies stops them all; `stop` (or the end of a `with`) ends every worker at once,
+    and the jobs not done yet fail."""
 
-    def __init__(self, jobs: Sequence[Unpack], work: queue.SimpleQueue[int], size: int) -> None:
-        self.jobs, self.work = jobs, work
-        self.done: dict[int, Files] = {}
-        self.failure: BaseException | None = None
+    def __init__(self, size: int) -> None:
+        self._work: queue.SimpleQueue[tuple[Unpack, Future[Files]] | None] = queue.SimpleQueue()
+        self._stopped = False
         self.workers: list[_Worker] = []
         try:
             self.workers += [_Worker() for _ in range(size)]
         except BaseException:  # one could not start (no memory, no process left)
-            self._stop_all()
+            self.stop()
             raise
+        for worker in self.workers:
+            threading.Thread(target=self._feed, args=(worker,), daemon=True).start()
 
-    def run(self) -> None:
-        feeders = [threading.Thread(target=self._feed, args=(w,)) for w in self.workers]
-        try:
-            for feeder in feeders:
-                feeder.start()
-            for feeder in feeders:
-                feeder.join()
-        finally:  # an error or Ctrl-C: no worker may write on once this returns
-            self._stop_all()
-        if self.failure is not None:
-            raise self.failure
+    def submit(self, job: Unpack) -> Future[Files]:
+        future: Future[Files] = Future()
+        self._work.put((job, future))
+        if self._stopped:
+            self._fail_waiting()
+        return future
 
     def _feed(self, worker: _Worker) -> None:
-        while self.failure is None:
+        while (item := self._work.get()) is not None:
+            job, future = item
+            if self._stopped:
+                future.set_exception(VendorError("the unpacking was stopped"))
+                continue
+            future.set_running_or_notify_cancel()
             try:
-                index = self.work.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                self.done[index] = worker.unpack(self.jobs[index])
-            except BaseException as error:  # the first one is raised by run()
-                self.failure = self.failure or worker.said(error, self.jobs[index].wheel)
-                self._stop_all()
+                future.set_result(worker.unpack(job))
+            except BaseException as error:  # said where the job's result is asked for
+                failure = worker.said(error, job.wheel)
+                future.set_exception(failure)
+                if worker.process.poll() is not None:  # it died: so does the crew
+                    self.stop()
+        self._work.put(None)  # for the next feeder
 
-    def _stop_all(self) -> None:
+    def stop(self) -> None:
+        self._stopped = True
         for worker in self.workers:
             worker.stop()
+        self._work.put(None)
+        self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._work.get_nowait()
+                if item is None:
+                    self._work.put(None)
+                    return
+                item[1].set_exception(VendorError("the unpacking was stopped"))
+
+    def __enter__(self) -> Crew:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class _Worker:
@@ -178,9 +210,9 @@ class _Worker:
                 stream.close()
 
 
-def _processes(sizes: Sequence[int]) -> int:
-    """How many worker processes unpack wheels of these `sizes`: 0 for threads of this
-    process."""
+def crew_size(total: int | None, jobs: int | None = None) -> int:
+    """How many worker processes unpack `jobs` wheels of `total` bytes (None: not known yet, as
+    for wheels unpacked while a build downloads): 0 for threads of this process."""
     setting = os.environ.get(PROCESSES_ENV, "").strip()
     if not sys.executable:  # embedded: no interpreter to start
         return 0
@@ -191,11 +223,11 @@ def _processes(sizes: Sequence[int]) -> int:
                 "unpack wheels (0 or 1: none), or unset it to let vendorer choose"
             )
         wanted = int(setting)
-    elif sum(sizes) >= POOL_BYTES:
+    elif total is None or total >= POOL_BYTES:
         wanted = min(_cpus(), _MOST_PROCESSES)
     else:
         wanted = 0
-    wanted = min(wanted, len(sizes))
+    wanted = wanted if jobs is None else min(wanted, jobs)
     return wanted if wanted >= 2 else 0
 
 

@@ -10,12 +10,13 @@ previous tree whole. The manifest lists every file vendorer owns; anything else 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from packaging.utils import parse_wheel_filename
 
@@ -45,6 +46,9 @@ from vendorer.report import NULL_REPORTER, Reporter
 from vendorer.target.profile import Profile
 from vendorer.wheelhouse.contents import locked_wheels, wheel_sha256s
 
+if TYPE_CHECKING:
+    from vendorer.install.ahead import UnpackAhead
+
 __all__ = ["VendorReport", "vendor", "wheels_for"]
 
 
@@ -72,21 +76,28 @@ def vendor(
     wait_seconds: float = LOCK_WAIT,
     reporter: Reporter = NULL_REPORTER,
     shown: str | None = None,
+    ahead: UnpackAhead | None = None,
 ) -> VendorReport:
     """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally.
 
     A wheel whose sha256 differs from `locked_sha256[name]` (the lock's) is refused. One run at a
     time vendors into a folder: another one waits for it (`reporter` is told), up to
     `wait_seconds`; `shown` names the folder in what is said (default: its path). Each run
-    first removes what killed runs left; a dry run only lists it.
+    first removes what killed runs left; a dry run only lists it. `ahead`: the wheels this run
+    unpacked already (while it locked), whose files are taken from there.
     """
-    options = _Options(lock_hash=lock_hash, slim=slim, locked=locked_sha256 or {})
+    options = _Options(lock_hash=lock_hash, slim=slim, locked=locked_sha256 or {}, ahead=ahead)
     if dry_run:
         report = _survey(wheels, profile, folder, options).report
         report.leftovers = [] if run_in_progress(folder) else leftovers(folder)
         return report
-    with held_run_lock(folder, shown=shown, wait_seconds=wait_seconds, reporter=reporter):
-        swept = sweep(folder)
+    held = ahead is not None and ahead.holds_run_lock  # since the run began
+    with (
+        contextlib.nullcontext()
+        if held
+        else held_run_lock(folder, shown=shown, wait_seconds=wait_seconds, reporter=reporter)
+    ):
+        swept = sweep(folder, keep=ahead.folders if ahead is not None else ())
         report = _vendor(wheels, profile, folder, options)
         report.leftovers = swept
         return report
@@ -109,6 +120,7 @@ class _Options:
     lock_hash: str
     slim: bool
     locked: Mapping[str, str]  # name -> the lock's sha256 of its wheel
+    ahead: UnpackAhead | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +132,7 @@ class _Plan:
     profile: Profile
     lock_hash: str
     slim: bool
+    ahead: UnpackAhead | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,7 +180,7 @@ def _survey(
     retagged = old is None or old.lock_hash != options.lock_hash or old.profile != profile.name
     report.changed = bool(report.installed or report.removed or retagged)
     plan = _Plan(wanted=wanted, old=old, kept=kept, foreign=scan.foreign, profile=profile,
-                 lock_hash=options.lock_hash, slim=options.slim)  # fmt: skip
+                 lock_hash=options.lock_hash, slim=options.slim, ahead=options.ahead)  # fmt: skip
     return _Survey(report=report, plan=plan, hashes=hashes)
 
 
@@ -234,8 +247,9 @@ def _pth_files(manifest: Manifest | None) -> list[str]:
 
 def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     """Build the new tree in `staging`: the user's entries and unchanged files linked (on
-    threads: linking releases the GIL), the rest unpacked meanwhile (see `pool`); the manifest it
-    was given. Two distributions writing the same path are refused."""
+    threads: linking releases the GIL), the rest unpacked meanwhile (see `pool`), or moved in
+    where the run unpacked it ahead (see `ahead`); the manifest it was given. Two distributions
+    writing the same path are refused."""
     from vendorer.install.pool import Unpack, unpack_all  # installer: only when a tree changes
 
     def link_kept(name: str) -> VendoredDistribution:
@@ -254,11 +268,20 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     for foreign in plan.foreign:  # first: a wheel that would write over one of them is refused
         with writing(staging / foreign.relative):
             carry(foreign, folder, staging)
+    ahead = plan.ahead
     new = [name for name in plan.wanted if name not in plan.kept]
-    jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in new]
+    early = [name for name in new if ahead is not None and ahead.has(plan.wanted[name][1])]
+    late = [name for name in new if name not in early]
+    jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in late]
     with ThreadPoolExecutor(max_workers=8) as linker:
         linked = linker.map(link_kept, sorted(plan.kept))  # under way while the rest unpack
-        entries = dict(zip(new, map(unpacked, new, unpack_all(jobs)), strict=True))
+        unpacking = linker.submit(unpack_all, jobs, ahead.crew if ahead is not None else None)
+        entries = {
+            name: unpacked(name, ahead.move_into(plan.wanted[name][1], staging))
+            for name in early
+            if ahead is not None
+        }
+        entries.update(zip(late, map(unpacked, late, unpacking.result()), strict=True))
         entries.update(zip(sorted(plan.kept), linked, strict=True))
     distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
