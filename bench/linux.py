@@ -110,10 +110,15 @@ class Bench:
 
     def install(self) -> None:
         """vendorer from its wheel into work/venv, its dependencies found in this environment."""
-        venv, wheels = self.work / "venv", self.work / "vendorer-wheel"
+        venv, wheels, source = (self.work / name for name in ("venv", "wheel", "source"))
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        root = Path(__file__).parent.parent  # copied: a build writes build/ beside its sources
+        shutil.copytree(root / "vendorer", source / "vendorer",
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(root / name, source / name)
         subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
-                        str(Path(__file__).parent.parent)], check=True)  # fmt: skip
+                        str(source)], check=True)  # fmt: skip
         (wheel,) = wheels.glob("vendorer-*.whl")
         subprocess.run([str(BIN / "uv"), "pip", "install", "-q", "--no-deps", "--python",
                         str(venv / "bin" / "python"), str(wheel)], check=True)  # fmt: skip

@@ -51,21 +51,23 @@ class UnpackAhead:
 
     def expect(self) -> bool:
         """Whether wheels are unpacked ahead: the first call (on the run's thread, as the first
-        wheel starts downloading) takes the run lock, unless another run holds it."""
+        wheel starts downloading) takes the run lock, unless another run holds it, and starts
+        the workers (they import what unpacking needs while the downloads go on)."""
         if not self._tried:
             self._tried = True
             assert self._folder is not None
             try:
                 self._held.enter_context(held_run_lock(self._folder, wait_seconds=0))
+                self._crew = Crew(crew_size(None))
                 self.holds_run_lock = True
-            except (VendorError, OSError):  # another run has it, or the folder is not writable
-                pass
+            except (VendorError, OSError):  # another run has it, the folder is not writable,
+                self._held.close()  # or no process could start
         return self.holds_run_lock
 
     @property
     def crew(self) -> Crew | None:
-        """The workers, once a wheel was handed to them (the vendor step's other wheels may go
-        to them too)."""
+        """The workers, once the first wheel started downloading (the vendor step hands them its
+        other wheels too)."""
         return self._crew
 
     @property
@@ -85,8 +87,7 @@ class UnpackAhead:
             try:
                 if wheel.stat().st_size < MIN_BYTES:
                     return
-                assert self._folder is not None
-                self._crew = self._crew or Crew(crew_size(None))
+                assert self._folder is not None and self._crew is not None
                 ready = new_ready_folder(self._folder)
                 (ready / filename).symlink_to(wheel)
                 (ready / FILES).mkdir()
