@@ -203,8 +203,9 @@ def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int) -> None:
         peer.append(theirs())
     a, b = (statistics.median(t.wall for t in mine), statistics.median(t.wall for t in peer))
     cpu_a, cpu_b = (statistics.median(t.cpu for t in mine), statistics.median(t.cpu for t in peer))
+    spread = " ".join(f"{t.wall:.2f}" for t in mine)
     print(f"  {name:44} vendorer {a:5.2f} s (CPU {cpu_a:5.2f})   peer {b:5.2f} s (CPU "
-          f"{cpu_b:5.2f})   ratio {a / b:5.2f}", flush=True)  # fmt: skip
+          f"{cpu_b:5.2f})   ratio {a / b:5.2f}   vendorer: {spread}", flush=True)  # fmt: skip
 
 
 def _filesystem(folder: Path) -> str:
