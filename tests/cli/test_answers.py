@@ -214,6 +214,17 @@ def test_a_damaged_record_only_costs_the_check(app: Path) -> None:
     assert run(app) == (0, ANSWER, False)  # the last full run kept its answer again
 
 
+def test_a_working_folder_removed_under_the_run_costs_only_the_record(app: Path) -> None:
+    gone = app.parent / "gone"
+    gone.mkdir()
+    command = (
+        f'cd "{gone}" && rmdir "{gone}" && exec "{sys.executable}" -m vendorer check --app "{app}"'
+    )
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stderr) == (0, ANSWER)
+    assert records() == []
+
+
 def test_the_record_holds_no_secret(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VENDORER_TEST_SECRET", "hunter2-s3cret")
     assert run(app) == (0, ANSWER, True)

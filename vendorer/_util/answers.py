@@ -24,7 +24,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from stat import S_ISREG
 
 __all__ = ["STARTED_NS", "SWITCH", "keep", "replayed", "tree"]
@@ -63,31 +63,43 @@ def replayed(argv: Sequence[str]) -> int | None:
     return 0
 
 
-def keep(argv: Sequence[str], paths: Iterable[str], said: Sequence[tuple[str, str]]) -> None:
+def keep(
+    argv: Sequence[str], paths: Callable[[], Iterable[str]], said: Sequence[tuple[str, str]]
+) -> None:
     """Remember that `argv` exited with 0 having `said` (each text with its stream, "stdout" or
-    "stderr", in order) and read `paths` (files and folders, present or not) as they are now,
+    "stderr", in order) and read `paths()` (files and folders, present or not) as they are now,
     vendorer's own files (not `__pycache__`, which Python writes as it imports) and the folders
     it imports from (a package installed, upgraded or removed there changes them). Nothing is
     kept when one of them changed too recently to be trusted; a record that cannot be written is
     only time lost."""
-    if not _enabled():
-        return
+    if _enabled():
+        with contextlib.suppress(OSError):  # the working folder gone, a cache that is a file
+            _keep(argv, paths, said)
+
+
+def _keep(
+    argv: Sequence[str], paths: Callable[[], Iterable[str]], said: Sequence[tuple[str, str]]
+) -> None:
     own = [*tree(OWN, leave_out="__pycache__"), *(os.path.abspath(entry) for entry in sys.path)]
-    signatures = {path: _signature(path) for path in (*paths, *own)}
+    signatures = {path: _signature(path) for path in (*paths(), *own)}
     settled = STARTED_NS - SETTLED_NS
     if any(s is not None and max(s[4], s[5]) >= settled for s in signatures.values()):
         return
     record = {"context": _context(argv), "signatures": signatures, "said": said}
-    target = _record_path(argv)
+    _write(_record_path(argv), json.dumps(record))
+
+
+def _write(target: str, text: str) -> None:
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(record, stream)
+            stream.write(text)
         os.replace(temporary, target)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        raise
 
 
 def _enabled() -> bool:

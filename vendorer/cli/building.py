@@ -163,7 +163,7 @@ def _build(args: argparse.Namespace) -> int:
         return 1
     _print_vendored(out, project.app, run.vendored)
     if run.did_nothing and not out.notices:  # a notice may not hold next time
-        keep(args.arguments, build_reads(project), out.transcript)
+        keep(args.arguments, lambda: build_reads(project), out.transcript)
     return 0
 
 

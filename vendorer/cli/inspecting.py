@@ -74,7 +74,7 @@ def _check(args: argparse.Namespace) -> int:
         f"({run.result.distributions} distributions)"
     )
     if not out.notices:  # a notice may not hold next time (another run going on)
-        keep(args.arguments, check_reads(project), out.transcript)
+        keep(args.arguments, lambda: check_reads(project), out.transcript)
     return 0
 
 
