@@ -31,6 +31,8 @@ __all__ = ["UnpackAhead"]
 MIN_BYTES: Final = 1 << 20  # a smaller wheel is unpacked by the vendor step in no time
 FILES: Final = "files"
 
+_Ready = tuple[Path, "Future[Files]", str]  # its folder, the files unpacked there, the wheel
+
 
 class UnpackAhead:
     """Unpacking ahead for the lib folder `folder` (None: nothing is, as for a dry run)."""
@@ -40,9 +42,7 @@ class UnpackAhead:
     ) -> None:
         self._folder, self._profile, self._slim = folder, profile, slim
         self._skip = set(vendored)  # sha256s of the wheels the lib folder holds already
-        self._ready: dict[
-            str, tuple[Path, Future[Files], str]
-        ] = {}  # sha256 -> (folder, files, wheel)
+        self._ready: dict[str, _Ready] = {}  # by the wheel's sha256
         self._crew: Crew | None = None
         self._guard = threading.Lock()
         self._held = contextlib.ExitStack()
@@ -116,6 +116,8 @@ class UnpackAhead:
 
     def close(self) -> None:
         """End the workers, remove what was unpacked and not taken, and let the run lock go."""
+        with self._guard:
+            self.holds_run_lock = False  # a download that ends now adds nothing
         if self._crew is not None:
             self._crew.stop()
         for folder in self.folders:

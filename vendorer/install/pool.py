@@ -133,17 +133,15 @@ class Crew:
         self._stopped = True
         for worker in self.workers:
             worker.stop()
-        self._work.put(None)
         self._fail_waiting()
 
     def _fail_waiting(self) -> None:
         with contextlib.suppress(queue.Empty):
             while True:
                 item = self._work.get_nowait()
-                if item is None:
-                    self._work.put(None)
-                    return
-                item[1].set_exception(VendorError("the unpacking was stopped"))
+                if item is not None:
+                    item[1].set_exception(VendorError("the unpacking was stopped"))
+        self._work.put(None)  # the feeders' end
 
     def __enter__(self) -> Crew:
         return self
