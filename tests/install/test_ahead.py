@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +26,7 @@ from vendorer.app.project import ProjectChoices, load_project
 from vendorer.app.reporting import StepReporter
 from vendorer.install.ahead import MIN_BYTES, UnpackAhead
 from vendorer.install.errors import VendorError
-from vendorer.install.libfolder import held_run_lock, leftovers, state_folder
+from vendorer.install.libfolder import held_run_lock, leftovers, run_in_progress, state_folder
 from vendorer.install.manifest import read_manifest
 from vendorer.install.pool import PROCESSES_ENV
 from vendorer.install.vendor import vendor
@@ -192,3 +196,29 @@ def test_a_build_unpacks_big_wheels_as_they_arrive(
     assert vendorer("build", cwd=without).returncode == 0
     assert _tree(folder / "lib") == _tree(without / "lib")
     assert vendorer("check", cwd=folder).returncode == 0
+
+
+def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(
+    big_app: tuple[Path, StaticIndex],
+) -> None:
+    """Interrupted while resolution waits for a page and a big wheel is unpacked ahead: exit
+    130, no ready folder, no worker left, no lib folder, the run lock free."""
+    folder, index = big_app
+    index.delay(4.0, "/simple/helper/")  # resolution waits there, after webfw is pinned
+    run = subprocess.Popen([sys.executable, "-m", "vendorer", "build"], cwd=folder,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    state = state_folder(folder / "lib")
+    deadline = time.monotonic() + 30
+    while not any(state.glob("lib.ready-*/files/*/blob.bin")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert any(state.glob("lib.ready-*/files/*/blob.bin")), "nothing was unpacked ahead"
+    workers = _descendants(run.pid)
+    assert workers, "no worker was unpacking ahead"
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not any(_alive(pid) for pid in workers)
+    assert leftovers(folder / "lib") == []
+    assert not (folder / "lib").exists()
+    assert not run_in_progress(folder / "lib")

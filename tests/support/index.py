@@ -244,7 +244,7 @@ class StaticIndex:
         self.statuses: list[tuple[str, int]] = []
         """Every answer: path and status."""
         self._failures: list[tuple[str, int]] = []
-        self._delay = 0.0
+        self._delay, self._delayed = 0.0, "/"
         self.page_headers: dict[str, str] = {}
         """Headers added to project pages (Cache-Control, Age...)."""
         self._wrong_bytes: set[str] = set()
@@ -267,9 +267,10 @@ class StaticIndex:
         with self._lock:
             self._failures.extend([(path_prefix, status)] * count)
 
-    def delay(self, seconds: float) -> None:
-        """Stall every response by `seconds` (0 to stop)."""
-        self._delay = seconds
+    def delay(self, seconds: float, path_prefix: str = "/") -> None:
+        """Stall every response (or those to paths starting with `path_prefix`) by `seconds` (0
+        to stop)."""
+        self._delay, self._delayed = seconds, path_prefix
 
     def serve_wrong_bytes(self, filename: str) -> None:
         """Serve `filename` (a file or its `.metadata`) with other bytes of the same length."""
@@ -430,7 +431,7 @@ class StaticIndex:
             def _answer(self, *, head: bool) -> None:
                 self.head = head
                 index.requests.append((self.command, self.path, dict(self.headers.items())))
-                if index._delay:
+                if index._delay and self.path.startswith(index._delayed):
                     time.sleep(index._delay)
                 if index.auth is not None and not self._authorized():
                     challenge = {"WWW-Authenticate": 'Basic realm="test index"'}
