@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from vendorer.install.manifest import read_manifest
 from vendorer.install.pool import PROCESSES_ENV
 from vendorer.install.vendor import vendor
 from vendorer.target.catalog import ProfileCatalog
+from vendorer.wheelhouse.contents import wheel_sha256s
 
 WINDOWS = ProfileCatalog().load("python361x64")
 
@@ -169,7 +170,8 @@ def test_a_build_unpacks_big_wheels_as_they_arrive(
     big_app: tuple[Path, StaticIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The build's tree is the one a build without workers writes (each wheel downloaded once),
-    and the two big wheels' files were moved in from ready folders."""
+    the two big wheels' files were moved in from ready folders, and the vendor step read no
+    wheel the wheelhouse step had just checked."""
     folder, index = big_app
     moved: list[str] = []
     move_into = UnpackAhead.move_into
@@ -180,11 +182,20 @@ def test_a_build_unpacks_big_wheels_as_they_arrive(
         return files
 
     monkeypatch.setattr(UnpackAhead, "move_into", moving)
+    hashed: list[Path] = []
+
+    def hashing(wheels: Iterable[Path]) -> dict[Path, str]:
+        listed = list(wheels)
+        hashed.extend(listed)
+        return wheel_sha256s(listed)
+
+    monkeypatch.setattr("vendorer.install.vendor.wheel_sha256s", hashing)
     reporter = StepReporter()
     project = load_project(ProjectChoices(app=folder), reporter)
     run = build_app(project, BuildRequest(), reporter)
     assert run.vendored is not None and run.vendored.report.changed
     assert sorted(moved) == ["blobs/blob.bin", "webfw/blob.bin"]
+    assert hashed == []
     downloads = [path for _, path, _ in index.requests if path.endswith(".whl")]
     assert len(downloads) == len(set(downloads)) == 3
     assert leftovers(folder / "lib") == []

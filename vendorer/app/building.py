@@ -8,6 +8,7 @@ network I/O.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -176,14 +177,17 @@ def vendor_app(
     request: VendorRequest,
     reporter: Reporter,
     ahead: UnpackAhead | None = None,
+    checked: Mapping[str, str] | None = None,
 ) -> VendorRun:
     """`vendorer vendor`: install the wheelhouse's wheels of the lock into the lib folder (those
-    `ahead` unpacked already moved in)."""
+    `ahead` unpacked already moved in; `checked`: the sha256 of the wheelhouse's files, by name,
+    as the run's wheelhouse step found them)."""
     profile = project.profile
     lock = project.read_lock()
     lib_dir = project.lib_dir
     folder = lib_folder(project.app, lib_dir)
     wheels = wheels_for(lock, project.wheelhouse)
+    known = checked or {}
     report = vendor(
         wheels,
         profile,
@@ -195,6 +199,7 @@ def vendor_app(
         reporter=reporter,
         shown=lib_dir,
         ahead=ahead,
+        checked={path: known[path.name] for path in wheels.values() if path.name in known},
     )
     return VendorRun(
         report=report,
@@ -223,7 +228,7 @@ def build_app(project: Project, request: BuildRequest, reporter: StepReporter) -
         filled = fill_wheelhouse(project, request.wheelhouse, reporter, ahead)
         if not filled.complete:
             return BuildRun(wheelhouse=filled)
-        vendored = vendor_app(project, request.vendor, reporter, ahead)
+        vendored = vendor_app(project, request.vendor, reporter, ahead, filled.report.wheels)
     return BuildRun(wheelhouse=filled, vendored=vendored)
 
 

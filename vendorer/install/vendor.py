@@ -77,6 +77,7 @@ def vendor(
     reporter: Reporter = NULL_REPORTER,
     shown: str | None = None,
     ahead: UnpackAhead | None = None,
+    checked: Mapping[Path, str] | None = None,
 ) -> VendorReport:
     """Make `folder` hold exactly `wheels` (canonical name -> wheel file), incrementally.
 
@@ -84,9 +85,11 @@ def vendor(
     time vendors into a folder: another one waits for it (`reporter` is told), up to
     `wait_seconds`; `shown` names the folder in what is said (default: its path). Each run
     first removes what killed runs left; a dry run only lists it. `ahead`: the wheels this run
-    unpacked already (while it locked), whose files are taken from there.
+    unpacked already (while it locked), whose files are taken from there; `checked`: the sha256
+    of wheels this run has just checked (they are not read again).
     """
-    options = _Options(lock_hash=lock_hash, slim=slim, locked=locked_sha256 or {}, ahead=ahead)
+    options = _Options(lock_hash=lock_hash, slim=slim, locked=locked_sha256 or {}, ahead=ahead,
+                       checked=checked or {})  # fmt: skip
     if dry_run:
         report = _survey(wheels, profile, folder, options).report
         report.leftovers = [] if run_in_progress(folder) else leftovers(folder)
@@ -121,6 +124,7 @@ class _Options:
     slim: bool
     locked: Mapping[str, str]  # name -> the lock's sha256 of its wheel
     ahead: UnpackAhead | None
+    checked: Mapping[Path, str]  # wheel -> its sha256, as this run found it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +154,7 @@ def _survey(
     report = VendorReport(folder=folder)
     old = read_manifest(folder)
     old_dists = old.distributions if old is not None else {}
-    wanted = _wanted(wheels, options.locked)
+    wanted = _wanted(wheels, options.locked, options.checked)
     scan = scan_tree(folder, owned_paths(old))
     hashes = HashCache(hash_cache_path(folder))
     actual = {
@@ -184,9 +188,11 @@ def _survey(
     return _Survey(report=report, plan=plan, hashes=hashes)
 
 
-def _wanted(wheels: Mapping[str, Path], locked: Mapping[str, str]) -> dict[str, tuple[Path, str]]:
+def _wanted(
+    wheels: Mapping[str, Path], locked: Mapping[str, str], checked: Mapping[Path, str]
+) -> dict[str, tuple[Path, str]]:
     """name -> (wheel, sha256); a wheel that is not the one the lock names is refused."""
-    sha256 = wheel_sha256s(wheels.values())
+    sha256 = {**wheel_sha256s(w for w in wheels.values() if w not in checked), **checked}
     wanted = {name: (path, sha256[path]) for name, path in sorted(wheels.items())}
     unlocked = [
         path.name for name, (path, sha) in wanted.items() if name in locked and locked[name] != sha
