@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from vendorer.install.errors import VendorError, writing
-from vendorer.install.libfolder import held_run_lock, new_ready_folder, remove_tree
+from vendorer.install.libfolder import held_run_lock, ready_folder_path, remove_tree
 from vendorer.install.pool import Crew, Files, Unpack, crew_size
 from vendorer.target.profile import Profile
 
@@ -43,6 +43,7 @@ class UnpackAhead:
         self._folder, self._profile, self._slim = folder, profile, slim
         self._skip = set(vendored)  # sha256s of the wheels the lib folder holds already
         self._ready: dict[str, _Ready] = {}  # by the wheel's sha256
+        self._made: list[Path] = []  # every ready folder, listed before it is made
         self._crew: Crew | None = None
         self._guard = threading.Lock()
         self._held = contextlib.ExitStack()
@@ -72,8 +73,9 @@ class UnpackAhead:
 
     @property
     def folders(self) -> list[Path]:
+        """The ready folders this run made (whatever was interrupted)."""
         with self._guard:
-            return [folder for folder, _, _ in self._ready.values()]
+            return list(self._made)
 
     def add(self, wheel: Path, sha256: str, filename: str) -> None:
         """Start unpacking the wheel `filename`, at `wheel` and checked against `sha256`, unless
@@ -88,9 +90,11 @@ class UnpackAhead:
                 if wheel.stat().st_size < MIN_BYTES:
                     return
                 assert self._folder is not None and self._crew is not None
-                ready = new_ready_folder(self._folder)
-                (ready / filename).symlink_to(wheel)
-                (ready / FILES).mkdir()
+                ready = ready_folder_path(self._folder)
+                self._made.append(ready)  # first: removed at the end whatever happens next
+                with writing(ready):
+                    (ready / FILES).mkdir(parents=True)
+                    (ready / filename).symlink_to(wheel)
             except (OSError, VendorError):
                 return
             job = Unpack(ready / filename, sha256, ready / FILES, self._profile, self._slim)

@@ -33,7 +33,7 @@ __all__ = [
     "leftovers",
     "lib_dir_in_app",
     "lib_folder",
-    "new_ready_folder",
+    "ready_folder_path",
     "remove_tree",
     "replace_tree",
     "run_in_progress",
@@ -155,13 +155,11 @@ def _staging_name(folder: Path, kind: Literal["new", "old", "ready"]) -> str:
     return f"{folder.name}.{kind}-{secrets.token_hex(8)}"
 
 
-def new_ready_folder(folder: Path) -> Path:
-    """A new, empty folder in `folder`'s state folder for one wheel unpacked before the vendor
-    step takes its files (a killed run leaves it for the next one to sweep)."""
-    ready = _ensure_state_folder(folder) / _staging_name(folder, "ready")
-    with writing(ready):
-        ready.mkdir()
-    return ready
+def ready_folder_path(folder: Path) -> Path:
+    """A new name in `folder`'s state folder (made if need be) for the folder of one wheel
+    unpacked before the vendor step takes its files (a killed run leaves it for the next one to
+    sweep)."""
+    return _ensure_state_folder(folder) / _staging_name(folder, "ready")
 
 
 def leftovers(folder: Path) -> list[Path]:
