@@ -202,11 +202,11 @@ def test_json_pages_and_their_edge_cases(site: Callable[[Mapping[str, Route]], S
     files = [
         {"filename": "pkg-1.0-py3-none-any.whl", "url": "../files/x.whl",
          "hashes": {"sha256": "AA" * 32}, "yanked": "security hole", "requires-python": ">=3.7",
-         "core-metadata": False, "dist-info-metadata": {"sha256": "bb" * 32}},
+         "core-metadata": False, "dist-info-metadata": {"sha256": "bb" * 32}, "size": 1234},
         {"filename": "pkg-1.1.tar.gz", "url": "https://cdn.invalid/p/pkg-1.1.tar.gz",
-         "hashes": {}, "yanked": True, "dist-info-metadata": True},
+         "hashes": {}, "yanked": True, "dist-info-metadata": True, "size": True},
         {"filename": "pkg-2.0.tar.gz", "url": "/f/pkg-2.0.tar.gz#sha256=" + "cc" * 32,
-         "hashes": {}, "yanked": False, "requires-python": ""},
+         "hashes": {}, "yanked": False, "requires-python": "", "size": -1},
         "not an entry",
     ]  # fmt: skip
     document = {"meta": {"api-version": "1.3"}, "name": "pkg", "files": files}
@@ -228,6 +228,7 @@ def test_json_pages_and_their_edge_cases(site: Callable[[Mapping[str, Route]], S
         assert yanked.yanked == "" and yanked.metadata_hashes == {} and yanked.hashes == {}
         assert plain.hashes == {"sha256": "cc" * 32} and plain.requires_python is None
         assert plain.yanked is None and plain.url == f"{server.base}/f/pkg-2.0.tar.gz"
+        assert (wheel.size, yanked.size, plain.size) == (1234, None, None)  # PEP 700, if sane
         assert any("malformed file entry" in w for w in recorder.warnings)
         for name in ("new", "v2"):
             with pytest.raises(IndexPageError, match="version 2 of the simple API"):

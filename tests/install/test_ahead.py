@@ -28,7 +28,7 @@ from vendorer.install.ahead import MIN_BYTES, UnpackAhead
 from vendorer.install.errors import VendorError
 from vendorer.install.libfolder import held_run_lock, leftovers, run_in_progress, state_folder
 from vendorer.install.manifest import read_manifest
-from vendorer.install.pool import PROCESSES_ENV
+from vendorer.install.pool import PROCESSES_ENV, Crew
 from vendorer.install.vendor import vendor
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.wheelhouse.contents import wheel_sha256s
@@ -99,6 +99,14 @@ def test_small_vendored_or_passed_over_wheels_are_not_kept(tmp_path: Path) -> No
     assert not ready.exists()  # not taken: removed at the end
     assert not any(_alive(pid) for pid in workers)
     assert leftovers(lib) == []
+
+
+def test_a_wheel_the_index_says_is_small_starts_nothing(tmp_path: Path) -> None:
+    lib = tmp_path / "app" / "lib"
+    with UnpackAhead(lib, WINDOWS, slim=False, vendored=()) as ahead:
+        assert not ahead.expect(MIN_BYTES - 1)
+        assert ahead.crew is None and not state_folder(lib).exists()  # no lock, no workers
+        assert ahead.expect(MIN_BYTES) and ahead.crew is not None
 
 
 def test_a_run_holding_the_lib_folder_turns_it_off(tmp_path: Path) -> None:
@@ -207,6 +215,30 @@ def test_a_build_unpacks_big_wheels_as_they_arrive(
     assert vendorer("build", cwd=without).returncode == 0
     assert _tree(folder / "lib") == _tree(without / "lib")
     assert vendorer("check", cwd=folder).returncode == 0
+
+
+def test_a_build_of_small_wheels_starts_no_worker(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index says each wheel's size (PEP 700): none is big, so no worker is started, as
+    before there was unpacking ahead (with vendorer choosing how many)."""
+    monkeypatch.delenv(PROCESSES_ENV)
+    dists = tmp_path / "dists"
+    make_wheel(dists, "webfw", "2.0", requires_dist=["helper"])
+    make_wheel(dists, "helper", "1.0")
+    folder = make_app(tmp_path / "app", static_index(dists).url, "webfw")
+    started: list[int] = []
+    crew_init = Crew.__init__
+
+    def starting(crew: Crew, size: int) -> None:
+        started.append(size)
+        crew_init(crew, size)
+
+    monkeypatch.setattr(Crew, "__init__", starting)
+    reporter = StepReporter()
+    run = build_app(load_project(ProjectChoices(app=folder), reporter), BuildRequest(), reporter)
+    assert run.vendored is not None and run.vendored.report.installed == ["helper 1.0", "webfw 2.0"]
+    assert started == []
 
 
 def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(

@@ -21,8 +21,9 @@ __all__ = ["IndexSession", "WheelsAhead", "open_finder"]
 class WheelsAhead(Protocol):
     """What hears of the wheels a run fetches ahead (`vendorer.install.ahead.UnpackAhead`)."""
 
-    def expect(self) -> bool:
-        """On the run's thread, as a wheel starts downloading: whether to hear of it."""
+    def expect(self, size: int | None) -> bool:
+        """On the run's thread, as a wheel of `size` bytes (None: not known) starts downloading:
+        whether to hear of it."""
 
     def add(self, wheel: Path, sha256: str, filename: str) -> None:
         """On the thread that downloaded it: the wheel `filename` is at `wheel` (a file of the
@@ -85,7 +86,7 @@ class IndexSession:
         """Start downloading `file`, which a later step of the run will ask for (call it on the
         run's thread)."""
         sha256, ahead = file.hashes.get("sha256"), self._wheels_ahead
-        if ahead is None or sha256 is None or not file.is_wheel or not ahead.expect():
+        if ahead is None or sha256 is None or not file.is_wheel or not ahead.expect(file.size):
             self.finder.fetch_ahead(file)
         else:
             self.finder.fetch_ahead(file, then=lambda path: ahead.add(path, sha256, file.filename))

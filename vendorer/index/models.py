@@ -35,6 +35,7 @@ class DistFile:
     yanked: str | None = None  # None: not yanked; else the reason ("" when none was given)
     metadata_hashes: Mapping[str, str] | None = None  # PEP 658/714; None: no .metadata file
     source: str = ""  # the index or find-links location (without credentials)
+    size: int | None = None  # bytes, when the page says (PEP 700)
 
     def __hash__(self) -> int:
         return hash((self.url, self.filename))
@@ -50,6 +51,7 @@ class Link:
     requires_python: str | None = None
     yanked: str | None = None
     metadata_hashes: Mapping[str, str] | None = None
+    size: int | None = None  # bytes (PEP 700: JSON pages)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,7 @@ def _json_link(joined: str, entry: Mapping[str, object]) -> Link:
     filename = entry.get("filename")
     yanked = entry.get("yanked", False)
     requires_python = entry.get("requires-python")
+    size = entry.get("size")
     return Link(
         url=url,
         filename=filename if isinstance(filename, str) else url_filename(url),
@@ -95,6 +96,7 @@ def _json_link(joined: str, entry: Mapping[str, object]) -> Link:
         requires_python=requires_python if isinstance(requires_python, str) else None,
         yanked=yanked if isinstance(yanked, str) else ("" if yanked else None),
         metadata_hashes=_json_metadata_hashes(entry),
+        size=size if type(size) is int and size >= 0 else None,
     )
 
 
@@ -208,6 +210,7 @@ def dist_file(link: Link, *, source: str, warn: Warn) -> DistFile | None:
         yanked=link.yanked,
         metadata_hashes=link.metadata_hashes,
         source=source,
+        size=link.size,
     )
 
 

@@ -50,10 +50,13 @@ class UnpackAhead:
         self._tried = folder is None or crew_size(None) < 2  # then nothing is unpacked ahead
         self.holds_run_lock = False
 
-    def expect(self) -> bool:
-        """Whether wheels are unpacked ahead: the first call (on the run's thread, as the first
-        wheel starts downloading) takes the run lock, unless another run holds it, and starts
-        the workers (they import what unpacking needs while the downloads go on)."""
+    def expect(self, size: int | None = None) -> bool:
+        """Whether a wheel of `size` bytes (None: not known) that starts downloading is unpacked
+        ahead: not when it is known to be small. The first other call (on the run's thread)
+        takes the run lock, unless another run holds it, and starts the workers (they import
+        what unpacking needs while the downloads go on)."""
+        if size is not None and size < MIN_BYTES:
+            return False
         if not self._tried:
             self._tried = True
             assert self._folder is not None
