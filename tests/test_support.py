@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -405,6 +407,16 @@ def test_static_index_failure_switches_and_request_log(
     assert index.requests[-1][:2] == ("HEAD", "/simple/other/")
     assert index.paths("/files/") == [f"/files/{name}", "/files/thing-1.0-py3-none-any.whl"]
     assert index.statuses[:3] == [("/simple/other/", 503)] * 2 + [("/simple/other/", 200)]
+
+    index.hold("/simple/other/")
+    with concurrent.futures.ThreadPoolExecutor(1) as waiting:
+        held = waiting.submit(httpx.get, index.url + "other/", timeout=30)
+        assert httpx.get(index.url + "thing/").status_code == 200  # other paths are answered
+        time.sleep(0.3)
+        assert not held.done()
+        index.release()
+        assert held.result(timeout=10).status_code == 200
+    assert httpx.get(index.url + "other/", timeout=5).status_code == 200  # nothing held now
 
 
 def test_static_index_lists_files_it_cannot_read(

@@ -244,21 +244,26 @@ def test_a_build_of_small_wheels_starts_no_worker(
 def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(
     big_app: tuple[Path, StaticIndex],
 ) -> None:
-    """Interrupted while resolution waits for a page and a big wheel is unpacked ahead: exit
-    130, no ready folder, no worker left, no lib folder, the run lock free."""
+    """Interrupted while the build waits for blobs (its metadata and wheel are held back) and
+    webfw's wheel is unpacked ahead: exit 130, no ready folder, no worker left, no lib folder,
+    the run lock free."""
     folder, index = big_app
-    index.delay(4.0, "/simple/helper/")  # resolution waits there, after webfw is pinned
-    run = subprocess.Popen([sys.executable, "-m", "vendorer", "build"], cwd=folder,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    state = state_folder(folder / "lib")
-    deadline = time.monotonic() + 30
-    while not any(state.glob("lib.ready-*/files/*/blob.bin")) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert any(state.glob("lib.ready-*/files/*/blob.bin")), "nothing was unpacked ahead"
-    workers = _descendants(run.pid)
-    assert workers, "no worker was unpacking ahead"
-    run.send_signal(signal.SIGINT)
-    _, stderr = run.communicate(timeout=30)
+    index.hold("/files/blobs-")  # webfw is pinned once its dependencies' pages are listed
+    try:
+        command = [sys.executable, "-m", "vendorer", "build"]
+        pipe = subprocess.PIPE
+        run = subprocess.Popen(command, cwd=folder, stdout=pipe, stderr=pipe, text=True)
+        state = state_folder(folder / "lib")
+        deadline = time.monotonic() + 30
+        while not any(state.glob("lib.ready-*/files/*/blob.bin")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert any(state.glob("lib.ready-*/files/*/blob.bin")), "nothing was unpacked ahead"
+        workers = _descendants(run.pid)
+        assert workers, "no worker was unpacking ahead"
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=30)
+    finally:
+        index.release()
     assert run.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert not any(_alive(pid) for pid in workers)

@@ -245,6 +245,8 @@ class StaticIndex:
         """Every answer: path and status."""
         self._failures: list[tuple[str, int]] = []
         self._delay, self._delayed = 0.0, "/"
+        self._held: str | None = None
+        self._gate = threading.Event()
         self.page_headers: dict[str, str] = {}
         """Headers added to project pages (Cache-Control, Age...)."""
         self._wrong_bytes: set[str] = set()
@@ -271,6 +273,17 @@ class StaticIndex:
         """Stall every response (or those to paths starting with `path_prefix`) by `seconds` (0
         to stop)."""
         self._delay, self._delayed = seconds, path_prefix
+
+    def hold(self, path_prefix: str) -> None:
+        """Keep every answer to a path starting with `path_prefix` waiting until `release()` (at
+        most a minute): a client can be caught at that point without a race against a timer."""
+        self._gate.clear()
+        self._held = path_prefix
+
+    def release(self) -> None:
+        """Let the answers `hold` keeps waiting go on, and hold nothing more."""
+        self._held = None
+        self._gate.set()
 
     def serve_wrong_bytes(self, filename: str) -> None:
         """Serve `filename` (a file or its `.metadata`) with other bytes of the same length."""
@@ -433,6 +446,9 @@ class StaticIndex:
                 index.requests.append((self.command, self.path, dict(self.headers.items())))
                 if index._delay and self.path.startswith(index._delayed):
                     time.sleep(index._delay)
+                held = index._held
+                if held is not None and self.path.startswith(held):
+                    index._gate.wait(60)
                 if index.auth is not None and not self._authorized():
                     challenge = {"WWW-Authenticate": 'Basic realm="test index"'}
                     self._send(401, b"unauthorized\n", "text/plain", challenge)
