@@ -1,7 +1,5 @@
 """`python -m vendorer`."""
 
-import sys
+from vendorer.cli import run
 
-from vendorer.cli import main
-
-sys.exit(main())
+run()

@@ -245,12 +245,12 @@ def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(
     big_app: tuple[Path, StaticIndex],
 ) -> None:
     """Interrupted while the build waits for blobs (its metadata and wheel are held back) and
-    webfw's wheel is unpacked ahead: exit 130, no ready folder, no worker left, no lib folder,
-    the run lock free."""
+    webfw's wheel is unpacked ahead: exit 130 at once (not when the held request times out), no
+    ready folder, no worker left, no lib folder, the run lock free, no partial download."""
     folder, index = big_app
     index.hold("/files/blobs-")  # webfw is pinned once its dependencies' pages are listed
     try:
-        command = [sys.executable, "-m", "vendorer", "build"]
+        command = [sys.executable, "-m", "vendorer", "build", "--timeout", "120"]
         pipe = subprocess.PIPE
         run = subprocess.Popen(command, cwd=folder, stdout=pipe, stderr=pipe, text=True)
         state = state_folder(folder / "lib")
@@ -261,7 +261,7 @@ def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(
         workers = _descendants(run.pid)
         assert workers, "no worker was unpacking ahead"
         run.send_signal(signal.SIGINT)
-        _, stderr = run.communicate(timeout=30)
+        _, stderr = run.communicate(timeout=30)  # far less than the request's 120 s
     finally:
         index.release()
     assert run.returncode == 130, stderr
@@ -270,3 +270,4 @@ def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(
     assert leftovers(folder / "lib") == []
     assert not (folder / "lib").exists()
     assert not run_in_progress(folder / "lib")
+    assert not list(Path(os.environ["VENDORER_CACHE_DIR"]).rglob("*.part"))

@@ -4,12 +4,15 @@ vendorer is imported (`vendorer._util.answers`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 ANSWERED = frozenset({"build", "check"})  # the commands whose answers are kept
+INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,3 +27,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vendorer.cli.program import main as run
 
     return run(arguments)
+
+
+def run() -> NoReturn:
+    """The process's entry (the `vendorer` script, `python -m vendorer`): exit with `main`'s code.
+
+    After Ctrl-C, everything the run made is already removed when `main` returns; a transfer
+    still blocked on a silent server would hold the process until its read timeout (15 s)
+    because Python joins its worker threads at exit, so the process ends without them."""
+    code = main()
+    if code == INTERRUPTED:
+        import threading
+
+        if threading.active_count() > 1:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    sys.exit(code)

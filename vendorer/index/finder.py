@@ -104,9 +104,11 @@ class Finder:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._ahead.shutdown(wait=True)  # what was fetched ahead is for a later step, or a cache
+    def close(self, *, wait: bool = True) -> None:
+        """End the pools, the client and the store. `wait`: for the running transfers, and for
+        what was fetched ahead (it is for a later step, or the cache)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._ahead.shutdown(wait=wait, cancel_futures=not wait)
         self._client.close()
         self._store.close()
 
@@ -115,9 +117,9 @@ class Finder:
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not None:  # an error or Ctrl-C: running transfers stop at their next chunk
-            self._ahead.shutdown(wait=False, cancel_futures=True)
             self._client.cancel()
-        self.close()
+        # and none is waited for: one blocked on a silent server would last its read timeout
+        self.close(wait=kind is None)
 
     # --- projects -------------------------------------------------------------------------------
 

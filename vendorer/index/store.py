@@ -41,7 +41,10 @@ class FileStore:
     def root(self) -> Path:
         with self._lock:
             if self._root is None:
-                self._temporary = tempfile.TemporaryDirectory(prefix="vendorer-files-")
+                # after Ctrl-C a download cut off may still be writing here
+                self._temporary = tempfile.TemporaryDirectory(
+                    prefix="vendorer-files-", ignore_cleanup_errors=True
+                )
                 self._root = Path(self._temporary.name)
             return self._root
 

@@ -123,8 +123,10 @@ class Crew:
             try:
                 future.set_result(worker.unpack(job))
             except BaseException as error:  # said where the job's result is asked for
-                failure = worker.said(error, job.wheel)
-                future.set_exception(failure)
+                if self._stopped:  # ended by stop(): no more to say
+                    future.set_exception(VendorError("the unpacking was stopped"))
+                    continue
+                future.set_exception(worker.said(error, job.wheel))
                 if worker.process.poll() is not None:  # it died: so does the crew
                     self.stop()
         self._work.put(None)  # for the next feeder
@@ -170,6 +172,7 @@ class _Worker:
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.jobs, self.answers = self.process.stdin, self.process.stdout
+        self._stopping = threading.Lock()  # stop() from the run and from its feeder at once
 
     def unpack(self, job: Unpack) -> Files:
         pickle.dump(job, self.jobs)
@@ -200,12 +203,13 @@ class _Worker:
     def stop(self) -> None:
         """End the worker (at once: whatever it was writing is removed with the staging folder)
         and close its pipes."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        for stream in (self.jobs, self.answers, self.stderr):
-            with contextlib.suppress(OSError):  # stdin: a flush into a closed pipe
-                stream.close()
+        with self._stopping:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            for stream in (self.jobs, self.answers, self.stderr):
+                with contextlib.suppress(OSError):  # stdin: a flush into a closed pipe
+                    stream.close()
 
 
 def crew_size(total: int | None, jobs: int | None = None) -> int:
