@@ -116,9 +116,8 @@ class Finder:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        if kind is not None:  # an error or Ctrl-C: running transfers stop at their next chunk
-            self._client.cancel()
-        # and none is waited for: one blocked on a silent server would last its read timeout
+        if kind is not None:  # an error or Ctrl-C: transfers stop at their next chunk, and one
+            self._client.cancel()  # blocked on a silent server is not waited for (its timeout)
         self.close(wait=kind is None)
 
     # --- projects -------------------------------------------------------------------------------
