@@ -343,3 +343,37 @@ def test_the_answer_depends_on_every_path_the_command_touches(
     ]
     assert len(touched) > 20
     assert missed == []
+
+
+def test_answers_in_the_users_cache_are_found_without_platformdirs(
+    app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without VENDORER_CACHE_DIR the answer is kept in the user's cache folder, where
+    platformdirs puts vendorer's cache, and given again without importing platformdirs."""
+    monkeypatch.delenv("VENDORER_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    code = RUN.replace("print(json.dumps([", "print(json.dumps(['platformdirs' in sys.modules, ")
+    for imported, ran in ((True, True), (False, False)):
+        result = subprocess.run([sys.executable, "-c", code, "check"], cwd=app,
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        assert json.loads(result.stdout) == [imported, 0, ANSWER, ran], result.stderr
+    assert len(list((tmp_path / "xdg" / "vendorer" / "answers").glob("*.json"))) == 1
+
+
+def test_nothing_is_kept_where_platformdirs_puts_the_cache_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative HOME: os.path.expanduser takes it as it is, platformdirs looks the home folder
+    up; `replayed` would look where `keep` does not write, so nothing is kept."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(answers, "STARTED_NS", time.time_ns() + 10**10)  # every file settled
+    monkeypatch.delenv("VENDORER_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "home")
+    assert answers._folder() != answers._cache_folder()
+    answers.keep(["check"], lambda: [], [("stderr", ANSWER)])
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert answers._folder() == answers._cache_folder() == str(tmp_path / "xdg/vendorer/answers")
+    answers.keep(["check"], lambda: [], [("stderr", ANSWER)])
+    assert len(list((tmp_path / "xdg" / "vendorer" / "answers").iterdir())) == 1

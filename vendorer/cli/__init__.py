@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 __all__ = ["main", "run"]
 
@@ -29,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(arguments)
 
 
-def run() -> NoReturn:
+def run() -> None:
     """The process's entry (the `vendorer` script, `python -m vendorer`): exit with `main`'s code.
 
     After Ctrl-C, everything the run made is already removed when `main` returns; a transfer
