@@ -5,6 +5,7 @@ of what it reads (vendorer._util.answers)."""
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -82,7 +83,7 @@ def run(app: Path, *args: str, command: str = "check") -> tuple[int, str, bool]:
 
 
 def records() -> list[Path]:
-    return sorted(Path(os.environ["VENDORER_CACHE_DIR"], "answers").glob("*.json"))
+    return sorted(Path(os.environ["VENDORER_CACHE_DIR"], "answers").glob("*.answer"))
 
 
 def test_an_unchanged_app_is_answered_without_running_the_check(
@@ -205,8 +206,12 @@ def test_a_recent_change_is_not_trusted(app: Path) -> None:
 def test_a_damaged_record_only_costs_the_check(app: Path) -> None:
     assert run(app) == (0, ANSWER, True)
     (record,) = records()
-    for damaged in ("{", "[]", '{"context": 1}', json.dumps({"context": None, "signatures": 1})):
-        record.write_text(damaged, encoding="utf-8")
+    whole = record.read_bytes()
+    context = marshal.loads(whole)["context"]
+    for damaged in (b"", b"{", whole[: len(whole) // 2], marshal.dumps([]),
+                    marshal.dumps({"context": 1}), marshal.dumps({"context": context}),
+                    marshal.dumps({"context": context, "paths": 1, "digest": ""})):  # fmt: skip
+        record.write_bytes(damaged)
         assert run(app) == (0, ANSWER, True)
     record.unlink()
     os.mkfifo(record)  # would block a plain read for ever
@@ -229,7 +234,7 @@ def test_the_record_holds_no_secret(app: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("VENDORER_TEST_SECRET", "hunter2-s3cret")
     assert run(app) == (0, ANSWER, True)
     (record,) = records()
-    assert "hunter2-s3cret" not in record.read_text(encoding="utf-8")
+    assert b"hunter2-s3cret" not in record.read_bytes()
 
 
 def test_a_check_from_the_command_line_replays_the_same_words(app: Path) -> None:
@@ -357,7 +362,7 @@ def test_answers_in_the_users_cache_are_found_without_platformdirs(
         result = subprocess.run([sys.executable, "-c", code, "check"], cwd=app,
                                 capture_output=True, text=True, check=False)  # fmt: skip
         assert json.loads(result.stdout) == [imported, 0, ANSWER, ran], result.stderr
-    assert len(list((tmp_path / "xdg" / "vendorer" / "answers").glob("*.json"))) == 1
+    assert len(list((tmp_path / "xdg" / "vendorer" / "answers").glob("*.answer"))) == 1
 
 
 def test_nothing_is_kept_where_platformdirs_puts_the_cache_elsewhere(

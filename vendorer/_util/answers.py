@@ -17,15 +17,20 @@ vendorer, whose start it saves.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
+import marshal
 import os
 import sys
 import time
-import zlib
-from collections.abc import Callable, Iterable, Sequence
 from stat import S_ISREG
+
+TYPE_CHECKING = False  # typing and collections.abc are not imported to answer (2-5 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+try:  # hashlib's BLAKE2, without loading OpenSSL for hashlib's other algorithms (3.5 ms)
+    from _blake2 import blake2b
+except ImportError:  # a Python without CPython's module
+    from hashlib import blake2b
 
 __all__ = ["STARTED_NS", "SWITCH", "keep", "replayed", "tree"]
 
@@ -48,14 +53,14 @@ def replayed(argv: Sequence[str]) -> int | None:
     if not _enabled():
         return None
     try:
-        record = json.loads(_read(_record_path(argv)))
+        record = marshal.loads(_read(_record_path(argv)))
         if record.get("context") != _context(argv):
             return None
         if _digest(_signatures(record["paths"].split("\0"))) != record["digest"]:
             return None
         streams = {"stdout": sys.stdout, "stderr": sys.stderr}
         said = [(streams[stream], str(text)) for stream, text in record["said"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError):
         return None  # no answer, or one this version cannot read: the command runs
     for stream, text in said:
         stream.write(text)
@@ -72,6 +77,8 @@ def keep(
     it imports from (a package installed, upgraded or removed there changes them). Nothing is
     kept when one of them changed too recently to be trusted; a record that cannot be written is
     only time lost."""
+    import contextlib  # here, not above: a command that is answered never needs it
+
     if _enabled():
         with contextlib.suppress(OSError):  # the working folder gone, a cache that is a file
             _keep(argv, paths, said)
@@ -94,17 +101,19 @@ def _keep(
         "digest": _digest(signatures),
         "said": said,
     }
-    _write(_record_path(argv), json.dumps(record))
+    _write(_record_path(argv), marshal.dumps(record))
 
 
-def _write(target: str, text: str) -> None:
+def _write(target: str, data: bytes) -> None:
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with open(temporary, "wb") as stream:
+            stream.write(data)
         os.replace(temporary, target)
     except OSError:
+        import contextlib
+
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
@@ -157,21 +166,24 @@ def _signatures(paths: Iterable[str]) -> list[Signature]:
 def _digest(signatures: list[Signature]) -> str:
     """One digest of every signature: a record of thousands of paths is read as one string, and
     compared as one (faster than a list of numbers for each path)."""
-    return hashlib.blake2b(repr(signatures).encode()).hexdigest()
+    return _hash(repr(signatures))
 
 
 def _context(argv: Sequence[str]) -> list[str]:
     """What else the answer depends on: the command line, the folder it ran in, the Python that
     ran it and the environment (as a digest: it may hold secrets), but for what shells keep for
     themselves (the last command, the folder before the last `cd`)."""
-    environment = json.dumps(sorted(i for i in os.environ.items() if i[0] not in _SHELLS))
-    digest = hashlib.sha256(environment.encode()).hexdigest()
+    environment = sorted(f"{k}={v}" for k, v in os.environ.items() if k not in _SHELLS)
+    digest = _hash("\0".join(environment))
     return [str(FORMAT), *argv, "\0", os.getcwd(), sys.executable, sys.version, digest]
 
 
 def _record_path(argv: Sequence[str]) -> str:
-    name = zlib.crc32(json.dumps([os.getcwd(), *argv]).encode())
-    return os.path.join(_folder(), f"{name:08x}.json")
+    return os.path.join(_folder(), _hash("\0".join([os.getcwd(), *argv]))[:16] + ".answer")
+
+
+def _hash(text: str) -> str:
+    return blake2b(text.encode(errors="surrogatepass")).hexdigest()
 
 
 def _folder() -> str:
