@@ -19,6 +19,7 @@ from vendorer.errors import IndexError_, ResolutionError
 from vendorer.inputs.options import LockOptions
 from vendorer.lock.model import Lock
 from vendorer.lock.pylock import read_lock
+from vendorer.resolve import candidates
 from vendorer.resolve.chains import FromPackage
 from vendorer.target.catalog import ProfileCatalog
 
@@ -329,3 +330,28 @@ def test_a_lock_that_a_wheelhouse_follows_downloads_its_wheels_while_it_resolves
     # the session is closed: what it fetched ahead is done, and each pinned wheel was fetched
     wheels = {p.file.filename for p in locked.packages if p.file.is_wheel}
     assert wheels and _files_asked(index) == wheels
+
+
+def test_only_the_versions_resolution_reaches_are_judged(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Of 41 versions, resolution takes the newest that fits: that one and the newer one it
+    passed over (recorded in the lock, with its reason) are judged, not the 39 older ones."""
+    dists = tmp_path / "dists"
+    for minor in range(40):
+        make_wheel(dists, "many", f"1.{minor}")
+    make_wheel(dists, "many", "2.0", tag="cp312-cp312-macosx_11_0_arm64")
+    judged: list[str] = []
+    choose = candidates._choose
+
+    def judging(group: object, *args: object, **kwargs: object) -> object:
+        judged.append(str(group.wheels[0].version))  # type: ignore[attr-defined]
+        return choose(group, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(candidates, "_choose", judging)
+    index = static_index(dists)
+    lock = make_lock(LINUX, _requirements(tmp_path, "many"), LockOptions(index_url=index.url)).lock
+    package = lock.package("many")
+    assert package is not None and str(package.version) == "1.39"
+    assert [line.split(":")[0] for line in package.newer] == ["2.0"]
+    assert sorted(set(judged)) == ["1.39", "2.0"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ __all__ = [
     "FilePolicy",
     "Rejection",
     "VersionChoice",
+    "VersionTable",
     "choose_versions",
     "newest_usable",
     "release_allowed",
@@ -96,29 +97,89 @@ def choose_versions(
     `pinned` are versions the user named exactly (`==1.2.3`): only those may come from yanked
     files. `allowed_hashes` ("sha256:<hex>"), when given, admits only files with one of them.
     """
-    by_version: dict[Version, _Files] = defaultdict(_Files)
-    for file in files:
-        group = by_version[file.version]
-        (group.wheels if file.is_wheel else group.sdists).append(file)
-    choices: list[VersionChoice] = []
-    rejections: list[Rejection] = []
-    for version in sorted(by_version, reverse=True):
-        group = by_version[version]
-        choice, reason = _choose(
-            group,
-            profile,
-            policy,
-            tag_rank,
-            pinned=version in pinned,
+    table = VersionTable(
+        files,
+        profile,
+        policy=policy,
+        tag_rank=tag_rank,
+        pinned=pinned,
+        allowed_hashes=allowed_hashes,
+    )
+    return list(table.ordered()), table.rejections()
+
+
+class VersionTable:
+    """A project's versions, each judged by the rule of `choose_versions` only when first
+    reached: resolution mostly takes one of the newest, and a project such as numpy lists
+    hundreds of versions in thousands of files (flask, pandas and requests: 1,220 versions,
+    13,841 files, 55-65 ms of the lock's own thread when all were judged)."""
+
+    def __init__(
+        self,
+        files: Iterable[DistFile],
+        profile: Profile,
+        *,
+        policy: FilePolicy,
+        tag_rank: Mapping[Tag, int],
+        pinned: Sequence[Version] = (),
+        allowed_hashes: frozenset[str] = frozenset(),
+    ) -> None:
+        self._groups: dict[Version, _Files] = defaultdict(_Files)
+        for file in files:
+            group = self._groups[file.version]
+            (group.wheels if file.is_wheel else group.sdists).append(file)
+        self._newest_first = sorted(self._groups, reverse=True)
+        self._judged: dict[Version, tuple[VersionChoice | None, str]] = {}
+        self._judge = functools.partial(
+            _choose,
+            profile=profile,
+            policy=policy,
+            tag_rank=tag_rank,
             allowed_hashes=allowed_hashes,
         )
-        if choice is None:
-            rejections.append(Rejection(version=version, reason=reason))
-        else:
-            choices.append(choice)
-    if not policy.prefer_newest:  # stable sort: newest first within each kind
-        choices.sort(key=lambda choice: choice.needs_build)
-    return choices, rejections
+        self._pinned = frozenset(pinned)
+        self.prefer_newest = policy.prefer_newest
+
+    def choice(self, version: Version) -> VersionChoice | None:
+        """`version` as the target would get it; None when it is not usable (or not listed)."""
+        if version not in self._groups:
+            return None
+        if version not in self._judged:
+            group = self._groups[version]
+            self._judged[version] = self._judge(group, pinned=version in self._pinned)
+        return self._judged[version][0]
+
+    def ordered(self) -> Iterator[VersionChoice]:
+        """The usable versions in preference order, judged as they are reached: newest first,
+        or (wheel-first) every one with a wheel before those that need a build."""
+        needs_build: list[VersionChoice] = []
+        for version in self._newest_first:
+            choice = self.choice(version)
+            if choice is None:
+                continue
+            if choice.needs_build and not self.prefer_newest:
+                needs_build.append(choice)
+            else:
+                yield choice
+        yield from needs_build
+
+    def usable(self, newer_than: Version | None = None) -> list[VersionChoice]:
+        """Every usable version (newer than `newer_than`), newest first."""
+        listed = (self.choice(version) for version in self._newer(newer_than))
+        return [choice for choice in listed if choice is not None]
+
+    def rejections(self, newer_than: Version | None = None) -> list[Rejection]:
+        """Why each version (newer than `newer_than`) that is not usable was rejected, newest
+        first."""
+        found = []
+        for version in self._newer(newer_than):
+            if self.choice(version) is None:
+                found.append(Rejection(version=version, reason=self._judged[version][1]))
+        return found
+
+    def _newer(self, than: Version | None) -> list[Version]:
+        versions = self._newest_first
+        return versions if than is None else [v for v in versions if v > than]
 
 
 def _choose(

@@ -99,8 +99,9 @@ def unsatisfiable(
 
 def _unsatisfied(reqs: Sequence[Req], provider: TargetProvider) -> UnsatisfiedProject:
     name = reqs[0].name
+    table = provider.versions.get(name)
     newest = newest_usable(
-        provider.usable.get(name, []),
+        table.usable() if table else [],
         provider.profile,
         provider.readable_metadata,
         pre=provider.allows_pre(*reqs),
@@ -108,7 +109,7 @@ def _unsatisfied(reqs: Sequence[Req], provider: TargetProvider) -> UnsatisfiedPr
     return UnsatisfiedProject(
         name=name,
         chains=tuple(_chain(req, provider) for req in reqs),
-        rejections=tuple(provider.rejections.get(name, [])),
+        rejections=tuple(table.rejections() if table else []),
         newest=newest,
         names_a_file=any(req.file for req in reqs),
     )

@@ -27,13 +27,7 @@ from resolvelib.resolvers import RequirementInformation
 from vendorer.errors import ResolutionError, VendorerError
 from vendorer.index.models import DistFile
 from vendorer.report import RESOLVE, Reporter
-from vendorer.resolve.candidates import (
-    FilePolicy,
-    Rejection,
-    VersionChoice,
-    choose_versions,
-    release_allowed,
-)
+from vendorer.resolve.candidates import FilePolicy, VersionChoice, VersionTable, release_allowed
 from vendorer.resolve.chains import FromPackage, RequiredBy
 from vendorer.target.profile import Profile
 
@@ -171,8 +165,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         self.build_metadata = build_metadata
         self.environment = profile.marker_environment()
         self.tag_rank = {tag: rank for rank, tag in enumerate(profile.tags)}
-        self.rejections: dict[NormalizedName, list[Rejection]] = {}
-        self.usable: dict[NormalizedName, list[VersionChoice]] = {}
+        self.versions: dict[NormalizedName, VersionTable] = {}  # as last asked for
         self.asked_by: dict[NormalizedName, Req] = {}  # the first requirement naming a project
         self.requires_python: dict[tuple[str, Version], SpecifierSet | None] = {}
         self._metadata: dict[tuple[str, Version], Metadata] = {}
@@ -204,7 +197,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> list[Candidate] | Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         bad = {candidate.version for candidate in incompatibilities[identifier]}
         if identifier == PYTHON:
@@ -212,23 +205,35 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             fits = all(req.specifier.contains(version, prereleases=True) for req in reqs)
             return [Candidate(_PYTHON, version)] if fits and version not in bad else []
         name, extras = reqs[0].name, frozenset().union(*(req.extras for req in reqs))
-        choices = self._choices(name, reqs)
+        table = self._versions(name, reqs)
         constraint = self.constraints.get(name, SpecifierSet())
-        matches = []
-        for choice in choices:
-            if choice.version in bad:
-                continue
-            allowed = all(
-                req.specifier.contains(choice.version, prereleases=self.allows_pre(req))
-                for req in reqs
-            ) and constraint.contains(choice.version, prereleases=True)
-            if allowed and release_allowed(choice.version, pre=self.allows_pre(*reqs)):
-                matches.append(Candidate(name, choice.version, extras, choice))
-        kept = self.preferred.get(name)
-        matches.sort(key=lambda candidate: candidate.version != kept)  # stable: the rest in order
-        if matches:
-            self.prefetch_metadata(matches[0])
-        return matches
+        pre = self.allows_pre(*reqs)
+
+        def allowed(choice: VersionChoice) -> bool:
+            return (
+                choice.version not in bad
+                and all(
+                    req.specifier.contains(choice.version, prereleases=self.allows_pre(req))
+                    for req in reqs
+                )
+                and constraint.contains(choice.version, prereleases=True)
+                and release_allowed(choice.version, pre=pre)
+            )
+
+        kept = self.preferred.get(name)  # the version the lock had goes first where it fits
+
+        def matches() -> Iterator[Candidate]:
+            first = table.choice(kept) if kept is not None else None
+            if first is not None and allowed(first):
+                yield Candidate(name, first.version, extras, first)
+            for choice in table.ordered():
+                if choice.version != kept and allowed(choice):
+                    yield Candidate(name, choice.version, extras, choice)
+
+        first = next(matches(), None)
+        if first is not None:
+            self.prefetch_metadata(first)
+        return matches  # a factory: resolvelib judges versions only as far as it looks
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if candidate.name == PYTHON:
@@ -265,22 +270,18 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def allows_pre(self, *reqs: Req) -> bool:
         return self.policy.pre or any(req.specifier.prereleases for req in reqs)
 
-    def _choices(self, name: NormalizedName, reqs: list[Req]) -> list[VersionChoice]:
+    def _versions(self, name: NormalizedName, reqs: list[Req]) -> VersionTable:
         direct = [req.file for req in reqs if req.file is not None]
-        files = direct[:1] if direct else self.source.project_files(name)
-        pinned = _exact_pins(reqs)
-        allowed_hashes = frozenset().union(*(req.hashes for req in reqs))
-        choices, rejections = choose_versions(
-            files,
+        table = VersionTable(
+            direct[:1] if direct else self.source.project_files(name),
             self.profile,
             policy=self.policy,
             tag_rank=self.tag_rank,
-            pinned=pinned,
-            allowed_hashes=allowed_hashes,
+            pinned=_exact_pins(reqs),
+            allowed_hashes=frozenset().union(*(req.hashes for req in reqs)),
         )
-        self.rejections[name] = rejections
-        self.usable[name] = choices
-        return choices
+        self.versions[name] = table
+        return table
 
     def _metadata_of(self, candidate: Candidate) -> Metadata:
         key = (candidate.name, candidate.version)

@@ -183,9 +183,8 @@ def _collect(
 
 def _newer_versions(candidate: Candidate, provider: TargetProvider) -> tuple[Rejection, ...]:
     """Every version newer than the chosen one, with the reason it was not taken."""
-    rejected = [
-        r for r in provider.rejections.get(candidate.name, []) if r.version > candidate.version
-    ]
+    table = provider.versions.get(candidate.name)
+    rejected = table.rejections(newer_than=candidate.version) if table else []
     chose_wheel = candidate.choice is not None and not candidate.choice.needs_build
     kept = provider.preferred.get(candidate.name) == candidate.version
 
@@ -201,7 +200,6 @@ def _newer_versions(candidate: Candidate, provider: TargetProvider) -> tuple[Rej
 
     passed_over = [
         Rejection(version=choice.version, reason=reason(choice))
-        for choice in provider.usable.get(candidate.name, [])
-        if choice.version > candidate.version
+        for choice in (table.usable(newer_than=candidate.version) if table else [])
     ]
     return tuple(sorted(rejected + passed_over, key=lambda r: r.version, reverse=True))
