@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from packaging.version import Version
 
 from tests.support.dists import make_sdist, make_wheel, metadata_text, write_tar_gz, write_zip
 from tests.support.index import JSON_TYPE, PypiServer, StaticIndex, core_metadata, free_port
@@ -33,8 +34,8 @@ from vendorer.index.errors import (
     ResponseTooLargeError,
 )
 from vendorer.index.finder import Finder
-from vendorer.index.models import MAX_DOCUMENT, DistFile
-from vendorer.index.pages import ACCEPT
+from vendorer.index.models import MAX_DOCUMENT, DistFile, Link
+from vendorer.index.pages import ACCEPT, dist_file
 
 Summary = dict[str, tuple[object, ...]]
 
@@ -899,3 +900,34 @@ def test_core_metadata_too_big_inside_an_archive_is_refused(tmp_path: Path) -> N
         for file in files:
             with pytest.raises(MetadataError, match="larger than the 64 MiB vendorer reads"):
                 finder.metadata(file)
+
+
+def test_a_versions_files_are_made_when_it_is_first_asked_for(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Of a JSON page's files, only a name that gives no version is judged as the page is read
+    (so what is wrong with it is said); each version's files when it is asked for, once."""
+    for minor in range(30):
+        make_wheel(tmp_path / "d", "many", f"1.{minor}")
+    make_sdist(tmp_path / "d", "many", "1.29")
+    index = static_index(tmp_path / "d")
+    index.add_links("many", f"{index.base}/files/many-not!a!version.tar.gz")
+    made: list[str] = []
+
+    def making(link: Link, **options: object) -> DistFile | None:
+        made.append(link.filename)
+        return dist_file(link, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("vendorer.index.listing.dist_file", making)
+    recorder = Recorder()
+    with Finder(index_urls=[index.url], reporter=recorder) as finder:
+        many = finder.project_listing("many")
+        assert made == ["many-not!a!version.tar.gz"]
+        assert any("many-not!a!version.tar.gz" in w for w in recorder.warnings)
+        assert len(many.versions) == 30
+        newest = many.files(Version("1.29"))
+        assert sorted(f.filename for f in newest) == [
+            "many-1.29-py3-none-any.whl", "many-1.29.tar.gz"]  # fmt: skip
+        assert many.files(Version("1.29")) is newest  # made once
+        assert len(made) == 3
+        assert len(finder.project_files("many")) == 31  # every file, all made

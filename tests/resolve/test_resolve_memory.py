@@ -21,6 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from vendorer.errors import ResolutionError
+from vendorer.index.listing import Listing
 from vendorer.index.models import DistFile
 from vendorer.resolve.candidates import FilePolicy
 from vendorer.resolve.resolver import Resolution, RootRequirement, resolve_for
@@ -54,12 +55,12 @@ class MemorySource:
     projects: Mapping[str, Sequence[Release]]
     metadata_reads: list[str] = field(default_factory=list)
 
-    def project_files(self, name: str) -> list[DistFile]:
-        return [
+    def project_listing(self, name: str) -> Listing:
+        return Listing.of(
             file
             for release in self.projects.get(canonicalize_name(name), ())
             for file in _files(canonicalize_name(name), release)
-        ]
+        )
 
     def metadata(self, file: DistFile) -> Metadata | None:
         self.metadata_reads.append(file.filename)

@@ -25,13 +25,14 @@ from vendorer._util.urls import WEB_SCHEMES, file_url_path, redact, url_problem
 from vendorer.errors import IndexError_
 from vendorer.index.client import IndexClient, Part
 from vendorer.index.errors import HttpStatusError, OfflineError
+from vendorer.index.listing import Listing
 from vendorer.index.models import DistFile, Link, Page
 from vendorer.index.pages import (
     ACCEPT,
     dist_file,
     html_links,
     local_link,
-    page_links,
+    page_entries,
     split_fragment,
     url_filename,
 )
@@ -95,7 +96,7 @@ class Finder:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="finder")
         # downloads started ahead of need (see fetch_ahead), apart from the pages' pool
         self._ahead = ThreadPoolExecutor(max_workers=4, thread_name_prefix="finder-ahead")
-        self._projects: dict[NormalizedName, Future[list[DistFile]]] = {}
+        self._projects: dict[NormalizedName, Future[Listing]] = {}
         self._flat_pages: dict[str, Future[list[DistFile]]] = {}
         self._metadata: dict[str, Future[Metadata | None]] = {}
         self._url_locks: dict[str, threading.Lock] = {}
@@ -125,6 +126,10 @@ class Finder:
     def project_files(self, name: str) -> list[DistFile]:
         """Every file of `name` on every index (or on the first that lists it, with
         `first_index`), then every find-links location."""
+        return self.project_listing(name).all()
+
+    def project_listing(self, name: str) -> Listing:
+        """`project_files` by version, each version's files made when first asked for."""
         return self._project_future(name).result()
 
     def prefetch(self, names: Iterable[str]) -> None:
@@ -132,7 +137,7 @@ class Finder:
         for name in names:
             self._project_future(name)
 
-    def _project_future(self, name: str) -> Future[list[DistFile]]:
+    def _project_future(self, name: str) -> Future[Listing]:
         key = canonicalize_name(name)
         with self._lock:
             future = self._projects.get(key)
@@ -141,27 +146,25 @@ class Finder:
                 self._projects[key] = future
             return future
 
-    def _list_project(self, name: NormalizedName) -> list[DistFile]:
-        files: list[DistFile] = []
+    def _list_project(self, name: NormalizedName) -> Listing:
+        listing = Listing(self._warn)
         for index in self.index_urls:
-            files.extend(self._index_files(index, name))
-            if files and self.first_index:
+            if self._list_index(index, name, listing) and self.first_index:
                 break  # later indexes cannot shadow it (dependency confusion)
         for link in self.find_links:
-            files.extend(f for f in self._flat_files(link) if f.project == name)
-        return self._merge(files)
+            for file in self._flat_files(link):
+                if file.project == name:
+                    listing.add_file(file)
+        return listing
 
-    def _index_files(self, index: str, name: NormalizedName) -> list[DistFile]:
+    def _list_index(self, index: str, name: NormalizedName, listing: Listing) -> bool:
+        """Add the files `index` lists for `name`; whether it lists any."""
         url = urljoin(index.rstrip("/") + "/", f"{name}/")
         page = self._client.get_page(url, accept=self.accept)
         if page is None:
-            return []  # not on this index
-        files = self._dist_files(page_links(page, self._warn), index)
-        for stranger in (f for f in files if f.project != name):
-            self._warn(
-                f"skipped {stranger.filename}: listed on {page.url} but not a file of {name}"
-            )
-        return [f for f in files if f.project == name]
+            return False  # not on this index
+        entries = page_entries(page, self._warn)
+        return listing.add_page(entries, name, source=redact(index), page_url=page.url)
 
     def _flat_files(self, link: str) -> list[DistFile]:
         """A find-links location's files, read once. The first caller reads it in its own thread
@@ -199,19 +202,6 @@ class Finder:
     def _dist_files(self, links: Iterable[Link], source: str) -> list[DistFile]:
         shown = redact(source)
         return [f for link in links if (f := dist_file(link, source=shown, warn=self._warn))]
-
-    def _merge(self, files: list[DistFile]) -> list[DistFile]:
-        """One file per filename: the first location wins (indexes in order, then find-links)."""
-        unique: dict[str, DistFile] = {}
-        for file in files:
-            first = unique.setdefault(file.filename, file)
-            theirs, ours = file.hashes.get("sha256"), first.hashes.get("sha256")
-            if first is not file and theirs and ours and theirs != ours:
-                self._warn(
-                    f"{file.filename} differs between {first.source} and {file.source}; "
-                    f"using the one from {first.source}"
-                )
-        return list(unique.values())
 
     # --- metadata -------------------------------------------------------------------------------
 

@@ -32,9 +32,11 @@ __all__ = [
     "ACCEPT",
     "HTML_TYPE",
     "JSON_TYPE",
+    "Entry",
     "dist_file",
     "html_links",
     "local_link",
+    "page_entries",
     "page_links",
     "specifier",
     "split_fragment",
@@ -47,20 +49,32 @@ ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.1"
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")  # exactly what packaging's parsers accept
 
 Warn = Callable[[str], None]
+Entry = tuple[str, Callable[[], "Link | None"]]  # a file's name, and what makes its link
 
 
 def page_links(page: Page, warn: Warn) -> list[Link]:
     """The links of a project page; its Content-Type says whether it is JSON or HTML."""
+    return [link for _, make in page_entries(page, warn) if (link := make()) is not None]
+
+
+def page_entries(page: Page, warn: Warn) -> list[Entry]:
+    """Each file of a project page: its name and what makes its link. A JSON page's links are
+    made (URL judged, hashes read) only when `make` is called, at most once each: resolution
+    looks at a few of the thousands of files a page such as numpy's lists."""
     media = page.content_type.split(";")[0].strip().lower()
     version = re.fullmatch(r"application/vnd\.pypi\.simple\.v(\d+)\+(json|html)", media)
     if version is not None:
         _check_api_version(version.group(1), page.url)
     if media.endswith("json"):
-        return _json_links(page, warn)
-    return html_links(page, warn)
+        return _json_entries(page, warn)
+    return [(link.filename, functools.partial(_given, link)) for link in html_links(page, warn)]
 
 
-def _json_links(page: Page, warn: Warn) -> list[Link]:
+def _given(link: Link) -> Link:
+    return link
+
+
+def _json_entries(page: Page, warn: Warn) -> list[Entry]:
     try:
         document = json.loads(page.body)
     except ValueError:
@@ -71,19 +85,26 @@ def _json_links(page: Page, warn: Warn) -> list[Link]:
     api_version = meta.get("api-version") if isinstance(meta, dict) else None
     if isinstance(api_version, str):
         _check_api_version(api_version.split(".")[0], page.url)
-    links = []
+    entries: list[Entry] = []
     for entry in document["files"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             warn(f"skipped a malformed file entry on {page.url}: {entry!r:.80}")
             continue
-        joined = _link_url(page.url, entry["url"], page.url, warn)
-        if joined is not None:
-            links.append(_json_link(joined, entry))
-    return links
+        filename = entry.get("filename")
+        if not isinstance(filename, str):
+            try:
+                filename = url_filename(entry["url"])
+            except ValueError:  # a URL that does not parse: said when its link is made
+                filename = ""
+        entries.append((filename, functools.partial(_json_link, page.url, entry, warn)))
+    return entries
 
 
-def _json_link(joined: str, entry: Mapping[str, object]) -> Link:
-    """One PEP 691 `files` entry, its URL already made absolute."""
+def _json_link(page_url: str, entry: Mapping[str, object], warn: Warn) -> Link | None:
+    """One PEP 691 `files` entry; None (with a warning) for a URL vendorer cannot fetch."""
+    joined = _link_url(page_url, str(entry["url"]), page_url, warn)
+    if joined is None:
+        return None
     url, hashes = split_fragment(joined)
     filename = entry.get("filename")
     yanked = entry.get("yanked", False)

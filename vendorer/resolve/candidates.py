@@ -8,7 +8,6 @@ compiler-less target wants a version with a wheel before a newer one that has on
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from packaging.tags import Tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from vendorer.index.listing import Listing
 from vendorer.index.models import DistFile
 from vendorer.target.profile import Profile
 
@@ -98,7 +98,7 @@ def choose_versions(
     files. `allowed_hashes` ("sha256:<hex>"), when given, admits only files with one of them.
     """
     table = VersionTable(
-        files,
+        Listing.of(files),
         profile,
         policy=policy,
         tag_rank=tag_rank,
@@ -116,7 +116,7 @@ class VersionTable:
 
     def __init__(
         self,
-        files: Iterable[DistFile],
+        listing: Listing,
         profile: Profile,
         *,
         policy: FilePolicy,
@@ -124,11 +124,8 @@ class VersionTable:
         pinned: Sequence[Version] = (),
         allowed_hashes: frozenset[str] = frozenset(),
     ) -> None:
-        self._groups: dict[Version, _Files] = defaultdict(_Files)
-        for file in files:
-            group = self._groups[file.version]
-            (group.wheels if file.is_wheel else group.sdists).append(file)
-        self._newest_first = sorted(self._groups, reverse=True)
+        self._listing = listing
+        self._newest_first = sorted(listing.versions, reverse=True)
         self._judged: dict[Version, tuple[VersionChoice | None, str]] = {}
         self._judge = functools.partial(
             _choose,
@@ -142,11 +139,14 @@ class VersionTable:
 
     def choice(self, version: Version) -> VersionChoice | None:
         """`version` as the target would get it; None when it is not usable (or not listed)."""
-        if version not in self._groups:
-            return None
         if version not in self._judged:
-            group = self._groups[version]
-            self._judged[version] = self._judge(group, pinned=version in self._pinned)
+            group = _Files()
+            for file in self._listing.files(version):
+                (group.wheels if file.is_wheel else group.sdists).append(file)
+            if not group.wheels and not group.sdists:  # none of its files could be read
+                self._judged[version] = (None, "")
+            else:
+                self._judged[version] = self._judge(group, pinned=version in self._pinned)
         return self._judged[version][0]
 
     def ordered(self) -> Iterator[VersionChoice]:
@@ -173,8 +173,8 @@ class VersionTable:
         first."""
         found = []
         for version in self._newer(newer_than):
-            if self.choice(version) is None:
-                found.append(Rejection(version=version, reason=self._judged[version][1]))
+            if self.choice(version) is None and (reason := self._judged[version][1]):
+                found.append(Rejection(version=version, reason=reason))
         return found
 
     def _newer(self, than: Version | None) -> list[Version]:

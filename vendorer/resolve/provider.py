@@ -25,6 +25,7 @@ from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementInformation
 
 from vendorer.errors import ResolutionError, VendorerError
+from vendorer.index.listing import Listing
 from vendorer.index.models import DistFile
 from vendorer.report import RESOLVE, Reporter
 from vendorer.resolve.candidates import FilePolicy, VersionChoice, VersionTable, release_allowed
@@ -50,7 +51,7 @@ _PYTHON = NormalizedName(PYTHON)
 class PackageSource(Protocol):
     """Where files and metadata come from (the Finder, in production)."""
 
-    def project_files(self, name: str) -> list[DistFile]: ...
+    def project_listing(self, name: str) -> Listing: ...
 
     def metadata(self, file: DistFile) -> Metadata | None: ...
 
@@ -273,7 +274,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def _versions(self, name: NormalizedName, reqs: list[Req]) -> VersionTable:
         direct = [req.file for req in reqs if req.file is not None]
         table = VersionTable(
-            direct[:1] if direct else self.source.project_files(name),
+            Listing.of(direct[:1]) if direct else self.source.project_listing(name),
             self.profile,
             policy=self.policy,
             tag_rank=self.tag_rank,
@@ -313,7 +314,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
 
     def prefetch_projects(self, names: Iterable[str]) -> None:
         for name in names:
-            self._prefetcher.submit(self.source.project_files, name)
+            self._prefetcher.submit(self.source.project_listing, name)
 
     def prefetch_metadata(self, candidate: Candidate) -> None:
         choice = candidate.choice
