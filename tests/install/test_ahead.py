@@ -271,3 +271,27 @@ def test_ctrl_c_while_wheels_unpack_ahead_leaves_nothing(
     assert not (folder / "lib").exists()
     assert not run_in_progress(folder / "lib")
     assert not list(Path(os.environ["VENDORER_CACHE_DIR"]).rglob("*.part"))
+
+
+def test_a_wheel_starts_downloading_before_its_version_is_pinned(
+    big_app: tuple[Path, StaticIndex],
+) -> None:
+    """webfw's wheel is asked for while its metadata (which resolution needs to pin it) is held
+    back at the index: the download starts as soon as resolution takes the version up."""
+    folder, index = big_app
+    wheel = "/files/webfw-1.0-py3-none-any.whl"
+    index.hold(wheel + ".metadata")
+    try:
+        command = [sys.executable, "-m", "vendorer", "build"]
+        pipe = subprocess.PIPE
+        run = subprocess.Popen(command, cwd=folder, stdout=pipe, stderr=pipe, text=True)
+        deadline = time.monotonic() + 30
+        while wheel not in index.paths(wheel) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert wheel in index.paths(wheel), "the wheel was not asked for while its metadata waited"
+        assert run.poll() is None  # still resolving: nothing was pinned without the metadata
+    finally:
+        index.release()
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 0, stderr
+    assert index.paths(wheel).count(wheel) == 1  # downloaded once

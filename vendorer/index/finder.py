@@ -376,7 +376,7 @@ class Finder:
                 if file.is_wheel:
                     check_zip(temporary, file)
             except BaseException:
-                temporary.unlink(missing_ok=True)
+                self._store.drop(temporary)
                 raise
             self._sha256_of_url[file.url] = computed["sha256"]
             return self._store.keep(temporary, computed["sha256"])

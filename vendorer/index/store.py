@@ -36,6 +36,7 @@ class FileStore:
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
         self._swept = False
+        self._parts: set[Path] = set()  # temporaries not yet kept or dropped
 
     @property
     def root(self) -> Path:
@@ -92,6 +93,8 @@ class FileStore:
                             part.unlink()
         fd, name = tempfile.mkstemp(dir=folder, suffix=".part")
         os.close(fd)
+        with self._lock:
+            self._parts.add(Path(name))
         return Path(name)
 
     def keep(self, temporary: Path, sha256: str) -> Path:
@@ -99,9 +102,23 @@ class FileStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary.chmod(0o644)
         temporary.replace(target)
+        with self._lock:
+            self._parts.discard(temporary)
         return target
 
+    def drop(self, temporary: Path) -> None:
+        temporary.unlink(missing_ok=True)
+        with self._lock:
+            self._parts.discard(temporary)
+
     def close(self) -> None:
+        """Remove the temporaries of downloads still running (after Ctrl-C or an error: their
+        threads are not waited for), and a private folder."""
+        with self._lock:
+            parts, self._parts = self._parts, set()
+        for part in parts:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
         if self._temporary is not None:
             self._temporary.cleanup()
 

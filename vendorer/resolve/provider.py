@@ -157,9 +157,11 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         build_metadata: MetadataBuilder | None,
         *,
         preferred: Mapping[NormalizedName, Version],
+        on_choice: Callable[[VersionChoice], None] | None = None,
     ) -> None:
         self.profile = profile
         self.preferred = preferred  # the previous lock's versions: tried first, kept if they fit
+        self.on_choice = on_choice  # told of each project's first candidate (resolve_for)
         self.source = source
         self.policy = policy
         self.constraints = constraints
@@ -234,6 +236,8 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         first = next(matches(), None)
         if first is not None:
             self.prefetch_metadata(first)
+            if self.on_choice is not None and first.choice is not None:
+                self.on_choice(first.choice)
         return matches  # a factory: resolvelib judges versions only as far as it looks
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:

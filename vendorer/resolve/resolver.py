@@ -82,14 +82,15 @@ def resolve_for(
     build_metadata: MetadataBuilder | None = None,
     reporter: Reporter = NULL_REPORTER,
     preferred: Mapping[NormalizedName, Version] | None = None,
-    on_pin: Callable[[VersionChoice], None] | None = None,
+    on_choice: Callable[[VersionChoice], None] | None = None,
 ) -> Resolution:
     """The exact set of versions and files that satisfies `requirements` on `profile`'s target.
 
     `preferred` versions (the previous lock's) are tried first, so a changed requirement moves
     only what it must, as pip-tools and uv do. Each project pinned is RESOLVE progress for
-    `reporter` (whose caller runs that task), and its chosen version is told to `on_pin` (a pin
-    may yet be undone by backtracking).
+    `reporter` (whose caller runs that task). `on_choice` is told of each version resolution
+    takes up first for a project (as soon as its page is read) and of each it pins: mostly the
+    same one, and either may yet be passed over (backtracking).
     """
     environment = {**profile.marker_environment(), "extra": ""}
     roots = [
@@ -104,12 +105,13 @@ def resolve_for(
         _constraint_specifiers(constraints, environment),
         build_metadata,
         preferred=preferred or {},
+        on_choice=on_choice,
     )
     for root in roots:
         provider.asked_by.setdefault(root.name, root)
     provider.prefetch_projects(root.name for root in roots)
     try:
-        resolver = Resolver(provider, PinReporter(reporter, on_pin))
+        resolver = Resolver(provider, PinReporter(reporter, on_choice))
         result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as error:
         raise Unresolvable(unsatisfiable(error.causes, provider)) from None
