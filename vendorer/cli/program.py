@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from vendorer._util.urls import scrub_credentials
+from vendorer.cli import INTERRUPTED
 from vendorer.cli.options import check_paths, check_text
 from vendorer.cli.output import Output
 from vendorer.cli.parser import build_parser
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         Output().say("interrupted: nothing was left half-written")
-        return 130
+        return INTERRUPTED
     except Exception as error:  # the last line of defence: a bug in vendorer
         return _internal_error(error)
 

@@ -37,7 +37,6 @@ __all__ = [
     "html_links",
     "local_link",
     "page_entries",
-    "page_links",
     "specifier",
     "split_fragment",
     "url_filename",
@@ -52,15 +51,11 @@ Warn = Callable[[str], None]
 Entry = tuple[str, Callable[[], "Link | None"]]  # a file's name, and what makes its link
 
 
-def page_links(page: Page, warn: Warn) -> list[Link]:
-    """The links of a project page; its Content-Type says whether it is JSON or HTML."""
-    return [link for _, make in page_entries(page, warn) if (link := make()) is not None]
-
-
 def page_entries(page: Page, warn: Warn) -> list[Entry]:
-    """Each file of a project page: its name and what makes its link. A JSON page's links are
-    made (URL judged, hashes read) only when `make` is called, at most once each: resolution
-    looks at a few of the thousands of files a page such as numpy's lists."""
+    """Each file of a project page (its Content-Type says whether it is JSON or HTML): its name
+    and what makes its link. A JSON page's links are made (URL judged, hashes read) only when
+    `make` is called, at most once each: resolution looks at a few of the thousands of files a
+    page such as numpy's lists."""
     media = page.content_type.split(";")[0].strip().lower()
     version = re.fullmatch(r"application/vnd\.pypi\.simple\.v(\d+)\+(json|html)", media)
     if version is not None:
