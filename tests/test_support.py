@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -417,6 +418,41 @@ def test_static_index_failure_switches_and_request_log(
         index.release()
         assert held.result(timeout=10).status_code == 200
     assert httpx.get(index.url + "other/", timeout=5).status_code == 200  # nothing held now
+
+
+def test_static_index_pauses_a_download_and_serves_other_ranges(
+    thing: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    index = static_index(thing)
+    name = "thing-1.0-py3-none-any.whl"
+    whole = (thing / name).read_bytes()
+    url = f"{index.base}/files/{name}"
+    index.pause(name)
+    with concurrent.futures.ThreadPoolExecutor(1) as waiting, httpx.Client() as client:
+        half = threading.Event()
+
+        def receive() -> bytes:
+            received = b""
+            with client.stream("GET", url, timeout=30) as response:
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) >= len(whole) // 2:
+                        half.set()
+            return received
+
+        paused = waiting.submit(receive)
+        assert half.wait(10)
+        time.sleep(0.3)
+        assert not paused.done()  # half came, the rest waits
+        ranged = httpx.get(url, headers={"Range": "bytes=-10"})  # ranges are not paused
+        assert ranged.status_code == 206 and ranged.content == whole[-10:]
+        index.release()
+        assert paused.result(timeout=10) == whole
+
+    other = b"x" * len(whole)
+    index.serve_other_ranges(name, other)
+    assert httpx.get(url, headers={"Range": "bytes=0-3"}).content == b"xxxx"
+    assert httpx.get(url).content == whole  # the whole file is the file
 
 
 def test_static_index_lists_files_it_cannot_read(

@@ -204,7 +204,7 @@ def test_a_build_unpacks_big_wheels_as_they_arrive(
     assert run.vendored is not None and run.vendored.report.changed
     assert sorted(moved) == ["blobs/blob.bin", "webfw/blob.bin"]
     assert hashed == []
-    downloads = [path for _, path, _ in index.requests if path.endswith(".whl")]
+    downloads = _whole_wheels_asked(index)
     assert len(downloads) == len(set(downloads)) == 3
     assert leftovers(folder / "lib") == []
     without = folder.parent / "without"
@@ -294,4 +294,9 @@ def test_a_wheel_starts_downloading_before_its_version_is_pinned(
         index.release()
     _, stderr = run.communicate(timeout=60)
     assert run.returncode == 0, stderr
-    assert index.paths(wheel).count(wheel) == 1  # downloaded once
+    assert _whole_wheels_asked(index).count(wheel) == 1  # downloaded once
+
+
+def _whole_wheels_asked(index: StaticIndex) -> list[str]:
+    """The wheels asked for whole (not their ends, which Range requests read: see `growing`)."""
+    return [p for _, p, h in index.requests if p.endswith(".whl") and "Range" not in h]

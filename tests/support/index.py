@@ -246,6 +246,8 @@ class StaticIndex:
         self._failures: list[tuple[str, int]] = []
         self._delay, self._delayed = 0.0, "/"
         self._held: str | None = None
+        self._paused: set[str] = set()
+        self._ranged: dict[str, bytes] = {}
         self._gate = threading.Event()
         self.page_headers: dict[str, str] = {}
         """Headers added to project pages (Cache-Control, Age...)."""
@@ -280,17 +282,30 @@ class StaticIndex:
         self._gate.clear()
         self._held = path_prefix
 
+    def pause(self, filename: str) -> None:
+        """Send the first half of `filename` (asked for whole, not by Range) and wait there until
+        `release()` (at most a minute) before the rest: a client is caught mid-download."""
+        self._gate.clear()
+        self._paused.add(filename)
+
     def release(self) -> None:
-        """Let the answers `hold` keeps waiting go on, and hold nothing more."""
+        """Let the answers `hold` and `pause` keep waiting go on, and hold nothing more."""
         self._held = None
+        self._paused.clear()
         self._gate.set()
+
+    def serve_other_ranges(self, filename: str, data: bytes) -> None:
+        """Answer Range requests for `filename` out of `data`, as a server whose file changed
+        between two requests would."""
+        self._ranged[filename] = data
 
     def serve_wrong_bytes(self, filename: str) -> None:
         """Serve `filename` (a file or its `.metadata`) with other bytes of the same length."""
         self._wrong_bytes.add(filename)
 
     def drop_connection(self, filename: str) -> None:
-        """Announce all of `filename`, send half of it and close the connection."""
+        """Announce all of `filename` (asked for whole, not by Range), send half of it and close
+        the connection."""
         self._drop.add(filename)
 
     def add_links(self, project: str, *hrefs: str) -> None:
@@ -521,10 +536,12 @@ class StaticIndex:
                     return
                 if name in index._wrong_bytes:
                     data = bytes(byte ^ 0xFF for byte in data)
-                if name in index._drop:
+                if index.ranges and (wanted := self.headers.get("Range")):
+                    self._send_range(index._ranged.get(name, data), wanted, content_type)
+                elif name in index._drop:
                     self._send_half(data)
-                elif index.ranges and (wanted := self.headers.get("Range")):
-                    self._send_range(data, wanted, content_type)
+                elif name in index._paused:
+                    self._send_half(data, then_wait=True)
                 else:
                     self._send(200, data, content_type)
 
@@ -567,7 +584,8 @@ class StaticIndex:
                     pass
                 self.close_connection = True
 
-            def _send_half(self, data: bytes) -> None:
+            def _send_half(self, data: bytes, *, then_wait: bool = False) -> None:
+                """Half of `data` and the connection closed, or the rest once released."""
                 index.statuses.append((self.path, 200))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
@@ -575,7 +593,10 @@ class StaticIndex:
                 self.end_headers()
                 self.wfile.write(data[: len(data) // 2])
                 self.wfile.flush()
-                self.close_connection = True
+                if then_wait and index._gate.wait(timeout=60):
+                    self.wfile.write(data[len(data) // 2 :])
+                else:
+                    self.close_connection = True
 
             def _send(
                 self,

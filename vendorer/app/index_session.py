@@ -12,8 +12,10 @@ from vendorer.inputs.options import FIRST_INDEX, IndexSettings, LockOptions, cac
 from vendorer.report import NULL_REPORTER, Reporter
 
 if TYPE_CHECKING:  # the HTTP client: imported when an index is asked
+    from vendorer.index.client import Part
     from vendorer.index.finder import Finder
     from vendorer.index.models import DistFile
+    from vendorer.install.growing import Growing
 
 __all__ = ["IndexSession", "WheelsAhead", "open_finder"]
 
@@ -28,6 +30,10 @@ class WheelsAhead(Protocol):
     def add(self, wheel: Path, sha256: str, filename: str) -> None:
         """On the thread that downloaded it: the wheel `filename` is at `wheel` (a file of the
         download cache), checked against `sha256`."""
+
+    def stream(self, growing: Growing, kept: Path, sha256: str, filename: str) -> None:
+        """On another thread, while the wheel `filename` downloads: see `Growing`; it will be
+        at `kept` once checked against `sha256`."""
 
 
 def open_finder(
@@ -88,8 +94,18 @@ class IndexSession:
         sha256, ahead = file.hashes.get("sha256"), self._wheels_ahead
         if ahead is None or sha256 is None or not file.is_wheel or not ahead.expect(file.size):
             self.finder.fetch_ahead(file)
-        else:
-            self.finder.fetch_ahead(file, then=lambda path: ahead.add(path, sha256, file.filename))
+            return
+        from vendorer.install.growing import STREAMS, Growing  # unpacked as it downloads
+
+        def started(part: Path, kept: Path, tail: Part) -> None:
+            growing = Growing(part, size=tail.size, tail_offset=tail.offset, tail=tail.data)
+            ahead.stream(growing, kept, sha256, file.filename)
+
+        self.finder.fetch_ahead(
+            file,
+            then=lambda path: ahead.add(path, sha256, file.filename),
+            started=started if STREAMS else None,
+        )
 
     def __enter__(self) -> IndexSession:
         return self

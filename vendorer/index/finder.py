@@ -11,6 +11,7 @@ profile). Warnings (files skipped, specifiers ignored...) go to the reporter as 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,7 @@ from vendorer.index.pages import (
     split_fragment,
     url_filename,
 )
+from vendorer.index.remotefile import Ranges
 from vendorer.index.store import (
     FileStore,
     check_zip,
@@ -101,7 +103,7 @@ class Finder:
         self._metadata: dict[str, Future[Metadata | None]] = {}
         self._url_locks: dict[str, threading.Lock] = {}
         self._sha256_of_url: dict[str, str] = {}  # files the index gave no sha256 for
-        self._no_ranges: set[str] = set()  # origins that serve no Range requests
+        self._ranges = Ranges(self._client)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -240,23 +242,13 @@ class Finder:
     def _ranged_metadata(self, file: DistFile) -> bytes | None:
         """A remote wheel's METADATA, kept or read by Range requests (`remotefile`); None when
         the wheel is in the store, or the index serves no ranges, or it must be downloaded."""
-        from vendorer.index.remotefile import metadata_by_ranges
-
         sha256 = file.hashes.get("sha256")
         if sha256 is None or file.url.startswith("file:") or self._store.path(sha256).is_file():
             return None
         kept = self._store.metadata(sha256)
-        origin = urljoin(file.url, "/")
-        if kept is not None or self._client.offline or origin in self._no_ranges:
+        if kept is not None:
             return kept
-
-        def fetch(wanted: str) -> Part | None:
-            part = self._client.fetch_range(file.url, wanted)
-            if part is None:  # it answers with whole files: not asked for ranges again
-                self._no_ranges.add(origin)
-            return part
-
-        data = metadata_by_ranges(fetch, file)
+        data = self._ranges.metadata(file)
         if data is not None:
             self._store.keep_metadata(sha256, data)
         return data
@@ -299,13 +291,19 @@ class Finder:
         """The file's sha256: the index's, or read off the verified file (downloaded if need be)."""
         return file.hashes.get("sha256") or sha256_of(self._verified_path(file))
 
-    def fetch_ahead(self, file: DistFile, then: Callable[[Path], None] | None = None) -> None:
+    def fetch_ahead(
+        self,
+        file: DistFile,
+        then: Callable[[Path], None] | None = None,
+        started: Callable[[Path, Path, Part], None] | None = None,
+    ) -> None:
         """Start downloading a remote `file` into the store, for a step that will ask for it
         (`verified_file` then waits for it, or finds it); what goes wrong is that step's.
         `then`, if given, is told the file's path once it is there and checked (on the thread
-        that downloaded it)."""
+        that downloaded it); `started`, for a wheel: where it is written, where it will be once
+        checked, and its end (`remotefile.wheel_tail`), read while the download goes on."""
         if not file.url.startswith("file:") and not self._client.offline:
-            fetched = self._ahead.submit(self._verified_path, file)
+            fetched = self._ahead.submit(self._verified_path, file, started=started)
             if then is not None:
                 fetched.add_done_callback(
                     lambda done: done.cancelled() or done.exception() or then(done.result())
@@ -354,8 +352,10 @@ class Finder:
         *,
         against: str = "the index's",
         reporter: Reporter = NULL_REPORTER,
+        started: Callable[[Path, Path, Part], None] | None = None,
     ) -> Path:
-        """A local path holding the file's bytes, checked against every hash the index gave."""
+        """A local path holding the file's bytes, checked against every hash the index gave;
+        `started`: see `fetch_ahead`."""
         if file.url.startswith("file:"):
             return verified_local(file, against=against)
         with self._url_lock(file.url):
@@ -369,6 +369,9 @@ class Finder:
                     "without --offline to fill it"
                 )
             temporary = self._store.temporary()
+            if started is not None and file.is_wheel:
+                with contextlib.suppress(RuntimeError):  # the pool is shut: the run is ending
+                    self._pool.submit(self._tell_tail, file, temporary, started)
             try:
                 self._client.download(file.url, temporary, reporter)
                 computed = file_digests(temporary, file.hashes)
@@ -380,6 +383,13 @@ class Finder:
                 raise
             self._sha256_of_url[file.url] = computed["sha256"]
             return self._store.keep(temporary, computed["sha256"])
+
+    def _tell_tail(
+        self, file: DistFile, part: Path, started: Callable[[Path, Path, Part], None]
+    ) -> None:
+        sha256, tail = file.hashes.get("sha256"), self._ranges.tail(file.url)
+        if sha256 is not None and tail is not None:
+            started(part, self._store.path(sha256), tail)
 
     def _url_lock(self, url: str) -> threading.Lock:
         with self._lock:

@@ -12,26 +12,85 @@ wheel itself is checked against its sha256 when it is downloaded.
 from __future__ import annotations
 
 import io
+import threading
+import zipfile
 from collections.abc import Callable
 from typing import Final
+from urllib.parse import urljoin
 
 from vendorer.errors import IndexError_
-from vendorer.index.client import Part
-from vendorer.index.metadata import wheel_metadata
+from vendorer.index.client import IndexClient, Part
 from vendorer.index.models import MAX_DOCUMENT, DistFile
 
-__all__ = ["BLOCK", "RangesRefused", "RemoteFile", "metadata_by_ranges"]
+__all__ = ["BLOCK", "Ranges", "RangesRefused", "RemoteFile", "metadata_by_ranges", "wheel_tail"]
 
 BLOCK: Final = 64 << 10  # the least asked for at once: the end of a wheel holds its directory
+MOST_TAIL: Final = 4 << 20  # a wheel's end read ahead of its download: at most this much
+
+
+class Ranges:
+    """Range requests through `client` to the servers that answer them: a server that answers
+    one with the whole file is not asked again (by its origin), nor is any when offline."""
+
+    def __init__(self, client: IndexClient) -> None:
+        self._client = client
+        self._refused: set[str] = set()
+        self._lock = threading.Lock()
+
+    def metadata(self, file: DistFile) -> bytes | None:
+        """The METADATA of the remote wheel `file` (see `metadata_by_ranges`)."""
+        fetch = self._fetcher(file.url)
+        return None if fetch is None else metadata_by_ranges(fetch, file)
+
+    def tail(self, url: str) -> Part | None:
+        """The end of the remote wheel at `url` (see `wheel_tail`)."""
+        fetch = self._fetcher(url)
+        return None if fetch is None else wheel_tail(fetch)
+
+    def _fetcher(self, url: str) -> Callable[[str], Part | None] | None:
+        origin = urljoin(url, "/")
+        with self._lock:
+            if self._client.offline or origin in self._refused:
+                return None
+
+        def fetch(wanted: str) -> Part | None:
+            part = self._client.fetch_range(url, wanted)
+            if part is None:  # it answers with whole files: not asked for ranges again
+                with self._lock:
+                    self._refused.add(origin)
+            return part
+
+        return fetch
 
 
 def metadata_by_ranges(fetch: Callable[[str], Part | None], file: DistFile) -> bytes | None:
     """The METADATA of the wheel `file`, read through `fetch` (see `RemoteFile`); None when the
     server serves no ranges, or not well (a download of the whole wheel then says what is
     wrong). A wheel without one METADATA of its own is a MetadataError, as it is downloaded."""
+    from vendorer.index.metadata import wheel_metadata  # packaging's parser: when one is read
+
     try:
         return wheel_metadata(io.BufferedReader(RemoteFile(fetch, limit=MAX_DOCUMENT)), file)
     except (RangesRefused, IndexError_):  # BrokenDownloadError among them
+        return None
+
+
+def wheel_tail(fetch: Callable[[str], Part | None]) -> Part | None:
+    """The end of a wheel, through `fetch` (see `RemoteFile`): from its first `.dist-info`
+    member on (from its central directory, where that member is not near the end); None when
+    the server serves no ranges, the file is no zip, or the end is over `MOST_TAIL`."""
+    try:
+        remote = RemoteFile(fetch, limit=MOST_TAIL)
+        with zipfile.ZipFile(io.BufferedReader(remote)) as archive:
+            directory = archive.start_dir
+            offsets = [
+                member.header_offset
+                for member in archive.infolist()
+                if member.filename.partition("/")[0].endswith(".dist-info")
+            ]
+        start = min(offsets, default=directory)
+        return remote.span(start if directory - start < MOST_TAIL // 2 else directory)
+    except (RangesRefused, IndexError_, zipfile.BadZipFile, OSError, EOFError):
         return None
 
 
@@ -77,6 +136,13 @@ class RemoteFile(io.RawIOBase):
         buffer[:count] = part.data[start : start + count]
         self._position += count
         return count
+
+    def span(self, start: int) -> Part:
+        """The file from `start` to its end, as one part."""
+        count = self._size - start
+        part = self._holding(start, count) or self._get(start, count)
+        skip = start - part.offset
+        return Part(offset=start, data=part.data[skip : skip + count], size=self._size)
 
     def _holding(self, start: int, count: int) -> Part | None:
         for part in self._parts:

@@ -1,10 +1,13 @@
 """Wheels unpacked while a build still resolves and downloads, for its vendor step to take.
 
-Each big wheel that resolution pins is downloaded at once (`Finder.fetch_ahead`); once it is on
-disk and checked, it is unpacked on worker processes into a folder of its own in the lib
-folder's state folder, while the lock goes on in this process. The vendor step then moves those
-files into its new tree (a rename each: the same filesystem) instead of unpacking the wheel again.
-A wheel resolution passed over, or one already vendored, is left alone or removed at the end.
+Each big wheel that resolution takes up is downloaded at once (`Finder.fetch_ahead`) and
+unpacked on worker processes into a folder of its own in the lib folder's state folder, while
+the lock goes on in this process: as it downloads, where the index serves its end by Range
+requests (see `growing`), else once it is on disk and checked. The vendor step then moves those
+files into its new tree (a rename each: the same filesystem) instead of unpacking the wheel
+again; a wheel unpacked as it downloaded is taken only once its download was checked and ends as
+the end read ahead did (else it is unpacked again, from the checked file). A wheel resolution
+passed over, or one already vendored, is left alone or removed at the end.
 
 The run takes the lib folder's run lock as its first wheel starts downloading (so that no other
 run sweeps these folders) and holds it to its end; when another run holds it, nothing is
@@ -18,10 +21,12 @@ import os
 import threading
 from collections.abc import Collection
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from vendorer.install.errors import VendorError, writing
+from vendorer.install.growing import STREAMS, Growing, same_tail
 from vendorer.install.libfolder import held_run_lock, ready_folder_path, remove_tree
 from vendorer.install.pool import Crew, Files, Unpack, crew_size
 from vendorer.target.profile import Profile
@@ -31,7 +36,17 @@ __all__ = ["UnpackAhead"]
 MIN_BYTES: Final = 1 << 20  # a smaller wheel is unpacked by the vendor step in no time
 FILES: Final = "files"
 
-_Ready = tuple[Path, "Future[Files]", str]  # its folder, the files unpacked there, the wheel
+
+@dataclass(slots=True)
+class _Ready:
+    """A wheel being unpacked into `folder`/files: read through the link `folder`/`filename`
+    (installer reads the name), as it downloads if `growing`; `checked` once its download is."""
+
+    folder: Path
+    filename: str
+    files: Future[Files]
+    growing: Growing | None = None
+    checked: bool = True
 
 
 class UnpackAhead:
@@ -81,44 +96,76 @@ class UnpackAhead:
             return list(self._made)
 
     def add(self, wheel: Path, sha256: str, filename: str) -> None:
-        """Start unpacking the wheel `filename`, at `wheel` and checked against `sha256`, unless
-        it is small, is vendored already, or nothing is unpacked ahead. It is unpacked into
-        `files/` of a ready folder, through a link there named as the wheel (installer reads
-        the name). Never raises: this is only a head start."""
+        """The wheel `filename` is at `wheel`, checked against `sha256`: one unpacked as it
+        downloaded is taken if it ended as its end read ahead (else it is unpacked again);
+        another starts unpacking, unless it is small, is vendored already, or nothing is
+        unpacked ahead. Never raises: this is only a head start."""
         with self._guard:
-            known = sha256 in self._ready or sha256 in self._skip
-            if not self.holds_run_lock or known or Path(filename).name != filename:
-                return
-            try:
-                if wheel.stat().st_size < MIN_BYTES:
+            ready = self._ready.get(sha256)
+            if ready is not None and not ready.checked:
+                assert ready.growing is not None
+                if same_tail(wheel, ready.growing):
+                    ready.checked = True
                     return
-                assert self._folder is not None and self._crew is not None
-                ready = ready_folder_path(self._folder)
-                self._made.append(ready)  # first: removed at the end whatever happens next
-                with writing(ready):
-                    (ready / FILES).mkdir(parents=True)
-                    (ready / filename).symlink_to(wheel)
-            except (OSError, VendorError):
-                return
-            job = Unpack(ready / filename, sha256, ready / FILES, self._profile, self._slim)
-            self._ready[sha256] = (ready, self._crew.submit(job), filename)
+                del self._ready[sha256]  # another wheel's bytes: its folder goes at the end
+            with contextlib.suppress(OSError):
+                if wheel.stat().st_size >= MIN_BYTES:
+                    self._start(wheel, sha256, filename)
+
+    def stream(self, growing: Growing, kept: Path, sha256: str, filename: str) -> None:
+        """The wheel `filename` is downloading (see `growing`), to be renamed to `kept` once
+        checked against `sha256`: start unpacking it, unless it is small, known already, or
+        nothing is unpacked ahead (nor on Windows). Never raises."""
+        if STREAMS and growing.size >= MIN_BYTES:
+            with self._guard:
+                self._start(kept, sha256, filename, growing)
+
+    def _start(
+        self, wheel: Path, sha256: str, filename: str, growing: Growing | None = None
+    ) -> None:
+        known = sha256 in self._ready or sha256 in self._skip
+        if not self.holds_run_lock or known or Path(filename).name != filename:
+            return
+        assert self._folder is not None and self._crew is not None
+        try:
+            folder = ready_folder_path(self._folder)
+            self._made.append(folder)  # first: removed at the end whatever happens next
+            with writing(folder):
+                (folder / FILES).mkdir(parents=True)
+                (folder / filename).symlink_to(wheel)
+        except (OSError, VendorError):
+            return
+        job = Unpack(folder / filename, sha256, folder / FILES, self._profile, self._slim, growing)
+        files = self._crew.submit(job)
+        self._ready[sha256] = _Ready(folder, filename, files, growing, checked=growing is None)
 
     def has(self, sha256: str) -> bool:
+        """Whether the wheel `sha256` is unpacked ahead, or being unpacked, from a checked file."""
         with self._guard:
-            return sha256 in self._ready
+            ready = self._ready.get(sha256)
+            return ready is not None and ready.checked
 
     def move_into(self, sha256: str, staging: Path) -> Files:
         """The files of the wheel `sha256` (waiting for its unpacking to end), moved into
-        `staging`; its unpacking's error, if it failed. A path taken in `staging` already (a
-        file of the user's, another distribution's) is refused, as unpacking there would be."""
+        `staging`; its unpacking's error, if it failed (one unpacked as it downloaded is then
+        unpacked again into `staging`, from its checked file). A path taken in `staging`
+        already (a file of the user's, another distribution's) is refused, as unpacking there
+        would be."""
         with self._guard:
-            ready, files, wheel = self._ready.pop(sha256)
+            ready = self._ready.pop(sha256)
         try:
-            written = files.result()
-            _move_into(ready / FILES, staging, ready / FILES, wheel)
+            try:
+                written = ready.files.result()
+            except Exception:
+                if ready.growing is None or self._crew is None:
+                    raise
+                job = Unpack(ready.folder / ready.filename, sha256, staging, self._profile,
+                             self._slim)  # fmt: skip
+                return self._crew.submit(job).result()
+            _move_into(ready.folder / FILES, staging, ready.folder / FILES, ready.filename)
         finally:
             with contextlib.suppress(OSError):
-                remove_tree(ready)
+                remove_tree(ready.folder)
         return written
 
     def close(self) -> None:

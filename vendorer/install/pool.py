@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Final
 
 from vendorer.install.errors import VendorError
+from vendorer.install.growing import Growing
 from vendorer.target.profile import Profile
 
 __all__ = ["PROCESSES_ENV", "Crew", "Unpack", "crew_size", "unpack_all"]
@@ -43,13 +44,14 @@ _WATCH_SECONDS: Final = 0.2
 
 @dataclass(frozen=True, slots=True)
 class Unpack:
-    """One wheel to unpack into `target`."""
+    """One wheel to unpack into `target` (read while it downloads: see `growing`)."""
 
     wheel: Path
     sha256: str
     target: Path
     profile: Profile
     slim: bool
+    growing: Growing | None = None
 
 
 Files = dict[str, str]  # what a wheel wrote: path below the target -> sha256
@@ -85,7 +87,9 @@ def _gathered(crew: Crew, jobs: Sequence[Unpack], sizes: Sequence[int]) -> list[
 def _unpack(job: Unpack) -> Files:
     from vendorer.install.unpack import unpack_wheel  # installer: only where wheels are unpacked
 
-    entry = unpack_wheel(job.wheel, job.sha256, job.target, job.profile, slim=job.slim)
+    entry = unpack_wheel(
+        job.wheel, job.sha256, job.target, job.profile, slim=job.slim, growing=job.growing
+    )
     return dict(entry.files)
 
 

@@ -30,6 +30,7 @@ from installer.utils import Scheme, make_file_executable
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from vendorer.install.errors import VendorError, writing
+from vendorer.install.growing import Growing, GrowingFile
 from vendorer.install.manifest import VendoredDistribution
 from vendorer.install.sources import Checked, Slimmed, copy_hashing
 from vendorer.target.profile import Profile
@@ -53,16 +54,33 @@ _END_OF_ZIP: Final = struct.Struct("<4s4H2LH")  # the end of central directory r
 
 
 def unpack_wheel(
-    wheel: Path, sha: str, target: Path, profile: Profile, *, slim: bool
+    wheel: Path,
+    sha: str,
+    target: Path,
+    profile: Profile,
+    *,
+    slim: bool,
+    growing: Growing | None = None,
 ) -> VendoredDistribution:
-    """Install `wheel` (whose sha256 is `sha`) into `target`; what it wrote, with the hashes."""
-    with _said_as_vendor_errors(wheel.name, target, wheel), WheelFile.open(wheel) as source:
+    """Install `wheel` (whose sha256 is `sha`; read as `growing` while it downloads, if given)
+    into `target`; what it wrote, with the hashes."""
+    with _said_as_vendor_errors(wheel.name, target, wheel), _opened(wheel, growing) as source:
         source.validate_record(validate_contents=False)  # the names; the contents as they are read
         files = install_source(Checked(source), target, profile, slim=slim, shown=wheel.name)
     version = parse_wheel_filename(wheel.name)[1]
     return VendoredDistribution(
         version=str(version), wheel=wheel.name, wheel_sha256=sha, files=files
     )
+
+
+@contextlib.contextmanager
+def _opened(wheel: Path, growing: Growing | None) -> Iterator[WheelFile]:
+    if growing is None:
+        with WheelFile.open(wheel) as source:
+            yield source
+    else:
+        with GrowingFile(growing, wheel, wheel.name) as file, zipfile.ZipFile(file) as archive:
+            yield WheelFile(archive)
 
 
 def install_source(
