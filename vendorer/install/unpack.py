@@ -79,7 +79,10 @@ def _opened(wheel: Path, growing: Growing | None) -> Iterator[WheelFile]:
         with WheelFile.open(wheel) as source:
             yield source
     else:
-        with GrowingFile(growing, wheel, wheel.name) as file, zipfile.ZipFile(file) as archive:
+        with (
+            GrowingFile(growing, wheel, wheel.name) as file,
+            zipfile.ZipFile(io.BufferedReader(file)) as archive,
+        ):
             yield WheelFile(archive)
 
 
