@@ -55,6 +55,17 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def built_without_workers(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The lib folder a build of the app in `folder` writes with nothing unpacked ahead."""
+    without = folder.parent / "without"
+    without.mkdir()
+    for name in ("requirements.txt", "pyproject.toml"):
+        (without / name).write_bytes((folder / name).read_bytes())
+    monkeypatch.setenv(PROCESSES_ENV, "0")  # threads: nothing unpacked ahead
+    assert vendorer("build", cwd=without).returncode == 0
+    return _tree(without / "lib")
+
+
 def _vendored(wheels: dict[str, Path], lib: Path, ahead: UnpackAhead | None = None) -> None:
     vendor(wheels, WINDOWS, lib, lock_hash="h", ahead=ahead)
 
@@ -207,13 +218,7 @@ def test_a_build_unpacks_big_wheels_as_they_arrive(
     downloads = _whole_wheels_asked(index)
     assert len(downloads) == len(set(downloads)) == 3
     assert leftovers(folder / "lib") == []
-    without = folder.parent / "without"
-    without.mkdir()
-    for name in ("requirements.txt", "pyproject.toml"):
-        (without / name).write_bytes((folder / name).read_bytes())
-    monkeypatch.setenv(PROCESSES_ENV, "0")  # threads: nothing unpacked ahead
-    assert vendorer("build", cwd=without).returncode == 0
-    assert _tree(folder / "lib") == _tree(without / "lib")
+    assert _tree(folder / "lib") == built_without_workers(folder, monkeypatch)
     assert vendorer("check", cwd=folder).returncode == 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.install.test_ahead import built_without_workers
 from tests.install.test_growing import _growing
 from tests.install.test_pool import _alive, _descendants, _tree
 from tests.support.cli import make_app, vendorer
@@ -60,17 +61,6 @@ def app(tmp_path: Path, static_index: Callable[..., StaticIndex]) -> tuple[Path,
     return make_app(tmp_path / "app", index.url, "streamy"), index
 
 
-def _as_built_without_workers(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The lib folder a build of the same app writes with nothing unpacked ahead."""
-    without = folder.parent / "without"
-    without.mkdir()
-    for name in ("requirements.txt", "pyproject.toml"):
-        (without / name).write_bytes((folder / name).read_bytes())
-    monkeypatch.setenv(PROCESSES_ENV, "0")  # threads: nothing unpacked ahead
-    assert vendorer("build", cwd=without).returncode == 0
-    return _tree(without / "lib")
-
-
 def test_a_big_wheel_is_unpacked_while_it_downloads(
     app: tuple[Path, StaticIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,7 +89,7 @@ def test_a_big_wheel_is_unpacked_while_it_downloads(
     assert ranged.count(None) == 1 and len(ranged) > 1  # its end by Range, the wheel once
     assert leftovers(folder / "lib") == []
     assert vendorer("check", cwd=folder).returncode == 0
-    assert _tree(folder / "lib") == _as_built_without_workers(folder, monkeypatch)
+    assert _tree(folder / "lib") == built_without_workers(folder, monkeypatch)
 
 
 def test_a_wheel_whose_end_changed_is_unpacked_again_from_the_checked_file(
@@ -119,7 +109,7 @@ def test_a_wheel_whose_end_changed_is_unpacked_again_from_the_checked_file(
     assert vendorer("check", cwd=folder).returncode == 0
     assert leftovers(folder / "lib") == []
     index.serve_other_ranges(WHEEL, wheel.read_bytes())  # the build without workers: no matter
-    assert _tree(folder / "lib") == _as_built_without_workers(folder, monkeypatch)
+    assert _tree(folder / "lib") == built_without_workers(folder, monkeypatch)
 
 
 def test_an_abandoned_download_ends_its_unpacking_and_leaves_nothing(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Final
 from urllib.parse import urljoin
 
+from vendorer._util.sized import SizedReader
 from vendorer.errors import IndexError_
 from vendorer.index.client import IndexClient, Part
 from vendorer.index.models import MAX_DOCUMENT, DistFile
@@ -98,51 +99,30 @@ class RangesRefused(Exception):  # internal: read the whole file instead
     """The server serves no ranges, or not the ones asked for, or too much was asked for."""
 
 
-class RemoteFile(io.RawIOBase):
+class RemoteFile(SizedReader):
     """A seekable, read-only file whose bytes come from `fetch` (a Range header's value -> the
     `Part` the server sent, None when it serves no ranges), at most `limit` bytes in all."""
 
     def __init__(self, fetch: Callable[[str], Part | None], *, limit: int) -> None:
-        super().__init__()
         tail = fetch(f"-{BLOCK}")
         if tail is None or tail.offset + len(tail.data) != tail.size:
             raise RangesRefused
+        super().__init__(tail.size)
         self._fetch, self._limit = fetch, limit
-        self._size, self._parts, self._fetched = tail.size, [tail], len(tail.data)
-        self._position = 0
+        self._parts, self._fetched = [tail], len(tail.data)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise OSError("seek before the start of the file")
-        self._position = base + offset
-        return self._position
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        count = min(len(buffer), self._size - self._position)
-        if count <= 0:
-            return 0
-        part = self._holding(self._position, count) or self._get(self._position, count)
-        start = self._position - part.offset
-        buffer[:count] = part.data[start : start + count]
-        self._position += count
-        return count
+    def read_at(self, position: int, view: memoryview) -> None:
+        count = len(view)
+        part = self._holding(position, count) or self._get(position, count)
+        start = position - part.offset
+        view[:] = part.data[start : start + count]
 
     def span(self, start: int) -> Part:
         """The file from `start` to its end, as one part."""
-        count = self._size - start
+        count = self.size - start
         part = self._holding(start, count) or self._get(start, count)
         skip = start - part.offset
-        return Part(offset=start, data=part.data[skip : skip + count], size=self._size)
+        return Part(offset=start, data=part.data[skip : skip + count], size=self.size)
 
     def _holding(self, start: int, count: int) -> Part | None:
         for part in self._parts:
@@ -151,7 +131,7 @@ class RemoteFile(io.RawIOBase):
         return None
 
     def _get(self, start: int, count: int) -> Part:
-        end = min(self._size, start + max(count, BLOCK)) - 1
+        end = min(self.size, start + max(count, BLOCK)) - 1
         if self._fetched + end - start + 1 > self._limit:
             raise RangesRefused
         part = self._fetch(f"{start}-{end}")

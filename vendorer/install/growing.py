@@ -12,12 +12,13 @@ POSIX only: on Windows a file open for reading cannot be renamed into the downlo
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from vendorer._util.sized import SizedReader
 
 __all__ = ["STREAMS", "Growing", "GrowingFile", "same_tail"]
 
@@ -48,50 +49,29 @@ def same_tail(wheel: Path, growing: Growing) -> bool:
         return False
 
 
-class GrowingFile(io.RawIOBase):
+class GrowingFile(SizedReader):
     """The wheel `growing` describes as a seekable file named `name` (installer reads the
     distribution's name and version off it). It is opened at `growing.part`, or at `kept` once
     the download was renamed there; a read of bytes not downloaded yet waits for them, and an
     OSError says that the download was abandoned before they came."""
 
     def __init__(self, growing: Growing, kept: Path, name: str) -> None:
-        super().__init__()
+        super().__init__(growing.size)
         self.name = name
         self._growing = growing
         try:
             self._file = growing.part.open("rb", buffering=0)
         except FileNotFoundError:  # downloaded already
             self._file = kept.open("rb", buffering=0)
-        self._position = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._growing.size}
-        if base[whence] + offset < 0:
-            raise OSError("seek before the start of the file")
-        self._position = base[whence] + offset
-        return self._position
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        count = max(0, min(len(view), self._growing.size - self._position))
-        start, tail = self._position, self._growing.tail_offset
-        below = max(0, min(count, tail - start))  # what comes out of the download
+    def read_at(self, position: int, view: memoryview) -> None:
+        tail = self._growing.tail_offset
+        below = max(0, min(len(view), tail - position))  # what comes out of the download
         if below:
-            self._read_downloaded(start, view[:below])
-        if count > below:
-            offset = start + below - tail
-            view[below:count] = self._growing.tail[offset : offset + count - below]
-        self._position += count
-        return count
+            self._read_downloaded(position, view[:below])
+        if len(view) > below:
+            offset = position + below - tail
+            view[below:] = self._growing.tail[offset : offset + len(view) - below]
 
     def _read_downloaded(self, start: int, view: memoryview) -> None:
         """Fill `view` with the bytes from `start`, waiting for the download to bring them."""
