@@ -119,6 +119,35 @@ def test_an_abandoned_download_ends_the_unpacking(tmp_path: Path, wheel: Path) -
     assert time.monotonic() - started < 10
 
 
+def test_a_download_shorter_than_its_end_said_ends_the_unpacking(
+    tmp_path: Path, wheel: Path
+) -> None:
+    """The end was read off a bigger build of the wheel (its late.bin is longer): once the
+    download is complete (renamed into place) the bytes waited for never come, and the reader
+    says so instead of waiting on."""
+    with zipfile.ZipFile(wheel) as archive:
+        files = {
+            name: archive.read(name) for name in archive.namelist() if ".dist-info" not in name
+        }
+    files["streamy/late.bin"] += os.urandom(100_000)
+    bigger = make_wheel(tmp_path / "bigger", "streamy", "1.0", files=files)
+    data = wheel.read_bytes()
+    part, kept = tmp_path / "download.part", tmp_path / "kept"
+    part.write_bytes(data[: len(data) // 2])
+
+    def finish() -> None:
+        with part.open("ab") as stream:
+            stream.write(data[len(data) // 2 :])
+        part.rename(kept)
+
+    threading.Timer(0.3, finish).start()
+    started = time.monotonic()
+    with pytest.raises(VendorError, match="ended before the bytes its end was read for"):
+        unpack_wheel(_link(tmp_path, wheel, kept), _sha(wheel), tmp_path / "lib", LINUX,
+                     slim=False, growing=_growing(bigger, part))  # fmt: skip
+    assert time.monotonic() - started < 10
+
+
 def test_the_end_read_ahead_must_be_the_downloaded_files_end(tmp_path: Path, wheel: Path) -> None:
     growing = _growing(wheel, tmp_path / "part")
     assert same_tail(wheel, growing)

@@ -53,7 +53,7 @@ class GrowingFile(SizedReader):
     """The wheel `growing` describes as a seekable file named `name` (installer reads the
     distribution's name and version off it). It is opened at `growing.part`, or at `kept` once
     the download was renamed there; a read of bytes not downloaded yet waits for them, and an
-    OSError says that the download was abandoned before they came."""
+    OSError says that the download was abandoned, or ended, before they came."""
 
     def __init__(self, growing: Growing, kept: Path, name: str) -> None:
         super().__init__(growing.size)
@@ -75,18 +75,22 @@ class GrowingFile(SizedReader):
 
     def _read_downloaded(self, start: int, view: memoryview) -> None:
         """Fill `view` with the bytes from `start`, waiting for the download to bring them."""
-        done = 0
+        done, end = 0, start + len(view)
         while done < len(view):
-            stat = os.fstat(self._file.fileno())
-            if stat.st_size >= start + len(view):
+            if os.fstat(self._file.fileno()).st_size >= end:
                 self._file.seek(start + done)
                 read = self._file.readinto(view[done:])
                 if read:
                     done += read
                     continue
+            ended = not self._growing.part.exists()  # renamed into place, or removed
+            stat = os.fstat(self._file.fileno())  # looked at after: what the file is now
             if stat.st_nlink == 0:
                 raise OSError(f"the download of {self.name} was abandoned")
-            time.sleep(POLL_SECONDS)  # not there yet, or cut short by a download starting over
+            if ended and stat.st_size < end:
+                raise OSError(f"{self.name} ended before the bytes its end was read for")
+            if not ended:
+                time.sleep(POLL_SECONDS)  # not there yet, or cut short by a try starting over
 
     def close(self) -> None:
         if not self.closed:
