@@ -92,13 +92,14 @@ def test_a_big_wheel_is_unpacked_while_it_downloads(
     assert _tree(folder / "lib") == built_without_workers(folder, monkeypatch)
 
 
+@pytest.mark.parametrize("late_size", [900_000, 1_000_000], ids=["same-size", "bigger"])
 def test_a_wheel_whose_end_changed_is_unpacked_again_from_the_checked_file(
-    app: tuple[Path, StaticIndex], monkeypatch: pytest.MonkeyPatch
+    app: tuple[Path, StaticIndex], monkeypatch: pytest.MonkeyPatch, late_size: int
 ) -> None:
-    """The index answers Range requests out of another build of the wheel (the same names, the
-    same sizes, other bytes in late.bin): what the build vendors is the checked wheel."""
+    """The index answers Range requests out of another build of the wheel (the same names,
+    other bytes in late.bin, as many or more): what the build vendors is the checked wheel."""
     folder, index = app
-    other = _streamy(folder.parent / "other", late=os.urandom(900_000))
+    other = _streamy(folder.parent / "other", late=os.urandom(late_size))
     index.serve_other_ranges(WHEEL, other.read_bytes())
     result = vendorer("build", cwd=folder)
     assert result.returncode == 0, result.stderr
