@@ -26,8 +26,8 @@ LINUX = ProfileCatalog().load("linux-python312")
 
 @pytest.fixture
 def wheel(tmp_path: Path) -> Path:
-    """A wheel whose first half holds whole files (`early/`) and whose second half `late.bin`
-    starts in."""
+    """A wheel whose first half holds whole files (`early/`, `early.bin`), its second half most
+    of `late.bin`."""
     files: dict[str, str | bytes] = {f"streamy/early/m{n:03d}.py": f"n = {n}\n" for n in range(50)}
     files["streamy/early.bin"] = os.urandom(300_000)
     files["streamy/late.bin"] = os.urandom(900_000)

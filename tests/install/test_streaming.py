@@ -41,7 +41,7 @@ def _two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _streamy(folder: Path, late: bytes | None = None) -> Path:
-    """A big wheel whose first half holds whole files and whose second half `late.bin` is in."""
+    """A big wheel whose first half holds whole files, its second half most of `late.bin`."""
     files: dict[str, str | bytes] = {f"streamy/early/m{n:03d}.py": f"n = {n}\n" for n in range(50)}
     files["streamy/early.bin"] = b"e" * 1000 + os.urandom(300_000)
     files["streamy/late.bin"] = late if late is not None else os.urandom(900_000)
