@@ -17,6 +17,9 @@ the difference from a run on disk is the filesystem's share.
    `pip install --target` into the filled folder;
 3. vendoring a fresh tree from the same wheels: `vendorer vendor` against
    `uv pip install --no-deps --offline --link-mode copy --target` (every byte written by both);
+   where the filesystem clones files (copy-on-write: XFS made with reflink, btrfs), also against
+   `--link-mode clone` and against `cp -a --reflink=always` of vendorer's own tree: what a cache
+   of unpacked wheels cloned into each tree would cost;
 4. `vendorer package` against `zip -qrX` of the same files.
 
 vendorer runs as users have it: installed from its wheel (built from this checkout) into a
@@ -186,6 +189,24 @@ class Bench:
         return self._uv("--no-deps", "--offline", "--link-mode", "copy", "--target",
                         str(self.work / "uv-copy"), *self._wheels())  # fmt: skip
 
+    def uv_clone_tree(self) -> Timing:
+        shutil.rmtree(self.work / "uv-clone", ignore_errors=True)
+        return self._uv("--no-deps", "--offline", "--link-mode", "clone", "--target",
+                        str(self.work / "uv-clone"), *self._wheels())  # fmt: skip
+
+    def cp_reflink_tree(self) -> Timing:
+        shutil.rmtree(self.work / "cp-clone", ignore_errors=True)
+        os.sync()  # a cache's files are written long before they are cloned (XFS flushes first)
+        return _run(["cp", "-a", "--reflink=always", str(self.lib), str(self.work / "cp-clone")])
+
+    def clones(self) -> bool:
+        """Whether this filesystem clones files (`cp --reflink=always` can)."""
+        probe = self.work / "reflink-probe"
+        probe.write_bytes(b"probe")
+        copied = subprocess.run(["cp", "--reflink=always", str(probe), f"{probe}.clone"],
+                                capture_output=True, check=False)  # fmt: skip
+        return copied.returncode == 0
+
     # 4. the package
     def vendorer_package(self) -> Timing:
         return self._vendorer("package", "-o", str(self.work / "app.zip"))
@@ -241,6 +262,11 @@ def main() -> None:
                args.pairs)  # fmt: skip
         _pairs("vendor a fresh tree vs uv --link-mode copy", bench.vendorer_fresh_tree,
                bench.uv_fresh_tree, args.pairs)  # fmt: skip
+        if bench.clones():
+            _pairs("vendor a fresh tree vs uv --link-mode clone", bench.vendorer_fresh_tree,
+                   bench.uv_clone_tree, args.pairs)  # fmt: skip
+            _pairs("vendor a fresh tree vs cp --reflink of it", bench.vendorer_fresh_tree,
+                   bench.cp_reflink_tree, args.pairs)  # fmt: skip
         _pairs("package vs zip -qrX", bench.vendorer_package, bench.zip_package, args.pairs)
 
 
