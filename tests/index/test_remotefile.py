@@ -5,15 +5,28 @@ directory where the `.dist-info` files come first; nothing from a server that se
 from __future__ import annotations
 
 import os
+import time
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
 from tests.support.dists import make_wheel, write_zip
 from tests.support.index import StaticIndex
 from vendorer.index.client import IndexClient
-from vendorer.index.remotefile import MOST_TAIL, Ranges
+from vendorer.index.finder import Finder
+from vendorer.index.remotefile import KEPT_FROM, MOST_TAIL, Ranges
+
+
+def _many_files_wheel(folder: Path) -> Path:
+    """A wheel of over `KEPT_FROM` bytes whose central directory (about 130 KB) is more than
+    the first Range request brings: its metadata takes three requests."""
+    files: dict[str, str | bytes] = {
+        f"big/m{n:04d}_with_a_long_name.py": "x = 1\n" for n in range(1500)
+    }
+    files["big/blob.bin"] = os.urandom(KEPT_FROM)
+    return make_wheel(folder, "big", "1.0", files=files, requires_dist=["beta"])
 
 
 def _first_dist_info(wheel: Path) -> int:
@@ -44,6 +57,65 @@ def test_the_end_of_a_wheel_from_its_first_dist_info_member(
         if path == url[len(index.base) :]
     ]
     assert None not in ranges and len(ranges) <= 3, ranges  # never the whole wheel
+
+
+def test_the_end_of_a_big_wheel_is_read_out_of_what_its_metadata_read_brought(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    """Its metadata read by ranges (the end, the central directory, the METADATA member), the
+    wheel's end asks only for what lies between those parts, once; a small wheel's read is not
+    kept."""
+    wheel = _many_files_wheel(tmp_path / "dists")
+    make_wheel(tmp_path / "dists", "small", "1.0")
+    index = static_index(tmp_path / "dists", metadata=False)
+    with Finder(index_urls=[index.url]) as finder:
+        (big,) = finder.project_files("big")
+        (small,) = finder.project_files("small")
+    with closing(IndexClient()) as client:
+        ranges = Ranges(client)
+        metadata = ranges.metadata(big)
+        assert metadata is not None and b"Requires-Dist: beta" in metadata
+        asked_before = len(index.requests)
+        tail = ranges.tail(big.url)
+        assert ranges.metadata(small) is not None
+        small_before = len(index.requests)
+        assert ranges.tail(small.url) is not None
+    data = wheel.read_bytes()
+    assert tail is not None and tail.data == data[tail.offset :]
+    assert tail.offset == _first_dist_info(wheel)
+    assert len(index.requests) - small_before == 1  # the small wheel's end: read anew
+    between = index.requests[asked_before:small_before]
+    assert [path for _, path, _ in between].count(f"/files/{wheel.name}") <= 1
+
+
+def test_the_end_asked_while_the_metadata_is_read_waits_for_that_read(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    """The index holds the wheel's Range answers: its end, asked for while its metadata's read
+    waits there, waits for that read and takes its parts (not three requests of its own)."""
+    wheel = _many_files_wheel(tmp_path / "dists")
+    index = static_index(tmp_path / "dists", metadata=False)
+    with Finder(index_urls=[index.url]) as finder:
+        (big,) = finder.project_files("big")
+    path = f"/files/{wheel.name}"
+    index.hold(path)
+    try:
+        with closing(IndexClient()) as client, ThreadPoolExecutor(2) as pool:
+            ranges = Ranges(client)
+            metadata = pool.submit(ranges.metadata, big)
+            deadline = time.monotonic() + 10
+            while not index.paths(path) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            tail = pool.submit(ranges.tail, big.url)
+            time.sleep(0.2)
+            assert not tail.done()
+            index.release()
+            assert metadata.result(timeout=10) is not None
+            end = tail.result(timeout=10)
+    finally:
+        index.release()
+    assert end is not None and end.data == wheel.read_bytes()[end.offset :]
+    assert len(index.paths(path)) <= 4  # the metadata's three reads, the gaps between them
 
 
 def test_dist_info_files_far_from_the_end_are_not_read_ahead(
