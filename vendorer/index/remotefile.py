@@ -17,10 +17,11 @@ them are one request more.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 from urllib.parse import urljoin
 
@@ -108,13 +109,11 @@ def metadata_by_ranges(remote: RemoteFile, file: DistFile) -> bytes | None:
     without one METADATA of its own is a MetadataError, as it is downloaded."""
     from vendorer.index.metadata import wheel_metadata  # packaging's parser: when one is read
 
-    buffered = io.BufferedReader(remote)
     try:
-        return wheel_metadata(buffered, file)
+        with remote.buffered() as buffered:
+            return wheel_metadata(buffered, file)
     except (RangesRefused, IndexError_):  # BrokenDownloadError among them
         return None
-    finally:
-        buffered.detach()  # `remote` stays open: its parts may serve the wheel's end
 
 
 def wheel_tail(remote: RemoteFile) -> Part | None:
@@ -122,7 +121,7 @@ def wheel_tail(remote: RemoteFile) -> Part | None:
     central directory, where that member is not near the end); None when the server serves no
     ranges (or not well), the file is no zip, or the end is over `MOST_TAIL`."""
     try:
-        with zipfile.ZipFile(io.BufferedReader(remote)) as archive:
+        with remote.buffered() as buffered, zipfile.ZipFile(buffered) as archive:
             directory = archive.start_dir
             offsets = [
                 member.header_offset
@@ -153,6 +152,16 @@ class RemoteFile(SizedReader):
         super().__init__(tail.size)
         self._fetch, self._limit = fetch, limit
         self._parts, self._fetched = [tail], len(tail.data)
+
+    @contextlib.contextmanager
+    def buffered(self) -> Iterator[io.BufferedReader[RemoteFile]]:
+        """This file read through a buffer (zipfile's small reads), left open at the end: its
+        parts may serve another read (the wheel's end, after its metadata)."""
+        buffered = io.BufferedReader(self)
+        try:
+            yield buffered
+        finally:
+            buffered.detach()
 
     def read_at(self, position: int, view: memoryview) -> None:
         count = len(view)
