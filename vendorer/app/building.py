@@ -21,6 +21,7 @@ from vendorer.app.offline import check_reads
 from vendorer.app.project import Project, ResolveChoices
 from vendorer.app.reporting import StepReporter
 from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
+from vendorer.inputs.options import unpacked_cache
 from vendorer.install.libfolder import lib_folder
 from vendorer.install.manifest import ManifestError, read_manifest
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
@@ -200,6 +201,7 @@ def vendor_app(
         shown=lib_dir,
         ahead=ahead,
         checked={path: known[path.name] for path in wheels.values() if path.name in known},
+        unpacked_cache=unpacked_cache(),
     )
     return VendorRun(
         report=report,
@@ -236,6 +238,7 @@ def _unpacking_ahead(project: Project, request: BuildRequest) -> UnpackAhead:
     """Unpacking ahead into the lib folder, but for the wheels it holds already; none for a dry
     run."""
     from vendorer.install.ahead import UnpackAhead  # its workers: only when a build locks
+    from vendorer.install.cached import UnpackedCache
 
     dry_run = request.vendor.dry_run or request.wheelhouse.lock.dry_run
     folder = None if dry_run else lib_folder(project.app, project.lib_dir)
@@ -244,4 +247,6 @@ def _unpacking_ahead(project: Project, request: BuildRequest) -> UnpackAhead:
     except ManifestError:  # the vendor step says what is wrong with it
         manifest = None
     vendored = [entry.wheel_sha256 for entry in manifest.distributions.values()] if manifest else []
-    return UnpackAhead(folder, project.profile, slim=request.vendor.slim, vendored=vendored)
+    slim = request.vendor.slim
+    cache = UnpackedCache(unpacked_cache(), project.profile, slim=slim)
+    return UnpackAhead(folder, project.profile, slim=slim, vendored=vendored, cache=cache)

@@ -32,6 +32,7 @@ __all__ = [
     "cache_dir",
     "hash_cache_path",
     "indexes_for",
+    "unpacked_cache",
 ]
 
 PYPI: Final = "https://pypi.org/simple/"
@@ -144,6 +145,12 @@ def cache_dir() -> Path:
                 "a folder"
             )
     return path
+
+
+def unpacked_cache() -> Path:
+    """Where unpacked wheels are kept, for the trees that need them again
+    (`vendorer.install.cached`)."""
+    return cache_dir() / "unpacked"
 
 
 def hash_cache_path(folder: Path) -> Path:

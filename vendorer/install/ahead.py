@@ -7,7 +7,8 @@ requests (see `growing`), else once it is on disk and checked. The vendor step t
 files into its new tree (a rename each: the same filesystem) instead of unpacking the wheel
 again; a wheel unpacked as it downloaded is taken only once its download was checked and ends as
 the end read ahead did (else it is unpacked again, from the checked file). A wheel resolution
-passed over, or one already vendored, is left alone or removed at the end.
+passed over, or one already vendored or kept unpacked in the cache (see `cached`), is left alone
+or removed at the end.
 
 The run takes the lib folder's run lock as its first wheel starts downloading (so that no other
 run sweeps these folders) and holds it to its end; when another run holds it, nothing is
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from vendorer.install.cached import UnpackedCache
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.growing import STREAMS, Growing, same_tail
 from vendorer.install.libfolder import held_run_lock, ready_folder_path, remove_tree
@@ -53,9 +55,15 @@ class UnpackAhead:
     """Unpacking ahead for the lib folder `folder` (None: nothing is, as for a dry run)."""
 
     def __init__(
-        self, folder: Path | None, profile: Profile, *, slim: bool, vendored: Collection[str]
+        self,
+        folder: Path | None,
+        profile: Profile,
+        *,
+        slim: bool,
+        vendored: Collection[str],
+        cache: UnpackedCache | None = None,
     ) -> None:
-        self._folder, self._profile, self._slim = folder, profile, slim
+        self._folder, self._profile, self._slim, self._cache = folder, profile, slim, cache
         self._skip = set(vendored)  # sha256s of the wheels the lib folder holds already
         self._ready: dict[str, _Ready] = {}  # by the wheel's sha256
         self._made: list[Path] = []  # every ready folder, listed before it is made
@@ -124,6 +132,7 @@ class UnpackAhead:
         self, wheel: Path, sha256: str, filename: str, growing: Growing | None = None
     ) -> None:
         known = sha256 in self._ready or sha256 in self._skip
+        known = known or (self._cache is not None and self._cache.has(sha256))
         if not self.holds_run_lock or known or Path(filename).name != filename:
             return
         assert self._folder is not None and self._crew is not None

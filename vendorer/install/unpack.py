@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import io
 import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
@@ -38,7 +39,7 @@ from vendorer.target.profile import Profile
 if TYPE_CHECKING:
     from installer.scripts import ScriptSection  # a Literal installer defines for type checkers
 
-__all__ = ["BROKEN_WHEEL", "install_source", "unpack_wheel"]
+__all__ = ["BROKEN_WHEEL", "install_files", "install_source", "unpack_wheel"]
 
 # What reading a wheel that is not sound raises (zlib and EOFError: a damaged or cut member).
 BROKEN_WHEEL: Final = (
@@ -51,6 +52,10 @@ BROKEN_WHEEL: Final = (
 )
 LAUNCHER_TIME: Final = (1980, 1, 1, 0, 0, 0)  # the script inside a Windows launcher: a fixed time
 _END_OF_ZIP: Final = struct.Struct("<4s4H2LH")  # the end of central directory record
+_OLD_FILE: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+# copy_file_range refused: across filesystems (before Linux 5.3), or not on this one
+_NO_KERNEL_COPY: Final = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def unpack_wheel(
@@ -107,6 +112,67 @@ def install_source(
     with _said_as_vendor_errors(shown, target):
         install(Slimmed(source) if slim else source, destination, {"INSTALLER": b"vendorer\n"})
     return destination.hashes
+
+
+def install_files(
+    source: Path,
+    files: Iterable[str],
+    target: Path,
+    shown: str,
+    copied: dict[str, os.stat_result | None],
+) -> None:
+    """Copy `files` (paths below `source`) into `target` under unpacking's rules (over nothing,
+    through no link; each file's mode kept), adding each one to `copied` once it is there, with
+    what `os.fstat` said of its source (None: it ended before that many bytes were copied).
+    Opening a source raises its OSError; writing, the VendorError unpacking would raise for the
+    wheel `shown`."""
+    destination = _Recording(target, {"purelib": str(target)}, interpreter="", script_kind="posix")
+    purelib, folder = Scheme("purelib"), os.fspath(source)
+    with _said_as_vendor_errors(shown, target):
+        for relative in files:
+            path = destination._target(purelib, relative)
+            destination._make_folders(path)
+            kept = os.open(os.path.join(folder, relative), _OLD_FILE)
+            try:
+                status = os.fstat(kept)
+                with writing(path):
+                    try:
+                        output = os.open(path, _NEW_FILE, status.st_mode & 0o777)
+                    except FileExistsError:
+                        raise _Taken(Path(path)) from None
+                    try:
+                        if status.st_mode & 0o111 and os.chmod in os.supports_fd:
+                            os.chmod(output, status.st_mode & 0o777)  # the umask took bits off
+                        size = _copy_bytes(kept, output, status.st_size)
+                    finally:
+                        os.close(output)
+            finally:
+                os.close(kept)
+            copied[relative] = status if size == status.st_size else None
+
+
+def _copy_bytes(source: int, target: int, size: int) -> int:
+    """Up to `size` bytes of `source` written to `target`, in the kernel where it can
+    (`copy_file_range`, which clones where the filesystem can); how many."""
+    done = 0
+    kernel = hasattr(os, "copy_file_range")
+    while done < size:
+        try:
+            count = os.copy_file_range(source, target, size - done) if kernel else 0
+        except OSError as error:
+            if error.errno not in _NO_KERNEL_COPY:
+                raise
+            kernel, count = False, 0
+        if not kernel:
+            data = os.read(source, min(size - done, 1 << 20))
+            count = len(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(target, view) :]
+        if count == 0:
+            break
+        done += count
+    return done
 
 
 @contextlib.contextmanager

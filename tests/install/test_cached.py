@@ -1,0 +1,211 @@
+"""The cache of unpacked wheels (`install/cached.py`): a wheel unpacked a second time is kept,
+and the trees that need it later get copies of its files, byte for byte and mode for mode what
+unpacking writes, under the same rules; a kept file changed since is seen and the wheel unpacked
+from its file again; what is not used for a month goes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.install.test_ahead import _big_wheel
+from tests.install.test_pool import _tree
+from tests.support.dists import make_wheel
+from vendorer.install.ahead import MIN_BYTES, UnpackAhead
+from vendorer.install.cached import FILES, NOTES, RECORD, UnpackedCache
+from vendorer.install.errors import VendorError
+from vendorer.install.manifest import read_manifest
+from vendorer.install.pool import PROCESSES_ENV
+from vendorer.install.vendor import vendor
+from vendorer.target.catalog import ProfileCatalog
+
+LINUX = ProfileCatalog().load("linux-python312")
+
+
+def _wheels(folder: Path) -> dict[str, Path]:
+    return {
+        "hello": make_wheel(
+            folder, "hello", "1.0", entry_points={"console_scripts": {"hello": "hello:main"}},
+            files={"hello/__init__.py": "def main(): pass\n", "hello/data/x.txt": "x\n"},
+        ),
+        "other": make_wheel(folder, "other", "2.0"),
+    }  # fmt: skip
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {
+        path.relative_to(folder).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in folder.rglob("*")
+        if path.is_file() and ".vendorer" not in path.parts
+    }
+
+
+class _Run:
+    """Fresh trees vendored from `wheels` with the cache in `root`; `checked`: the wheels'
+    sha256s as a run that just checked them passes them (the files are then not read for
+    them)."""
+
+    def __init__(self, tmp_path: Path, wheels: dict[str, Path]) -> None:
+        self.tmp_path, self.wheels, self.root = tmp_path, wheels, tmp_path / "cache"
+        self.checked = {path: _sha(path) for path in wheels.values()}
+        self.sha = {name: self.checked[path] for name, path in wheels.items()}
+        self.count = 0
+
+    def add(self, name: str, wheel: Path) -> None:
+        self.wheels[name] = wheel
+        self.checked[wheel] = self.sha[name] = _sha(wheel)
+
+    def tree(self, **options: object) -> Path:
+        self.count += 1
+        lib = self.tmp_path / f"app{self.count}" / "lib"
+        vendor(self.wheels, LINUX, lib, lock_hash="h", checked=self.checked,
+               unpacked_cache=self.root, **options)  # type: ignore[arg-type]  # fmt: skip
+        return lib
+
+    def entry(self, name: str, slim: bool = False) -> Path:
+        cache = UnpackedCache(self.root, LINUX, slim=slim)
+        return self.root / cache._key(self.sha[name])
+
+
+def test_a_wheel_is_kept_the_second_time_it_is_unpacked_and_copied_from_then_on(
+    tmp_path: Path,
+) -> None:
+    run = _Run(tmp_path, _wheels(tmp_path / "w"))
+    first = run.tree()
+    assert not run.entry("hello").exists()  # the first time: only noted
+    assert (run.root / NOTES / run.entry("hello").name).is_file()
+    second = run.tree()
+    assert (run.entry("hello") / RECORD).is_file()
+    for wheel in run.wheels.values():  # from now on the wheels themselves are not read
+        wheel.write_bytes(b"not a zip")
+    third = run.tree()
+    assert _tree(third) == _tree(second) == _tree(first)
+    assert _modes(third) == _modes(first)
+    assert os.access(third / "bin" / "hello", os.X_OK)
+    assert read_manifest(third) == read_manifest(first)
+    assert (third / "hello" / "__init__.py").stat().st_ino != (
+        run.entry("hello") / FILES / "hello" / "__init__.py"
+    ).stat().st_ino  # a copy, never a link: an edit in one tree changes no other
+
+
+def test_each_entry_is_for_one_target_and_one_slim_setting(tmp_path: Path) -> None:
+    run = _Run(tmp_path, _wheels(tmp_path / "w"))
+    run.tree()
+    run.tree()
+    sha = run.sha["hello"]
+    assert UnpackedCache(run.root, LINUX, slim=False).has(sha)
+    assert not UnpackedCache(run.root, LINUX, slim=True).has(sha)
+    windows = ProfileCatalog().load("python361x64")
+    assert not UnpackedCache(run.root, windows, slim=False).has(sha)
+
+
+@pytest.mark.parametrize("change", ["append", "same size", "remove", "record"])
+def test_a_kept_entry_changed_since_is_seen_and_the_wheel_unpacked_again(
+    tmp_path: Path, change: str
+) -> None:
+    run = _Run(tmp_path, _wheels(tmp_path / "w"))
+    expected = _tree(run.tree())
+    run.tree()
+    kept = run.entry("hello") / FILES / "hello" / "__init__.py"
+    if change == "append":
+        kept.write_text(kept.read_text() + "import os\n")
+    elif change == "same size":
+        kept.write_text(kept.read_text().replace("pass", "PASS"))
+    elif change == "remove":
+        kept.unlink()
+    else:
+        (run.entry("hello") / RECORD).write_text("{")
+    assert _tree(run.tree()) == expected
+    assert (run.entry("hello") / RECORD).is_file()  # kept again, from the wheel
+    assert _tree(run.tree()) == expected
+    assert kept.read_text() == "def main(): pass\n"
+
+
+def test_a_path_taken_in_the_tree_is_refused_as_unpacking_refuses_it(tmp_path: Path) -> None:
+    run = _Run(tmp_path, _wheels(tmp_path / "w"))
+    run.tree()
+    run.tree()
+    lib = tmp_path / "mine" / "lib"
+    (lib / "hello").mkdir(parents=True)
+    (lib / "hello" / "__init__.py").write_text("# mine\n")
+    with pytest.raises(VendorError, match=r"writes hello/__init__.py, which another distribution"):
+        vendor(run.wheels, LINUX, lib, lock_hash="h", checked=run.checked,
+               unpacked_cache=run.root)  # fmt: skip
+    assert (lib / "hello" / "__init__.py").read_text() == "# mine\n"
+    assert sorted(p.name for p in lib.iterdir()) == ["hello"]
+    (lib / "hello" / "__init__.py").unlink()
+    (lib / "hello").rmdir()
+    (lib.parent / "elsewhere").mkdir()
+    lib.rmdir()
+    (lib.parent / "elsewhere" / "hello").mkdir()
+    lib.mkdir()
+    (lib / "hello").symlink_to(lib.parent / "elsewhere" / "hello")
+    with pytest.raises(VendorError, match=r"through hello, a link of yours"):
+        vendor(run.wheels, LINUX, lib, lock_hash="h", checked=run.checked,
+               unpacked_cache=run.root)  # fmt: skip
+    assert list((lib.parent / "elsewhere" / "hello").iterdir()) == []
+
+
+def test_a_cache_that_cannot_be_written_costs_time_no_more(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "w")
+    expected = _tree(_Run(tmp_path / "plain", wheels).tree())
+    run = _Run(tmp_path, wheels)
+    run.root.write_text("a file, not a folder")
+    assert _tree(run.tree()) == expected
+    assert _tree(run.tree()) == expected
+    assert run.root.read_text() == "a file, not a folder"
+
+
+def test_entries_unused_for_a_month_and_what_killed_runs_left_go(tmp_path: Path) -> None:
+    run = _Run(tmp_path, _wheels(tmp_path / "w"))
+    run.tree()
+    run.tree()  # both wheels kept
+    month_ago = time.time() - 31 * 86400
+    old_entry = run.entry("other")
+    os.utime(old_entry / RECORD, (month_ago, month_ago))
+    left = run.root / ".tmp-0123456789abcdef"
+    (left / FILES).mkdir(parents=True)
+    os.utime(left, (time.time() - 2 * 86400,) * 2)
+    fresh_left = run.root / ".tmp-fedcba9876543210"  # a run keeping an entry now
+    fresh_left.mkdir()
+    old_note = run.root / NOTES / ("0" * 32)
+    old_note.touch()
+    os.utime(old_note, (month_ago, month_ago))
+    del run.wheels["other"]  # not used from now on
+    run.add("new", make_wheel(tmp_path / "w", "new", "1.0"))
+    run.tree()  # "new" only noted: nothing kept, nothing swept
+    assert old_entry.exists() and left.exists() and old_note.exists()
+    run.tree()  # keeps "new": sweeps first
+    assert (run.entry("new") / RECORD).is_file()
+    assert not left.exists() and not old_note.exists() and fresh_left.exists()
+    assert not old_entry.exists()
+    assert (run.entry("hello") / RECORD).is_file()  # used by these runs
+
+
+def test_a_kept_wheel_is_not_unpacked_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PROCESSES_ENV, "2")
+    big = _big_wheel(tmp_path / "w", "big")
+    assert big.stat().st_size >= MIN_BYTES
+    run = _Run(tmp_path, {"big": big})
+    run.tree()
+    run.tree()
+    lib = tmp_path / "ahead" / "lib"
+    cache = UnpackedCache(run.root, LINUX, slim=False)
+    with UnpackAhead(lib, LINUX, slim=False, vendored=(), cache=cache) as ahead:
+        assert ahead.expect()
+        ahead.add(big, run.checked[big], big.name)
+        assert not ahead.has(run.checked[big])
+        vendor(run.wheels, LINUX, lib, lock_hash="h", checked=run.checked, ahead=ahead,
+               unpacked_cache=run.root)  # fmt: skip
+    assert _tree(lib) == _tree(tmp_path / "app1" / "lib")

@@ -1,0 +1,160 @@
+"""The cache of unpacked wheels: copied into the trees that need a wheel again.
+
+A wheel's files as vendoring wrote them (for one target's interpreter and launchers, with or
+without --slim) are kept in `<cache>/unpacked/<key>/` the second time this machine unpacks that
+wheel: the first time only its key is noted, so that a build from empty caches writes each file
+once. A tree that needs the wheel again gets copies (made in the kernel, and cloned where the
+filesystem can), written under unpacking's rules (over nothing, through no link), with the
+sha256s the wheel's RECORD gave when it was unpacked. Never a link: an edit in one app's tree
+changes no other app's. Each kept file must still be as it was kept (size, times and inode, as
+vendorer's no-op path trusts a tree); an entry that is not is removed, and the wheel unpacked
+from its file. Entries and notes not used for `UNUSED_DAYS` are removed whenever another entry
+is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+from vendorer.install.errors import writing
+from vendorer.install.libfolder import remove_tree
+from vendorer.target.profile import Profile
+
+__all__ = ["UnpackedCache"]
+
+FORMAT: Final = 1  # of an entry, and of what its key covers
+UNUSED_DAYS: Final = 30
+RECORD: Final = "record.json"  # path below `FILES` -> [sha256, signature...]: written last
+FILES: Final = "files"
+NOTES: Final = "seen"
+_TEMPORARY: Final = ".tmp-"
+
+Files = dict[str, str]  # path -> sha256, hex
+
+
+class UnpackedCache:
+    """The unpacked wheels kept in `root`, as vendoring writes them for `profile` (`slim` or
+    not)."""
+
+    def __init__(self, root: Path, profile: Profile, *, slim: bool) -> None:
+        self._root, self._profile, self._slim = root, profile, slim
+
+    def _key(self, sha256: str) -> str:
+        """What an entry's files depend on: the wheel, the launchers' interpreter and kind,
+        --slim."""
+        server = self._profile.server
+        parts = [FORMAT, sha256, server.python, server.launcher, self._slim]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+    def has(self, sha256: str) -> bool:
+        """Whether the wheel `sha256` is kept (whether it is whole is seen as it is copied)."""
+        return (self._root / self._key(sha256) / RECORD).is_file()
+
+    def copy_into(self, sha256: str, target: Path, shown: str) -> Files | None:
+        """The kept files of the wheel `sha256` (named `shown` in what is said) copied into
+        `target`; their sha256s. None if it is not kept, or if a kept file changed since (the
+        entry is then removed, and so is whatever was copied). A write that fails, or a path
+        taken in `target`, is the VendorError unpacking would raise."""
+        from vendorer.install.unpack import install_files  # installer: only where trees change
+
+        entry = self._root / self._key(sha256)
+        try:
+            kept = _read_record(entry / RECORD)
+        except (OSError, ValueError):  # not kept (or its record is damaged: kept again later)
+            return None
+        copied: dict[str, os.stat_result | None] = {}
+        with contextlib.suppress(OSError):  # opening a kept file: gone, or unreadable
+            install_files(entry / FILES, kept, target, shown, copied)
+        if len(copied) == len(kept) and all(
+            status is not None and _signature(status) == kept[path][1:]
+            for path, status in copied.items()
+        ):
+            with contextlib.suppress(OSError):  # in use: not removed as unused
+                os.utime(entry / RECORD)
+            return {path: str(value[0]) for path, value in kept.items()}
+        for relative in copied:  # written by this copy
+            with writing(target / relative):
+                (target / relative).unlink()
+        with contextlib.suppress(OSError):
+            remove_tree(entry)
+        return None
+
+    def keep(self, sha256: str, source: Path, files: Mapping[str, str]) -> None:
+        """The wheel `sha256` was unpacked into `source`, writing `files` (their sha256s, each
+        checked against its RECORD): noted the first time, its files kept the second. A cache
+        that cannot be written costs time, no more: never raises."""
+        key = self._key(sha256)
+        note = self._root / NOTES / key
+        with contextlib.suppress(OSError):
+            if (self._root / key / RECORD).is_file():
+                return
+            if not note.is_file():
+                note.parent.mkdir(parents=True, exist_ok=True)
+                note.touch()
+                return
+            self._remove_unused()
+            self._fill(key, source, files)
+
+    def _fill(self, key: str, source: Path, files: Mapping[str, str]) -> None:
+        """A new entry: its files copied into a temporary folder, then renamed into place whole
+        (one that another run kept meanwhile stays)."""
+        temporary = self._root / f"{_TEMPORARY}{secrets.token_hex(8)}"
+        record: dict[str, list[object]] = {}
+        try:
+            for relative, sha256 in files.items():
+                copy = temporary / FILES / relative
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source / relative, copy, follow_symlinks=False)
+                shutil.copymode(source / relative, copy)
+                record[relative] = [sha256, *_signature(copy.lstat())]
+            (temporary / RECORD).write_text(json.dumps(record), encoding="utf-8")
+            temporary.rename(self._root / key)
+        finally:
+            if temporary.exists():
+                remove_tree(temporary)
+
+    def _remove_unused(self) -> None:
+        """Entries and notes not used for `UNUSED_DAYS`, and what runs killed while keeping an
+        entry left a day ago."""
+        now = time.time()
+        for path in [*self._root.iterdir(), *(self._root / NOTES).iterdir()]:
+            if path.name == NOTES:
+                continue
+            temporary = path.name.startswith(_TEMPORARY)
+            used = path if temporary or path.parent.name == NOTES else path / RECORD
+            with contextlib.suppress(OSError):
+                if now - used.lstat().st_mtime > (1 if temporary else UNUSED_DAYS) * 86400:
+                    remove_tree(path)
+
+
+def _signature(status: os.stat_result) -> list[object]:
+    """What changes when a file is written to, replaced or has its mode changed."""
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+
+
+def _read_record(path: Path) -> dict[str, list[object]]:
+    """path -> [sha256, signature...]; a ValueError for anything else."""
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or not all(
+        _safe_path(relative) and isinstance(value, list) and value and isinstance(value[0], str)
+        for relative, value in record.items()
+    ):
+        raise ValueError(f"{path} is not a record of kept files")
+    return record
+
+
+def _safe_path(relative: object) -> bool:
+    """A relative path below the entry's folder."""
+    if not isinstance(relative, str) or not relative:
+        return False
+    path = PurePosixPath(relative)
+    return not path.is_absolute() and ".." not in path.parts and "\\" not in relative
