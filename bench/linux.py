@@ -16,10 +16,12 @@ the difference from a run on disk is the filesystem's share.
 2. nothing changed: `vendorer build` and `vendorer check` on the built app against uv's no-op
    `pip install --target` into the filled folder;
 3. vendoring a fresh tree from the same wheels: `vendorer vendor` against
-   `uv pip install --no-deps --offline --link-mode copy --target` (every byte written by both);
-   where the filesystem clones files (copy-on-write: XFS made with reflink, btrfs), also against
-   `--link-mode clone` and against `cp -a --reflink=always` of vendorer's own tree: what a cache
-   of unpacked wheels cloned into each tree would cost;
+   `uv pip install --no-deps --offline --link-mode copy --target` (every byte written by both),
+   three ways: each wheel unpacked for the first time on this machine (only noted in vendorer's
+   cache of unpacked wheels), for the second time (unpacked, and kept in that cache), and copied
+   from that cache (uv copies from its own); where the filesystem clones files (copy-on-write:
+   XFS made with reflink, btrfs), the last also against `--link-mode clone` and against
+   `cp -a --reflink=always` of vendorer's own tree;
 4. `vendorer package` against `zip -qrX` of the same files.
 
 vendorer runs as users have it: installed from its wheel (built from this checkout) into a
@@ -181,8 +183,25 @@ class Bench:
         return [str(path) for path in sorted(folder.glob("*.whl"))]
 
     def vendorer_fresh_tree(self) -> Timing:
+        """Copied from the cache of unpacked wheels (once the runs before filled it)."""
         shutil.rmtree(self.lib, ignore_errors=True)
         return self._vendorer("vendor")
+
+    def vendorer_fresh_tree_keeping(self) -> Timing:
+        """Each wheel unpacked for the second time: unpacked, and kept in the cache."""
+        self._forget_unpacked(notes=False)
+        return self.vendorer_fresh_tree()
+
+    def vendorer_fresh_tree_unpacking(self) -> Timing:
+        """Each wheel unpacked for the first time: unpacked, and only noted in the cache."""
+        self._forget_unpacked(notes=True)
+        return self.vendorer_fresh_tree()
+
+    def _forget_unpacked(self, *, notes: bool) -> None:
+        kept = self.work / "cache" / "unpacked"
+        for path in kept.iterdir() if kept.is_dir() else ():
+            if notes or path.name != "seen":
+                shutil.rmtree(path)
 
     def uv_fresh_tree(self) -> Timing:
         shutil.rmtree(self.work / "uv-copy", ignore_errors=True)
@@ -260,6 +279,10 @@ def main() -> None:
                args.pairs)  # fmt: skip
         _pairs("no-op check vs uv no-op --target", bench.vendorer_noop_check, bench.uv_noop,
                args.pairs)  # fmt: skip
+        _pairs("fresh tree, wheels unpacked vs uv copy", bench.vendorer_fresh_tree_unpacking,
+               bench.uv_fresh_tree, args.pairs)  # fmt: skip
+        _pairs("fresh tree, unpacked and kept vs uv copy", bench.vendorer_fresh_tree_keeping,
+               bench.uv_fresh_tree, args.pairs)  # fmt: skip
         _pairs("vendor a fresh tree vs uv --link-mode copy", bench.vendorer_fresh_tree,
                bench.uv_fresh_tree, args.pairs)  # fmt: skip
         if bench.clones():

@@ -283,22 +283,33 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
         with writing(staging / foreign.relative):
             carry(foreign, folder, staging)
 
-    def copied(name: str) -> dict[str, str] | None:
-        path, sha = plan.wanted[name]
-        return cache.copy_into(sha, staging, path.name) if cache is not None else None
-
     ahead, cache = plan.ahead, plan.cache
     crew = ahead.crew if ahead is not None else None
     new = [name for name in plan.wanted if name not in plan.kept]
     early = [name for name in new if ahead is not None and ahead.has(plan.wanted[name][1])]
     cached = [n for n in new if n not in early and cache and cache.has(plan.wanted[n][1])]
     late = [name for name in new if name not in early and name not in cached]
+    unpacked_now = early + late  # and those whose kept files did not read back
+
+    def from_cache(names: list[str]) -> list[dict[str, str]]:
+        """Copied from the cache one after the other (the kernel copies; threads would take turns
+        at the GIL for each file: flask, pandas and requests on tmpfs, one thread 0.28-0.37 s, 8
+        threads 0.48-0.63 s), or unpacked where an entry does not read back."""
+        assert cache is not None or not names
+        found = []
+        for name in names:
+            wheel, sha = plan.wanted[name]
+            files = cache.copy_into(sha, staging, wheel.name) if cache is not None else None
+            if files is None:
+                unpacked_now.append(name)
+                files = unpack_all([Unpack(wheel, sha, staging, plan.profile, plan.slim)], crew)[0]
+            found.append(files)
+        return found
+
     jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in late]
     with ThreadPoolExecutor(max_workers=8) as linker:
         linked = linker.map(link_kept, sorted(plan.kept))  # under way while the rest unpack
-        copying = linker.submit(lambda: [copied(name) for name in cached])  # one thread: the
-        # kernel copies, and threads would take turns at the GIL per file (8 threads: 0.48-0.63 s
-        # for flask, pandas and requests on tmpfs, one: 0.28-0.37 s)
+        copying = linker.submit(from_cache, cached)
         unpacking = linker.submit(unpack_all, jobs, crew)
         entries = {
             name: unpacked(name, ahead.move_into(plan.wanted[name][1], staging))
@@ -306,16 +317,11 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
             if ahead is not None
         }
         entries.update(zip(late, map(unpacked, late, unpacking.result()), strict=True))
-        copies = dict(zip(cached, copying.result(), strict=True))
-        damaged = [name for name, files in copies.items() if files is None]
-        jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in damaged]
-        entries.update(zip(damaged, map(unpacked, damaged, unpack_all(jobs, crew)), strict=True))
-        entries.update((name, unpacked(name, files)) for name, files in copies.items() if files)
+        entries.update(zip(cached, map(unpacked, cached, copying.result()), strict=True))
         entries.update(zip(sorted(plan.kept), linked, strict=True))
         if cache is not None:  # each wheel unpacked now: noted, or kept the second time
-            fresh = [name for name in new if not copies.get(name)]
             list(linker.map(lambda n: cache.keep(plan.wanted[n][1], staging, entries[n].files),
-                            fresh))  # fmt: skip
+                            unpacked_now))  # fmt: skip
     distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
     with writing(staging / GITATTRIBUTES):
