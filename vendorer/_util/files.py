@@ -19,6 +19,7 @@ __all__ = [
     "MAX_INPUT_BYTES",
     "HashCache",
     "copy_atomic",
+    "copy_bytes",
     "naming",
     "read_bounded",
     "sha256_of",
@@ -28,7 +29,33 @@ __all__ = [
 ]
 
 CHUNK = 1 << 20
+# copy_file_range refused: across filesystems (before Linux 5.3), or not on this one
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
 MAX_INPUT_BYTES = 64 << 20  # a lock, manifest or requirements file is a few MB at most
+
+
+def copy_bytes(source: int, target: int, size: int) -> int:
+    """Up to `size` bytes of `source` written to `target`, in the kernel where it can
+    (`copy_file_range`, which clones where the filesystem can); how many."""
+    done = 0
+    kernel = hasattr(os, "copy_file_range")
+    while done < size:
+        try:
+            count = os.copy_file_range(source, target, size - done) if kernel else 0
+        except OSError as error:
+            if error.errno not in _NO_KERNEL_COPY:
+                raise
+            kernel, count = False, 0
+        if not kernel:
+            data = os.read(source, min(size - done, CHUNK))
+            count = len(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(target, view) :]
+        if count == 0:
+            break
+        done += count
+    return done
 
 
 def read_bounded(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:

@@ -15,16 +15,17 @@ is kept.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from vendorer._util.files import copy_bytes
 from vendorer.install.errors import writing
 from vendorer.install.libfolder import remove_tree
 from vendorer.target.profile import Profile
@@ -37,6 +38,8 @@ RECORD: Final = "record.json"  # path below `FILES` -> [sha256, signature...]: w
 FILES: Final = "files"
 NOTES: Final = "seen"
 _TEMPORARY: Final = ".tmp-"
+_OLD_FILE: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 Files = dict[str, str]  # path -> sha256, hex
 
@@ -109,13 +112,15 @@ class UnpackedCache:
         (one that another run kept meanwhile stays)."""
         temporary = self._root / f"{_TEMPORARY}{secrets.token_hex(8)}"
         record: dict[str, list[object]] = {}
+        made: set[str] = set()
         try:
             for relative, sha256 in files.items():
-                copy = temporary / FILES / relative
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source / relative, copy, follow_symlinks=False)
-                shutil.copymode(source / relative, copy)
-                record[relative] = [sha256, *_signature(copy.lstat())]
+                copy = os.path.join(temporary, FILES, relative)
+                if (folder := os.path.dirname(copy)) not in made:
+                    os.makedirs(folder, exist_ok=True)
+                    made.add(folder)
+                _copy_file(os.path.join(source, relative), copy)
+                record[relative] = [sha256, *_signature(os.stat(copy))]
             (temporary / RECORD).write_text(json.dumps(record), encoding="utf-8")
             temporary.rename(self._root / key)
         finally:
@@ -134,6 +139,23 @@ class UnpackedCache:
             with contextlib.suppress(OSError):
                 if now - used.lstat().st_mtime > (1 if temporary else UNUSED_DAYS) * 86400:
                     remove_tree(path)
+
+
+def _copy_file(source: str, copy: str) -> None:
+    """`source` copied to the new file `copy`, mode and all (in the kernel where it can)."""
+    original = os.open(source, _OLD_FILE)
+    try:
+        status = os.fstat(original)
+        new = os.open(copy, _NEW_FILE, status.st_mode & 0o777)
+        try:
+            if os.chmod in os.supports_fd:
+                os.chmod(new, status.st_mode & 0o777)  # what the umask took off
+            if copy_bytes(original, new, status.st_size) != status.st_size:
+                raise OSError(errno.EIO, "the file got shorter while it was copied", source)
+        finally:
+            os.close(new)
+    finally:
+        os.close(original)
 
 
 def _signature(status: os.stat_result) -> list[object]:

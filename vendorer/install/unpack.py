@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
 import io
 import os
 import struct
@@ -30,6 +29,7 @@ from installer.sources import WheelFile, WheelSource
 from installer.utils import Scheme, make_file_executable
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from vendorer._util.files import copy_bytes
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.growing import Growing, GrowingFile
 from vendorer.install.manifest import VendoredDistribution
@@ -54,8 +54,6 @@ LAUNCHER_TIME: Final = (1980, 1, 1, 0, 0, 0)  # the script inside a Windows laun
 _END_OF_ZIP: Final = struct.Struct("<4s4H2LH")  # the end of central directory record
 _OLD_FILE: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-# copy_file_range refused: across filesystems (before Linux 5.3), or not on this one
-_NO_KERNEL_COPY: Final = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def unpack_wheel(
@@ -143,36 +141,12 @@ def install_files(
                     try:
                         if status.st_mode & 0o111 and os.chmod in os.supports_fd:
                             os.chmod(output, status.st_mode & 0o777)  # the umask took bits off
-                        size = _copy_bytes(kept, output, status.st_size)
+                        size = copy_bytes(kept, output, status.st_size)
                     finally:
                         os.close(output)
             finally:
                 os.close(kept)
             copied[relative] = status if size == status.st_size else None
-
-
-def _copy_bytes(source: int, target: int, size: int) -> int:
-    """Up to `size` bytes of `source` written to `target`, in the kernel where it can
-    (`copy_file_range`, which clones where the filesystem can); how many."""
-    done = 0
-    kernel = hasattr(os, "copy_file_range")
-    while done < size:
-        try:
-            count = os.copy_file_range(source, target, size - done) if kernel else 0
-        except OSError as error:
-            if error.errno not in _NO_KERNEL_COPY:
-                raise
-            kernel, count = False, 0
-        if not kernel:
-            data = os.read(source, min(size - done, 1 << 20))
-            count = len(data)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(target, view) :]
-        if count == 0:
-            break
-        done += count
-    return done
 
 
 @contextlib.contextmanager

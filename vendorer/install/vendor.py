@@ -319,9 +319,9 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
         entries.update(zip(late, map(unpacked, late, unpacking.result()), strict=True))
         entries.update(zip(cached, map(unpacked, cached, copying.result()), strict=True))
         entries.update(zip(sorted(plan.kept), linked, strict=True))
-        if cache is not None:  # each wheel unpacked now: noted, or kept the second time
-            list(linker.map(lambda n: cache.keep(plan.wanted[n][1], staging, entries[n].files),
-                            unpacked_now))  # fmt: skip
+    if cache is not None:  # each wheel unpacked now: noted, or kept the second time
+        for name in unpacked_now:  # on one thread, as above
+            cache.keep(plan.wanted[name][1], staging, entries[name].files)
     distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
     with writing(staging / GITATTRIBUTES):
