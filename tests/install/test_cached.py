@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -128,6 +129,25 @@ def test_a_kept_entry_changed_since_is_seen_and_the_wheel_unpacked_again(
     assert (run.entry("hello") / RECORD).is_file()  # kept again, from the wheel
     assert _tree(run.tree()) == expected
     assert kept.read_text() == "def main(): pass\n"
+
+
+def test_an_entry_restored_from_a_backup_is_checked_by_its_hashes_and_signed_anew(
+    tmp_path: Path,
+) -> None:
+    run = _Run(tmp_path, _wheels(tmp_path / "w"))
+    expected = _tree(run.tree())
+    run.tree()
+    shutil.copytree(run.root, tmp_path / "backup")  # new inodes and times, as a CI cache's
+    shutil.rmtree(run.root)
+    (tmp_path / "backup").rename(run.root)
+    for wheel in run.wheels.values():  # the copies are what the trees get
+        wheel.write_bytes(b"not a zip")
+    restored = (run.entry("hello") / RECORD).read_text()
+    assert _tree(run.tree()) == expected
+    signed = (run.entry("hello") / RECORD).read_text()
+    assert signed != restored
+    assert _tree(run.tree()) == expected
+    assert (run.entry("hello") / RECORD).read_text() == signed  # the signatures held
 
 
 def test_a_path_taken_in_the_tree_is_refused_as_unpacking_refuses_it(tmp_path: Path) -> None:

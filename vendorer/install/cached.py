@@ -6,10 +6,11 @@ wheel: the first time only its key is noted, so that a build from empty caches w
 once. A tree that needs the wheel again gets copies (made in the kernel, and cloned where the
 filesystem can), written under unpacking's rules (over nothing, through no link), with the
 sha256s the wheel's RECORD gave when it was unpacked. Never a link: an edit in one app's tree
-changes no other app's. Each kept file must still be as it was kept (size, times and inode, as
-vendorer's no-op path trusts a tree); an entry that is not is removed, and the wheel unpacked
-from its file. Entries and notes not used for `UNUSED_DAYS` are removed whenever another entry
-is kept.
+changes no other app's. Each kept file must still be as it was kept: its size, times and inode
+unchanged (as vendorer's no-op path trusts a tree), or else its copy's sha256 the one kept (an
+entry restored from a backup or a CI cache, then signed anew). An entry that is not is removed,
+and the wheel unpacked from its file. Entries and notes not used for `UNUSED_DAYS` are removed
+whenever another entry is kept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from vendorer._util.files import copy_bytes
+from vendorer._util.files import copy_bytes, sha256_of, write_text_atomic
 from vendorer.install.errors import writing
 from vendorer.install.libfolder import remove_tree
 from vendorer.target.profile import Profile
@@ -77,12 +78,12 @@ class UnpackedCache:
         copied: dict[str, os.stat_result | None] = {}
         with contextlib.suppress(OSError):  # opening a kept file: gone, or unreadable
             install_files(entry / FILES, kept, target, shown, copied)
-        if len(copied) == len(kept) and all(
-            status is not None and _signature(status) == kept[path][1:]
-            for path, status in copied.items()
-        ):
-            with contextlib.suppress(OSError):  # in use: not removed as unused
-                os.utime(entry / RECORD)
+        if len(copied) == len(kept) and _as_kept(kept, copied, target):
+            with contextlib.suppress(OSError):  # marked as used: not removed as unused
+                if (signed := _record(kept, copied)) != kept:
+                    write_text_atomic(entry / RECORD, json.dumps(signed))  # next time: fast
+                else:
+                    os.utime(entry / RECORD)
             return {path: str(value[0]) for path, value in kept.items()}
         for relative in copied:  # written by this copy
             with writing(target / relative):
@@ -156,6 +157,30 @@ def _copy_file(source: str, copy: str) -> None:
             os.close(new)
     finally:
         os.close(original)
+
+
+def _as_kept(
+    kept: Mapping[str, list[object]], copied: Mapping[str, os.stat_result | None], target: Path
+) -> bool:
+    """Whether every file copied into `target` is as it was kept: its source's signature
+    unchanged, or else (an entry copied or restored from a backup: new inodes and times) the
+    copy's sha256 the one kept."""
+    for path, status in copied.items():
+        if status is None:
+            return False
+        if _signature(status) != kept[path][1:] and sha256_of(target / path) != kept[path][0]:
+            return False
+    return True
+
+
+def _record(
+    kept: Mapping[str, list[object]], copied: Mapping[str, os.stat_result | None]
+) -> dict[str, list[object]]:
+    """The record of an entry whose files were `copied` as they are now."""
+    return {
+        path: [value[0], *_signature(status)] if (status := copied[path]) else value
+        for path, value in kept.items()
+    }
 
 
 def _signature(status: os.stat_result) -> list[object]:

@@ -33,7 +33,7 @@ from vendorer.install.errors import VendorError
 from vendorer.install.growing import Growing
 from vendorer.target.profile import Profile
 
-__all__ = ["PROCESSES_ENV", "Crew", "Unpack", "crew_size", "unpack_all"]
+__all__ = ["PROCESSES_ENV", "Crew", "Unpack", "cpus", "crew_size", "unpack_all"]
 
 PROCESSES_ENV: Final = "VENDORER_UNPACK_PROCESSES"
 # Below this many bytes of wheels, workers cost more than they save (starting one: about 0.15 s).
@@ -230,14 +230,15 @@ def crew_size(total: int | None, jobs: int | None = None) -> int:
             )
         wanted = int(setting)
     elif total is None or total >= POOL_BYTES:
-        wanted = min(_cpus(), _MOST_PROCESSES)
+        wanted = min(cpus(), _MOST_PROCESSES)
     else:
         wanted = 0
     wanted = wanted if jobs is None else min(wanted, jobs)
     return wanted if wanted >= 2 else 0
 
 
-def _cpus() -> int:
+def cpus() -> int:
+    """The CPUs this process may run on."""
     affinity: Callable[[int], set[int]] | None = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 

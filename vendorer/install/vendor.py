@@ -264,7 +264,7 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     `cached`), or moved in where the run unpacked it ahead (see `ahead`), or unpacked meanwhile
     (see `pool`); the manifest it was given. Two distributions writing the same path are
     refused."""
-    from vendorer.install.pool import Unpack, unpack_all  # installer: only when a tree changes
+    from vendorer.install.pool import Unpack, cpus, unpack_all  # installer: when a tree changes
 
     def link_kept(name: str) -> VendoredDistribution:
         assert plan.old is not None  # kept: it was in the old tree
@@ -288,28 +288,29 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     new = [name for name in plan.wanted if name not in plan.kept]
     early = [name for name in new if ahead is not None and ahead.has(plan.wanted[name][1])]
     cached = [n for n in new if n not in early and cache and cache.has(plan.wanted[n][1])]
+    cached.sort(key=lambda name: -_size(plan.wanted[name][0]))  # the biggest first
     late = [name for name in new if name not in early and name not in cached]
     unpacked_now = early + late  # and those whose kept files did not read back
 
-    def from_cache(names: list[str]) -> list[dict[str, str]]:
-        """Copied from the cache one after the other (the kernel copies; threads would take turns
-        at the GIL for each file: flask, pandas and requests on tmpfs, one thread 0.28-0.37 s, 8
-        threads 0.48-0.63 s), or unpacked where an entry does not read back."""
-        assert cache is not None or not names
-        found = []
-        for name in names:
-            wheel, sha = plan.wanted[name]
-            files = cache.copy_into(sha, staging, wheel.name) if cache is not None else None
-            if files is None:
-                unpacked_now.append(name)
-                files = unpack_all([Unpack(wheel, sha, staging, plan.profile, plan.slim)], crew)[0]
-            found.append(files)
-        return found
+    def from_cache(name: str) -> dict[str, str]:
+        """Copied from the cache, or unpacked where its entry does not read back."""
+        wheel, sha = plan.wanted[name]
+        files = cache.copy_into(sha, staging, wheel.name) if cache is not None else None
+        if files is None:
+            unpacked_now.append(name)
+            files = unpack_all([Unpack(wheel, sha, staging, plan.profile, plan.slim)], crew)[0]
+        return files
 
     jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in late]
-    with ThreadPoolExecutor(max_workers=8) as linker:
+    with (
+        ThreadPoolExecutor(max_workers=8) as linker,
+        # one thread per CPU: the copies are in the kernel, which creates files on two threads
+        # faster than on one where that is slow (ext4 here: flask, pandas and requests, 0.5-1.5
+        # s against 1.0-2.5 s), and more threads take turns at the GIL for each file
+        ThreadPoolExecutor(max_workers=min(cpus(), 4)) as copier,
+    ):
         linked = linker.map(link_kept, sorted(plan.kept))  # under way while the rest unpack
-        copying = linker.submit(from_cache, cached)
+        copying = copier.map(from_cache, cached)
         unpacking = linker.submit(unpack_all, jobs, crew)
         entries = {
             name: unpacked(name, ahead.move_into(plan.wanted[name][1], staging))
@@ -317,10 +318,10 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
             if ahead is not None
         }
         entries.update(zip(late, map(unpacked, late, unpacking.result()), strict=True))
-        entries.update(zip(cached, map(unpacked, cached, copying.result()), strict=True))
+        entries.update(zip(cached, map(unpacked, cached, copying), strict=True))
         entries.update(zip(sorted(plan.kept), linked, strict=True))
     if cache is not None:  # each wheel unpacked now: noted, or kept the second time
-        for name in unpacked_now:  # on one thread, as above
+        for name in unpacked_now:  # on one thread: keeping is seldom
             cache.keep(plan.wanted[name][1], staging, entries[name].files)
     distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
@@ -335,6 +336,13 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     with writing(staging / MANIFEST):
         write_text_atomic(staging / MANIFEST, manifest_text(manifest))
     return manifest
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # said where it is read
+        return 0
 
 
 def _refuse_shared_files(distributions: Mapping[str, VendoredDistribution]) -> None:
