@@ -10,7 +10,7 @@ changes no other app's. Each kept file must still be as it was kept: its size, t
 unchanged (as vendorer's no-op path trusts a tree), or else its copy's sha256 the one kept (an
 entry restored from a backup or a CI cache, then signed anew). An entry that is not is removed,
 and the wheel unpacked from its file. Entries and notes not used for `UNUSED_DAYS` are removed
-whenever another entry is kept.
+by a run that keeps another.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class UnpackedCache:
 
     def __init__(self, root: Path, profile: Profile, *, slim: bool) -> None:
         self._root, self._profile, self._slim = root, profile, slim
+        self._swept = False  # entries not used for long: removed by the first keep of a run
 
     def _key(self, sha256: str) -> str:
         """What an entry's files depend on: the wheel, the launchers' interpreter and kind,
@@ -105,7 +106,9 @@ class UnpackedCache:
                 note.parent.mkdir(parents=True, exist_ok=True)
                 note.touch()
                 return
-            self._remove_unused()
+            if not self._swept:  # once a run
+                self._swept = True
+                self._remove_unused()
             self._fill(key, source, files)
 
     def _fill(self, key: str, source: Path, files: Mapping[str, str]) -> None:

@@ -304,9 +304,9 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in late]
     with (
         ThreadPoolExecutor(max_workers=8) as linker,
-        # one thread per CPU: the copies are in the kernel, which creates files on two threads
-        # faster than on one where that is slow (ext4 here: flask, pandas and requests, 0.5-1.5
-        # s against 1.0-2.5 s), and more threads take turns at the GIL for each file
+        # copies into the tree and into the cache, one thread per CPU: the kernel creates files on
+        # two threads faster than on one where that is slow (ext4 here: flask, pandas and
+        # requests, 0.5-1.5 s against 1.0-2.5 s), and more threads take turns at the GIL
         ThreadPoolExecutor(max_workers=min(cpus(), 4)) as copier,
     ):
         linked = linker.map(link_kept, sorted(plan.kept))  # under way while the rest unpack
@@ -320,9 +320,10 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
         entries.update(zip(late, map(unpacked, late, unpacking.result()), strict=True))
         entries.update(zip(cached, map(unpacked, cached, copying), strict=True))
         entries.update(zip(sorted(plan.kept), linked, strict=True))
-    if cache is not None:  # each wheel unpacked now: noted, or kept the second time
-        for name in unpacked_now:  # on one thread: keeping is seldom
-            cache.keep(plan.wanted[name][1], staging, entries[name].files)
+        if cache is not None:  # each wheel unpacked now: noted, or kept the second time
+            unpacked_now.sort(key=lambda name: -_size(plan.wanted[name][0]))
+            list(copier.map(lambda n: cache.keep(plan.wanted[n][1], staging, entries[n].files),
+                            unpacked_now))  # fmt: skip
     distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
     with writing(staging / GITATTRIBUTES):
