@@ -20,7 +20,9 @@ __all__ = [
     "HashCache",
     "copy_atomic",
     "copy_bytes",
+    "copy_to_new_file",
     "naming",
+    "open_to_read",
     "read_bounded",
     "sha256_of",
     "write_bytes_atomic",
@@ -31,6 +33,8 @@ __all__ = [
 CHUNK = 1 << 20
 # copy_file_range refused: across filesystems (before Linux 5.3), or not on this one
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
+_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 MAX_INPUT_BYTES = 64 << 20  # a lock, manifest or requirements file is a few MB at most
 
 
@@ -56,6 +60,24 @@ def copy_bytes(source: int, target: int, size: int) -> int:
             break
         done += count
     return done
+
+
+def open_to_read(path: str) -> int:
+    """A file descriptor reading `path` (binary on Windows too)."""
+    return os.open(path, _READ)
+
+
+def copy_to_new_file(source: int, status: os.stat_result, path: str) -> int:
+    """The bytes of the open file `source` (`status`: what `os.fstat` says of it) copied into
+    the new file `path`, with its mode (an executable's bits as they are, whatever the umask);
+    how many bytes were copied. A file already at `path` raises FileExistsError."""
+    new = os.open(path, _NEW, status.st_mode & 0o777)
+    try:
+        if status.st_mode & 0o111 and os.chmod in os.supports_fd:
+            os.chmod(new, status.st_mode & 0o777)  # noqa: PTH101 (a descriptor)
+        return copy_bytes(source, new, status.st_size)
+    finally:
+        os.close(new)
 
 
 def read_bounded(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from vendorer._util.files import copy_bytes, sha256_of, write_text_atomic
+from vendorer._util.files import copy_to_new_file, open_to_read, sha256_of, write_text_atomic
 from vendorer.install.errors import writing
 from vendorer.install.libfolder import remove_tree
 from vendorer.target.profile import Profile
@@ -39,8 +39,6 @@ RECORD: Final = "record.json"  # path below `FILES` -> [sha256, signature...]: w
 FILES: Final = "files"
 NOTES: Final = "seen"
 _TEMPORARY: Final = ".tmp-"
-_OLD_FILE: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-_NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 Files = dict[str, str]  # path -> sha256, hex
 
@@ -147,17 +145,11 @@ class UnpackedCache:
 
 def _copy_file(source: str, copy: str) -> None:
     """`source` copied to the new file `copy`, mode and all (in the kernel where it can)."""
-    original = os.open(source, _OLD_FILE)
+    original = open_to_read(source)
     try:
         status = os.fstat(original)
-        new = os.open(copy, _NEW_FILE, status.st_mode & 0o777)
-        try:
-            if os.chmod in os.supports_fd:
-                os.chmod(new, status.st_mode & 0o777)  # what the umask took off
-            if copy_bytes(original, new, status.st_size) != status.st_size:
-                raise OSError(errno.EIO, "the file got shorter while it was copied", source)
-        finally:
-            os.close(new)
+        if copy_to_new_file(original, status, copy) != status.st_size:
+            raise OSError(errno.EIO, "the file got shorter while it was copied", source)
     finally:
         os.close(original)
 

@@ -29,7 +29,7 @@ from installer.sources import WheelFile, WheelSource
 from installer.utils import Scheme, make_file_executable
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from vendorer._util.files import copy_bytes
+from vendorer._util.files import copy_to_new_file, open_to_read
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.growing import Growing, GrowingFile
 from vendorer.install.manifest import VendoredDistribution
@@ -52,8 +52,6 @@ BROKEN_WHEEL: Final = (
 )
 LAUNCHER_TIME: Final = (1980, 1, 1, 0, 0, 0)  # the script inside a Windows launcher: a fixed time
 _END_OF_ZIP: Final = struct.Struct("<4s4H2LH")  # the end of central directory record
-_OLD_FILE: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-_NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def unpack_wheel(
@@ -130,20 +128,14 @@ def install_files(
         for relative in files:
             path = destination._target(purelib, relative)
             destination._make_folders(path)
-            kept = os.open(os.path.join(folder, relative), _OLD_FILE)
+            kept = open_to_read(os.path.join(folder, relative))
             try:
                 status = os.fstat(kept)
                 with writing(path):
                     try:
-                        output = os.open(path, _NEW_FILE, status.st_mode & 0o777)
+                        size = copy_to_new_file(kept, status, path)
                     except FileExistsError:
                         raise _Taken(Path(path)) from None
-                    try:
-                        if status.st_mode & 0o111 and os.chmod in os.supports_fd:
-                            os.chmod(output, status.st_mode & 0o777)  # the umask took bits off
-                        size = copy_bytes(kept, output, status.st_size)
-                    finally:
-                        os.close(output)
             finally:
                 os.close(kept)
             copied[relative] = status if size == status.st_size else None
