@@ -21,6 +21,7 @@ import marshal
 import os
 import sys
 import time
+from array import array
 from stat import S_ISREG
 
 TYPE_CHECKING = False  # typing and collections.abc are not imported to answer (2-5 ms)
@@ -36,15 +37,17 @@ __all__ = ["STARTED_NS", "SWITCH", "keep", "replayed", "tree"]
 
 STARTED_NS = time.time_ns()  # imported first thing by `vendorer.cli.main`
 SETTLED_NS = 2_000_000_000
-FORMAT = 2
+FORMAT = 3
 SWITCH = "VENDORER_KEEP_ANSWERS"  # 0: answers are neither kept nor given
 MAX_RECORD = 64 << 20
 OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the vendorer package
 
 _SHELLS = frozenset({"_", "OLDPWD"})
 
-# mode, inode, device, size, mtime, ctime; None: absent (or unreadable)
-Signature = tuple[int, int, int, int, int, int] | None
+# Each path's signature, six numbers: mode, inode, device, size, mtime, ctime (all 0: absent or
+# unreadable); inode and device to 63 bits (they may use 64: an array of signed numbers)
+FIELDS = 6
+_63_BITS = (1 << 63) - 1
 
 
 def replayed(argv: Sequence[str]) -> int | None:
@@ -93,7 +96,7 @@ def _keep(
     listed = list(dict.fromkeys((*paths(), *own)))
     signatures = _signatures(listed)
     settled = STARTED_NS - SETTLED_NS
-    if any(s is not None and max(s[4], s[5]) >= settled for s in signatures):
+    if max(signatures[4::FIELDS] + signatures[5::FIELDS], default=0) >= settled:
         return
     record = {
         "context": _context(argv),
@@ -149,24 +152,25 @@ def _read(path: str) -> bytes:
         return stream.read()
 
 
-def _signatures(paths: Iterable[str]) -> list[Signature]:
+def _signatures(paths: Iterable[str]) -> array[int]:
+    """The signatures of `paths`, one after the other in one array (packed: a record of
+    thousands of paths is hashed as one block of bytes, faster than as their `repr`)."""
     lstat = os.lstat
-    found: list[Signature] = []
+    found = array("q")
+    add = found.extend
     for path in paths:
         try:
             stat = lstat(path)
         except (OSError, ValueError):
-            found.append(None)
+            add((0, 0, 0, 0, 0, 0))
             continue
-        found.append((stat.st_mode, stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns,
-                      stat.st_ctime_ns))  # fmt: skip
+        add((stat.st_mode, stat.st_ino & _63_BITS, stat.st_dev & _63_BITS, stat.st_size,
+             stat.st_mtime_ns, stat.st_ctime_ns))  # fmt: skip
     return found
 
 
-def _digest(signatures: list[Signature]) -> str:
-    """One digest of every signature: a record of thousands of paths is read as one string, and
-    compared as one (faster than a list of numbers for each path)."""
-    return _hash(repr(signatures))
+def _digest(signatures: array[int]) -> str:
+    return blake2b(signatures).hexdigest()
 
 
 def _context(argv: Sequence[str]) -> list[str]:
