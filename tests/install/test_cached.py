@@ -10,13 +10,16 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.install.test_ahead import _big_wheel
 from tests.install.test_pool import _tree
+from tests.support.cli import make_app, vendorer
 from tests.support.dists import make_wheel
+from tests.support.index import StaticIndex
 from vendorer.install.ahead import MIN_BYTES, UnpackAhead
 from vendorer.install.cached import FILES, NOTES, RECORD, UnpackedCache
 from vendorer.install.errors import VendorError
@@ -229,3 +232,33 @@ def test_a_kept_wheel_is_not_unpacked_ahead(
         vendor(run.wheels, LINUX, lib, lock_hash="h", checked=run.checked, ahead=ahead,
                unpacked_cache=run.root)  # fmt: skip
     assert _tree(lib) == _tree(tmp_path / "app1" / "lib")
+
+
+def test_builds_of_three_apps_note_keep_then_copy(
+    tmp_path: Path, static_index: Callable[..., StaticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vendorer build` of the same requirements in three apps: the first notes each wheel, the
+    second keeps it (big wheels unpacked ahead too), the third's tree is copied from the cache
+    (each entry's record is touched as it is used) and is the first's."""
+    monkeypatch.setenv(PROCESSES_ENV, "2")
+    dists = tmp_path / "dists"
+    _big_wheel(dists, "webfw", requires_dist=["blobs", "helper"])
+    _big_wheel(dists, "blobs")
+    make_wheel(dists, "helper", "1.0")
+    url = static_index(dists).url
+    apps = [make_app(tmp_path / f"app{n}", url, "webfw", profile=LINUX.name) for n in (1, 2, 3)]
+    cache = Path(os.environ["VENDORER_CACHE_DIR"]) / "unpacked"
+    assert vendorer("build", cwd=apps[0]).returncode == 0
+    assert [p.name for p in cache.iterdir()] == [NOTES]
+    assert len(list((cache / NOTES).iterdir())) == 3
+    assert vendorer("build", cwd=apps[1]).returncode == 0
+    records = sorted(cache.glob(f"*/{RECORD}"))
+    assert len(records) == 3
+    day_ago = time.time() - 86400
+    for record in records:
+        os.utime(record, (day_ago, day_ago))
+    assert vendorer("build", cwd=apps[2]).returncode == 0
+    assert all(record.stat().st_mtime > day_ago + 3600 for record in records)
+    trees = [_tree(app / LINUX.server.lib_dir) for app in apps]
+    assert "webfw/blob.bin" in trees[0] and trees[2] == trees[1] == trees[0]
+    assert vendorer("check", cwd=apps[2]).returncode == 0
