@@ -68,16 +68,15 @@ class _Run:
         self.wheels[name] = wheel
         self.checked[wheel] = self.sha[name] = _sha(wheel)
 
-    def tree(self, **options: object) -> Path:
+    def tree(self) -> Path:
         self.count += 1
         lib = self.tmp_path / f"app{self.count}" / "lib"
         vendor(self.wheels, LINUX, lib, lock_hash="h", checked=self.checked,
-               unpacked_cache=self.root, **options)  # type: ignore[arg-type]  # fmt: skip
+               unpacked_cache=self.root)  # fmt: skip
         return lib
 
-    def entry(self, name: str, slim: bool = False) -> Path:
-        cache = UnpackedCache(self.root, LINUX, slim=slim)
-        return self.root / cache._key(self.sha[name])
+    def entry(self, name: str) -> Path:
+        return self.root / UnpackedCache(self.root, LINUX, slim=False)._key(self.sha[name])
 
 
 def test_a_wheel_is_kept_the_second_time_it_is_unpacked_and_copied_from_then_on(
