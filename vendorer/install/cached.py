@@ -72,7 +72,11 @@ class UnpackedCache:
         entry = self._root / self._key(sha256)
         try:
             kept = _read_record(entry / RECORD)
-        except (OSError, ValueError):  # not kept (or its record is damaged: kept again later)
+        except FileNotFoundError:  # not kept
+            return None
+        except (OSError, ValueError):  # its record is damaged: removed, kept again later
+            with contextlib.suppress(OSError):
+                remove_tree(entry)
             return None
         copied: dict[str, os.stat_result | None] = {}
         with contextlib.suppress(OSError):  # opening a kept file: gone, or unreadable
