@@ -102,7 +102,7 @@ class UnpackedCache:
         key = self._key(sha256)
         note = self._root / NOTES / key
         with contextlib.suppress(OSError):
-            if (self._root / key / RECORD).is_file():
+            if self.has(sha256):
                 return
             if not note.is_file():
                 note.parent.mkdir(parents=True, exist_ok=True)
