@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -263,3 +265,36 @@ def test_builds_of_three_apps_note_keep_then_copy(
     trees = [_tree(app / LINUX.server.lib_dir) for app in apps]
     assert "webfw/blob.bin" in trees[0] and trees[2] == trees[1] == trees[0]
     assert vendorer("check", cwd=apps[2]).returncode == 0
+
+
+# What copying kept wheels never needs: installer (and the email parser it loads), nor resolving,
+# fetching or reading requirements.
+NOT_FOR_COPIES = ("installer", "email", "httpx", "resolvelib", "vendorer.install.unpack",
+                  "vendorer.resolve.resolver", "vendorer.index.finder", "vendorer.app.locking",
+                  "vendorer.inputs.requirements")  # fmt: skip
+
+
+def test_a_tree_copied_from_the_cache_imports_only_what_copying_needs(
+    tmp_path: Path, static_index: Callable[..., StaticIndex]
+) -> None:
+    dists = tmp_path / "dists"
+    make_wheel(dists, "helper", "1.0")
+    app = make_app(tmp_path / "app", static_index(dists).url, "helper", profile=LINUX.name)
+    lib = app / LINUX.server.lib_dir
+    assert vendorer("build", cwd=app).returncode == 0  # noted
+    script = (
+        "import json, sys\n"
+        "from vendorer.cli.program import main\n"
+        "code = main(['vendor'])\n"
+        f"print(json.dumps([code, sorted(m for m in {NOT_FOR_COPIES!r} if m in sys.modules)]))"
+    )
+    loaded = []
+    for _ in range(2):  # unpacked and kept, then copied
+        shutil.rmtree(lib)
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                cwd=app, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        loaded.append(json.loads(result.stdout.splitlines()[-1]))
+    assert loaded[0] == [0, ["email", "installer", "vendorer.install.unpack"]]  # it unpacked
+    assert loaded[1] == [0, []]
+    assert (lib / "helper" / "__init__.py").is_file()

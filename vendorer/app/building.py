@@ -13,24 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from vendorer._util.files import write_text_atomic
 from vendorer.app.core_tools import core_tools_files, keep_core_tools_files
-from vendorer.app.index_session import IndexSession
-from vendorer.app.locking import LockResult, lock_indexes, make_lock
-from vendorer.app.offline import check_reads
 from vendorer.app.project import Project, ResolveChoices
-from vendorer.app.reporting import StepReporter
-from vendorer.app.workflow import WheelhouseResult, make_wheelhouse
 from vendorer.inputs.options import unpacked_cache
 from vendorer.install.libfolder import lib_folder
 from vendorer.install.manifest import ManifestError, read_manifest
 from vendorer.install.vendor import VendorReport, vendor, wheels_for
-from vendorer.lock.export import export_requirements
-from vendorer.report import Reporter
 from vendorer.target.layout import load_conditions, never_loaded, pythonpath_entry
 
+# Resolving and fetching are imported by the steps that do them: a run that only vendors never
+# loads them.
 if TYPE_CHECKING:
+    from vendorer.app.index_session import IndexSession
+    from vendorer.app.locking import LockResult
+    from vendorer.app.reporting import StepReporter
+    from vendorer.app.workflow import WheelhouseResult
     from vendorer.install.ahead import UnpackAhead
+    from vendorer.report import Reporter
 
 __all__ = [
     "BuildRequest",
@@ -122,6 +121,8 @@ def lock_for(
 ) -> LockResult:
     """Lock if stale (or as `request` asks); say what happened. `finder`: the run's index
     client, if it has one (else one is opened when resolving)."""
+    from vendorer.app.locking import make_lock
+
     result = make_lock(
         project.profile,
         project.requirements,
@@ -139,6 +140,9 @@ def lock_for(
 
 def lock_app(project: Project, request: LockRequest, reporter: StepReporter) -> LockRun:
     """`vendorer lock`: the lock, and its export when asked for (written to `export_to`)."""
+    from vendorer._util.files import write_text_atomic
+    from vendorer.lock.export import export_requirements
+
     result = lock_for(project, request, reporter)
     if not request.export:
         return LockRun(lock=result)
@@ -156,6 +160,10 @@ def fill_wheelhouse(
 ) -> WheelhouseResult:
     """`vendorer wheelhouse`: lock if stale, then fill wheelhouse/<profile>/, with one index
     client for both; `ahead` unpacks the wheels resolution pins while it goes on."""
+    from vendorer.app.index_session import IndexSession
+    from vendorer.app.locking import lock_indexes
+    from vendorer.app.workflow import make_wheelhouse
+
     options = project.lock_options(request.lock.resolve)
     indexes = lock_indexes(project.requirements, options)
     with IndexSession(indexes, options, reporter, ahead=ahead) as finder:
@@ -218,6 +226,8 @@ def vendor_app(
 def build_reads(project: Project) -> list[str]:
     """Every file and folder a `build_app` with nothing to do reads or looks for: the check's,
     and the files Core Tools reads beside a Functions app."""
+    from vendorer.app.offline import check_reads
+
     core_tools = {os.path.abspath(path) for path in core_tools_files(project)}  # noqa: PTH100
     return sorted({*check_reads(project), *core_tools, *map(os.path.dirname, core_tools)})
 

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from vendorer._util.urls import find_links_problem, redact, url_problem
 from vendorer.app.project import (
@@ -18,10 +18,12 @@ from vendorer.app.project import (
     ResolveChoices,
     load_project,
 )
-from vendorer.app.sites import SiteChoice
 from vendorer.errors import UsageError
 from vendorer.inputs.options import INDEX_STRATEGIES, KEYRING_PROVIDERS
 from vendorer.report import Reporter
+
+if TYPE_CHECKING:
+    from vendorer.app.sites import SiteChoice
 
 __all__ = [
     "MAX_TIMEOUT",
@@ -336,6 +338,8 @@ def project_of(
 
 def site_choice(args: argparse.Namespace) -> SiteChoice:
     """The site as the `credentials` group names it."""
+    from vendorer.app.sites import SiteChoice  # the deploy layer: for commands that reach a site
+
     return SiteChoice(
         site=args.site,
         resource_group=args.resource_group,

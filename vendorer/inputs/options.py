@@ -13,13 +13,15 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from platformdirs import user_cache_dir
 
 from vendorer._util.urls import find_links_problem, redact, url_problem
 from vendorer.errors import ConfigError, UsageError
-from vendorer.inputs.requirements import RequirementsFile
+
+if TYPE_CHECKING:  # parsed by the steps that read requirements: a run that vendors does not
+    from vendorer.inputs.requirements import RequirementsFile
 
 __all__ = [
     "BEST_MATCH",

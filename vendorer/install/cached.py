@@ -29,6 +29,7 @@ from typing import Final
 from vendorer._util.files import copy_to_new_file, open_to_read, sha256_of, write_text_atomic
 from vendorer.install.errors import writing
 from vendorer.install.libfolder import remove_tree
+from vendorer.install.placing import install_files
 from vendorer.target.profile import Profile
 
 __all__ = ["UnpackedCache"]
@@ -67,8 +68,6 @@ class UnpackedCache:
         `target`; their sha256s. None if it is not kept, or if a kept file changed since (the
         entry is then removed, and so is whatever was copied). A write that fails, or a path
         taken in `target`, is the VendorError unpacking would raise."""
-        from vendorer.install.unpack import install_files  # installer: only where trees change
-
         entry = self._root / self._key(sha256)
         try:
             kept = _read_record(entry / RECORD)

@@ -16,7 +16,7 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
@@ -29,17 +29,17 @@ from installer.sources import WheelFile, WheelSource
 from installer.utils import Scheme, make_file_executable
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from vendorer._util.files import copy_to_new_file, open_to_read
 from vendorer.install.errors import VendorError, writing
 from vendorer.install.growing import Growing, GrowingFile
 from vendorer.install.manifest import VendoredDistribution
+from vendorer.install.placing import Placing, Taken, broken, taken_said
 from vendorer.install.sources import Checked, Slimmed, copy_hashing
 from vendorer.target.profile import Profile
 
 if TYPE_CHECKING:
     from installer.scripts import ScriptSection  # a Literal installer defines for type checkers
 
-__all__ = ["BROKEN_WHEEL", "install_files", "install_source", "unpack_wheel"]
+__all__ = ["BROKEN_WHEEL", "install_source", "unpack_wheel"]
 
 # What reading a wheel that is not sound raises (zlib and EOFError: a damaged or cut member).
 BROKEN_WHEEL: Final = (
@@ -110,53 +110,17 @@ def install_source(
     return destination.hashes
 
 
-def install_files(
-    source: Path,
-    files: Iterable[str],
-    target: Path,
-    shown: str,
-    copied: dict[str, os.stat_result | None],
-) -> None:
-    """Copy `files` (paths below `source`) into `target` under unpacking's rules (over nothing,
-    through no link; each file's mode kept), adding each one to `copied` once it is there, with
-    what `os.fstat` said of its source (None: it ended before that many bytes were copied).
-    Opening a source raises its OSError; writing, the VendorError unpacking would raise for the
-    wheel `shown`."""
-    destination = _Recording(target, {"purelib": str(target)}, interpreter="", script_kind="posix")
-    purelib, folder = Scheme("purelib"), os.fspath(source)
-    with _said_as_vendor_errors(shown, target):
-        for relative in files:
-            path = destination._target(purelib, relative)
-            destination._make_folders(path)
-            kept = open_to_read(os.path.join(folder, relative))
-            try:
-                status = os.fstat(kept)
-                with writing(path):
-                    try:
-                        size = copy_to_new_file(kept, status, path)
-                    except FileExistsError:
-                        raise _Taken(Path(path)) from None
-            finally:
-                os.close(kept)
-            copied[relative] = status if size == status.st_size else None
-
-
 @contextlib.contextmanager
 def _said_as_vendor_errors(shown: str, target: Path, wheel: Path | None = None) -> Iterator[None]:
     """What installing the wheel `shown` (read from the file `wheel`, if any) into `target`
     raises, said as the VendorError it is."""
     try:
-        yield
-    except _Taken as taken:
-        raise VendorError(taken.explain(shown, target)) from None
-    except VendorError:  # a write that failed: said as what it is
+        with taken_said(shown, target):
+            yield
+    except VendorError:  # a write that failed, a place taken: said as what it is
         raise
     except BROKEN_WHEEL as error:
-        raise VendorError(
-            f"{shown} cannot be vendored: {error}. Nothing was changed in the lib folder; "
-            "the wheel is broken or unsafe (its RECORD does not match its files, or it writes "
-            "outside its folders): rebuild or replace it"
-        ) from None
+        raise broken(shown, error) from None
     except OSError as error:  # writes are WriteErrors: this is reading the wheel
         if wheel is None:
             raise
@@ -166,81 +130,33 @@ def _said_as_vendor_errors(shown: str, target: Path, wheel: Path | None = None) 
         ) from None
 
 
-class _Taken(Exception):  # internal: turned into a VendorError that names the wheel
-    """A wheel's file would go where something already is, or through a link."""
-
-    def __init__(self, path: Path, link: Path | None = None) -> None:
-        super().__init__(str(path))
-        self.path = path
-        self.link = link
-
-    def explain(self, wheel: str, root: Path) -> str:
-        shown = self.path.relative_to(root).as_posix()
-        if self.link is not None:
-            return (
-                f"{wheel} writes {shown} through {self.link.relative_to(root).as_posix()}, a link "
-                "of yours; nothing was changed. vendorer never writes through a link: move it "
-                "out of the lib folder"
-            )
-        return (
-            f"{wheel} writes {shown}, which another distribution or a file of yours already "
-            "has; nothing was changed"
-        )
-
-
 class _Recording(SchemeDictionaryDestination):
     """installer's destination, remembering the sha256 of every file it wrote (RECORD included);
-    it writes over nothing and through no link, and says which path a failed write was for.
-    Paths are strings here: making Paths for each file and folder was a third of the unpacking
-    time (flask, pandas and requests on tmpfs: 0.38 s of 1.18 s)."""
+    it places files as `Placing` does (over nothing, through no link), and says which path a
+    failed write was for."""
 
     def __init__(self, root: Path, scheme_dict: dict[str, str], **options: Any) -> None:
         super().__init__(scheme_dict, **options)
-        self.root = os.path.abspath(root)
-        self._folders = {scheme: os.path.abspath(folder) for scheme, folder in scheme_dict.items()}
+        self.placing = Placing(root, scheme_dict)
         self.hashes: dict[str, str] = {}  # path below the root, POSIX -> sha256, hex
-        self._known_folders = {self.root}  # made or seen, none of them a link
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         """Write one file as installer does (hashing it as it goes), but never over anything that
         is there (O_EXCL) nor through a link, and with each folder looked at once."""
-        target = self._target(scheme, path)
-        self._make_folders(target)
+        target = self.placing.target(scheme, path)
+        self.placing.make_folders(target)
         with writing(target):
             try:
                 with open(target, "xb") as output:
                     digest, size = copy_hashing(stream, output, self.hash_algorithm)
             except FileExistsError:
-                raise _Taken(Path(target)) from None
+                raise Taken(Path(target)) from None
             if is_executable:
                 make_file_executable(Path(target))
-        self.hashes[target[len(self.root) + 1 :].replace(os.sep, "/")] = _hex(digest)
+        self.hashes[self.placing.relative(target)] = _hex(digest)
         return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
-
-    def _target(self, scheme: Scheme, path: str) -> str:
-        """Where `path` goes in `scheme`'s folder; outside it, refused as installer refuses it."""
-        folder = self._folders[scheme]
-        target = os.path.abspath(os.path.join(folder, path))
-        if not target.startswith(folder + os.sep):
-            raise ValueError(f"Attempting to write {path} outside of the target directory")
-        return target
-
-    def _make_folders(self, target: str) -> None:
-        """The folders above `target`, made where missing; one that is a link refuses it."""
-        assert target.startswith(self.root + os.sep)  # every scheme's folder is in the root
-        missing = []
-        folder = os.path.dirname(target)
-        while folder not in self._known_folders:
-            missing.append(folder)
-            folder = os.path.dirname(folder)
-        for folder in reversed(missing):
-            if os.path.islink(folder):
-                raise _Taken(Path(target), Path(folder))
-            with writing(folder):
-                os.makedirs(folder, exist_ok=True)
-            self._known_folders.add(folder)
 
     def write_script(
         self, name: str, module: str, attr: str, section: ScriptSection
@@ -254,7 +170,7 @@ class _Recording(SchemeDictionaryDestination):
             data = _reproducible_launcher(data)
         with io.BytesIO(data) as stream:
             entry = self.write_to_fs(Scheme("scripts"), script_name, stream, is_executable=True)
-        path = self._target(Scheme("scripts"), script_name)
+        path = self.placing.target(Scheme("scripts"), script_name)
         mode = os.stat(path).st_mode
         os.chmod(path, mode | (mode & 0o444) >> 2)  # executable for whoever may read it
         return entry

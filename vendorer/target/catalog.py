@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +75,8 @@ class ProfileCatalog:
         return profile
 
     def _unknown(self, name: str) -> str:
+        import difflib
+
         close = difflib.get_close_matches(name, self._entries, n=5, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         return (
