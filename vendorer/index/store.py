@@ -156,14 +156,15 @@ def verify(
 
 
 def verified_local(file: DistFile, *, against: str = "the index's") -> Path:
-    """The local file a `file:` DistFile names, checked against its hashes (and as a zip)."""
+    """The local file a `file:` DistFile names, checked against its hashes (or, with none, as a
+    zip)."""
     path = file_url_path(file.url)
     if not path.is_file():
         raise IndexError_(f"{path} does not exist (it was listed by {file.source})")
     if file.hashes:
         computed = file_digests(path, file.hashes)
         verify(computed, file.hashes, what=str(path), deleted=False, against=against)
-    if file.is_wheel:
+    elif file.is_wheel:  # with a hash, a cut or foreign file fails it
         check_zip(path, file)
     return path
 
