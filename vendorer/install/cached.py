@@ -23,7 +23,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
 
 from vendorer._util.files import copy_to_new_file, open_to_read, sha256_of, write_text_atomic
@@ -198,8 +198,8 @@ def _read_record(path: Path) -> dict[str, list[object]]:
 
 
 def _safe_path(relative: object) -> bool:
-    """A relative path below the entry's folder."""
-    if not isinstance(relative, str) or not relative:
+    """A relative path below the entry's folder (judged as a string: a PurePosixPath for each
+    of a tree's thousands of files was a tenth of its copying)."""
+    if not isinstance(relative, str) or not relative or relative.startswith("/"):
         return False
-    path = PurePosixPath(relative)
-    return not path.is_absolute() and ".." not in path.parts and "\\" not in relative
+    return ".." not in relative.split("/") and "\\" not in relative
