@@ -495,6 +495,28 @@ def test_a_wheel_that_is_not_a_zip_is_refused_and_deleted(
     assert [p for p in (cache / "files").rglob("*") if p.is_file()] == []
 
 
+def test_a_wheel_that_matches_its_listed_hash_is_trusted_to_be_what_was_uploaded(
+    site: Callable[[Mapping[str, Route]], Site], tmp_path: Path
+) -> None:
+    """With the index's hash, a cut transfer or an error page is refused by the hash; a file that
+    matches it is the one uploaded, not read again as a zip. One that is no wheel is said so
+    when it is read (here, for its metadata)."""
+    junk = b"<html>not a wheel, uploaded so</html>"
+    digest = hashlib.sha256(junk).hexdigest()
+    page = _html(f'<a href="junk-1.0-py3-none-any.whl#sha256={digest}">hashed</a>')
+    server = site(
+        {
+            "/links/": (200, "text/html", page, {}),
+            "/links/junk-1.0-py3-none-any.whl": (200, "application/zip", junk, {}),
+        }
+    )
+    with Finder(index_urls=[], find_links=[f"{server.base}/links/"]) as finder:
+        (file,) = finder.project_files("junk")
+        assert finder.download(file, tmp_path / "out").read_bytes() == junk
+        with pytest.raises(BrokenDownloadError, match=r"junk-1\.0-py3-none-any\.whl: not a"):
+            finder.metadata(file)
+
+
 def test_a_dropped_connection_is_retried_then_reported(
     dists: Path, static_index: Callable[..., StaticIndex], tmp_path: Path
 ) -> None:
