@@ -6,6 +6,7 @@ import argparse
 
 from vendorer import __version__
 from vendorer.cli.building import add_building_commands
+from vendorer.cli.cache import add_cache_commands
 from vendorer.cli.deploying import add_deploy_commands
 from vendorer.cli.hooks import add_hook_commands
 from vendorer.cli.inspecting import add_check_commands, add_why_command
@@ -32,4 +33,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_commands(commands, groups)  # webconfig, arm, upload, kudu
     add_deploy_commands(commands, groups)  # package, deploy
     add_why_command(commands, groups)
+    add_cache_commands(commands)  # dir, info, clean
     return parser
