@@ -12,7 +12,10 @@ times, vendorer / peer (below 1.00: vendorer is faster). `--work` is where the s
 goes (caches, app, wheelhouse, trees): `--work /dev/shm` takes the disk out of the figures, and
 the difference from a run on disk is the filesystem's share.
 1. from empty caches to a filled folder: `vendorer build` (lock, wheelhouse, vendor) against
-   `uv pip install --target --python-platform x86_64-manylinux_2_<glibc> --only-binary :all:`;
+   `uv pip install --target --python-platform x86_64-manylinux_2_<glibc> --only-binary :all:`
+   (`--profile python361x64`, the example app's target: `--python-platform
+   x86_64-pc-windows-msvc --python-version 3.6.1`, where vendorer's package needs the web.config
+   `vendorer webconfig` writes first, untimed);
 2. nothing changed: `vendorer build` and `vendorer check` on the built app against uv's no-op
    `pip install --target` into the filled folder;
 3. vendoring a fresh tree from the same wheels: `vendorer vendor` against
@@ -22,7 +25,8 @@ the difference from a run on disk is the filesystem's share.
    from that cache (uv copies from its own); where the filesystem clones files (copy-on-write:
    XFS made with reflink, btrfs), the last also against `--link-mode clone` and against
    `cp -a --reflink=always` of vendorer's own tree;
-4. `vendorer package` against `zip -qrX` of the same files.
+4. `vendorer package` against `zip -qrX` of the same files (web.config included where there is
+   one).
 
 vendorer runs as users have it: installed from its wheel (built from this checkout) into a
 scratch virtual environment that finds its dependencies in this one; an editable install would
@@ -83,7 +87,10 @@ def _run(
 
 
 def _uv_platform(profile: Profile) -> str:
-    """uv's name for the profile's newest manylinux level: x86_64-manylinux_2_31."""
+    """uv's name for the profile's platform: its newest manylinux level (x86_64-manylinux_2_31),
+    or Windows on x86-64 (the example app's python361x64)."""
+    if any(tag.platform == "win_amd64" for tag in profile.tags):
+        return "x86_64-pc-windows-msvc"
     levels = [
         (int(match[1]), int(match[2]))
         for tag in profile.tags
@@ -227,6 +234,11 @@ class Bench:
         return copied.returncode == 0
 
     # 4. the package
+    def serve(self) -> None:
+        """The site's web.config, which a Windows profile's package needs (not timed)."""
+        if self.profile.is_windows:
+            self._vendorer("webconfig", "--wsgi-handler", "app.app")
+
     def vendorer_package(self) -> Timing:
         return self._vendorer("package", "-o", str(self.work / "app.zip"))
 
@@ -290,6 +302,7 @@ def main() -> None:
                    bench.uv_clone_tree, args.pairs)  # fmt: skip
             _pairs("vendor a fresh tree vs cp --reflink of it", bench.vendorer_fresh_tree,
                    bench.cp_reflink_tree, args.pairs)  # fmt: skip
+        bench.serve()
         _pairs("package vs zip -qrX", bench.vendorer_package, bench.zip_package, args.pairs)
 
 
