@@ -234,7 +234,7 @@ class Bench:
         return copied.returncode == 0
 
     # 4. the package
-    def serve(self) -> None:
+    def write_webconfig(self) -> None:
         """The site's web.config, which a Windows profile's package needs (not timed)."""
         if self.profile.is_windows:
             self._vendorer("webconfig", "--wsgi-handler", "app.app")
@@ -302,7 +302,7 @@ def main() -> None:
                    bench.uv_clone_tree, args.pairs)  # fmt: skip
             _pairs("vendor a fresh tree vs cp --reflink of it", bench.vendorer_fresh_tree,
                    bench.cp_reflink_tree, args.pairs)  # fmt: skip
-        bench.serve()
+        bench.write_webconfig()
         _pairs("package vs zip -qrX", bench.vendorer_package, bench.zip_package, args.pairs)
 
 
