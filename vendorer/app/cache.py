@@ -6,12 +6,15 @@ may hold.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from vendorer._util.answers import tree
 from vendorer.install.libfolder import remove_tree
 
 __all__ = ["PARTS", "CachePart", "cache_parts", "clean_cache"]
@@ -59,17 +62,10 @@ def clean_cache(root: Path) -> tuple[int, int]:
 
 def _measured(folder: Path) -> tuple[int, int]:
     """The files below `folder` and their bytes (links not followed)."""
-    files = size = 0
-    pending = [os.fspath(folder)]
-    while pending:
-        try:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
-                    else:
-                        files += 1
-                        size += entry.stat(follow_symlinks=False).st_size
-        except FileNotFoundError:  # not there (yet, or any more)
-            continue
-    return files, size
+    sizes = []
+    for path in tree(os.fspath(folder)):  # folders, files and links
+        with contextlib.suppress(FileNotFoundError):  # gone meanwhile (or no folder at all)
+            status = os.lstat(path)
+            if not stat.S_ISDIR(status.st_mode):
+                sizes.append(status.st_size)
+    return len(sizes), sum(sizes)
