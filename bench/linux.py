@@ -52,6 +52,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from vendorer.install.cached import NOTES
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.target.profile import Profile
 
@@ -207,7 +208,7 @@ class Bench:
     def _forget_unpacked(self, *, notes: bool) -> None:
         kept = self.work / "cache" / "unpacked"
         for path in kept.iterdir() if kept.is_dir() else ():
-            if notes or path.name != "seen":
+            if notes or path.name != NOTES:
                 shutil.rmtree(path)
 
     def uv_fresh_tree(self) -> Timing:
