@@ -41,6 +41,7 @@ from vendorer.install.manifest import (
     owned_paths,
     read_manifest,
 )
+from vendorer.install.pacing import paced_map
 from vendorer.install.tree import Foreign, carry, hash_cache_path, link_file, scan_tree
 from vendorer.lock.model import Lock
 from vendorer.report import NULL_REPORTER, Reporter
@@ -288,7 +289,6 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
     new = [name for name in plan.wanted if name not in plan.kept]
     early = [name for name in new if ahead is not None and ahead.has(plan.wanted[name][1])]
     cached = [n for n in new if n not in early and cache and cache.has(plan.wanted[n][1])]
-    cached.sort(key=lambda name: -_size(plan.wanted[name][0]))  # the biggest first
     late = [name for name in new if name not in early and name not in cached]
     unpacked_now = early + late  # and those whose kept files did not read back
 
@@ -301,16 +301,20 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
             files = unpack_all([Unpack(wheel, sha, staging, plan.profile, plan.slim)], crew)[0]
         return files
 
+    def keep(name: str) -> Mapping[str, str]:
+        """Noted in the cache, or kept the second time (see `cached`)."""
+        assert cache is not None
+        cache.keep(plan.wanted[name][1], staging, entries[name].files)
+        return entries[name].files
+
+    def size(name: str) -> int:
+        return _size(plan.wanted[name][0])
+
+    copiers = min(cpus(), 4)  # where the kernel is slow at making files (see `pacing`)
     jobs = [Unpack(*plan.wanted[name], staging, plan.profile, plan.slim) for name in late]
-    with (
-        ThreadPoolExecutor(max_workers=8) as linker,
-        # copies into the tree and into the cache, one thread per CPU: the kernel creates files on
-        # two threads faster than on one where that is slow (ext4 here: flask, pandas and
-        # requests, 0.5-1.5 s against 1.0-2.5 s), and more threads take turns at the GIL
-        ThreadPoolExecutor(max_workers=min(cpus(), 4)) as copier,
-    ):
+    with ThreadPoolExecutor(max_workers=8) as linker:
         linked = linker.map(link_kept, sorted(plan.kept))  # under way while the rest unpack
-        copying = copier.map(from_cache, cached)
+        copying = linker.submit(paced_map, from_cache, cached, size, copiers)
         unpacking = linker.submit(unpack_all, jobs, crew)
         entries = {
             name: unpacked(name, ahead.move_into(plan.wanted[name][1], staging))
@@ -318,12 +322,10 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
             if ahead is not None
         }
         entries.update(zip(late, map(unpacked, late, unpacking.result()), strict=True))
-        entries.update(zip(cached, map(unpacked, cached, copying), strict=True))
+        entries.update(zip(cached, map(unpacked, cached, copying.result()), strict=True))
         entries.update(zip(sorted(plan.kept), linked, strict=True))
-        if cache is not None:  # each wheel unpacked now: noted, or kept the second time
-            unpacked_now.sort(key=lambda name: -_size(plan.wanted[name][0]))
-            list(copier.map(lambda n: cache.keep(plan.wanted[n][1], staging, entries[n].files),
-                            unpacked_now))  # fmt: skip
+    if cache is not None:  # each wheel unpacked now: noted, or kept the second time
+        paced_map(keep, unpacked_now, size, copiers)
     distributions = {name: entries[name] for name in plan.wanted}
     _refuse_shared_files(distributions)
     with writing(staging / GITATTRIBUTES):
