@@ -26,7 +26,11 @@ the difference from a run on disk is the filesystem's share.
    XFS made with reflink, btrfs), the last also against `--link-mode clone` and against
    `cp -a --reflink=always` of vendorer's own tree;
 4. `vendorer package` against `zip -qrX` of the same files (web.config included where there is
-   one).
+   one);
+5. what any program in CPython pays, against the same uv runs (the lines start "floor"): the
+   cache's files copied by bare `os` calls (one thread, nothing checked) against uv's copy, and
+   the standard library's `zipfile` extracting the wheels (nothing checked) against uv's whole
+   install from empty caches.
 
 vendorer runs as users have it: installed from its wheel (built from this checkout) into a
 scratch virtual environment that finds its dependencies in this one; an editable install would
@@ -52,7 +56,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from vendorer.install.cached import NOTES
+from vendorer.install.cached import FILES, NOTES
 from vendorer.target.catalog import ProfileCatalog
 from vendorer.target.profile import Profile
 
@@ -99,6 +103,33 @@ def _uv_platform(profile: Profile) -> str:
     ]
     major, minor = max(levels)
     return f"{profile.markers['platform_machine']}-manylinux_{major}_{minor}"
+
+
+# Run with `python -S`: the cache's files (each entry's FILES folder) copied into argv[2]
+COPY_FLOOR = """
+import os, sys
+cache, target = sys.argv[1], sys.argv[2]
+for entry in os.listdir(cache):
+    base = os.path.join(cache, entry, sys.argv[3])
+    for root, _, names in os.walk(base):
+        folder = os.path.join(target, os.path.relpath(root, base))
+        os.makedirs(folder, exist_ok=True)
+        for name in names:
+            source = os.open(os.path.join(root, name), os.O_RDONLY)
+            size = os.fstat(source).st_size
+            copy = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            while size > 0 and (done := os.copy_file_range(source, copy, size)):
+                size -= done
+            os.close(copy)
+            os.close(source)
+"""
+# Run with `python -S`: the wheels argv[2:] extracted into argv[1]
+UNZIP_FLOOR = """
+import sys, zipfile
+for wheel in sys.argv[2:]:
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(sys.argv[1])
+"""
 
 
 class Bench:
@@ -234,6 +265,18 @@ class Bench:
                                 capture_output=True, check=False)  # fmt: skip
         return copied.returncode == 0
 
+    # 5. what any program in CPython pays
+    def copy_floor(self) -> Timing:
+        shutil.rmtree(self.work / "floor-copy", ignore_errors=True)
+        return _run([str(self.bin / "python"), "-S", "-c", COPY_FLOOR,
+                     str(self.work / "cache" / "unpacked"), str(self.work / "floor-copy"),
+                     FILES])  # fmt: skip
+
+    def unzip_floor(self) -> Timing:
+        shutil.rmtree(self.work / "floor-unzip", ignore_errors=True)
+        return _run([str(self.bin / "python"), "-S", "-c", UNZIP_FLOOR,
+                     str(self.work / "floor-unzip"), *self._wheels()])  # fmt: skip
+
     # 4. the package
     def write_webconfig(self) -> None:
         """The site's web.config, which a Windows profile's package needs (not timed)."""
@@ -249,7 +292,7 @@ class Bench:
         return _run(["zip", "-qrX", str(self.work / "zip.zip"), *names], cwd=self.app)
 
 
-def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int) -> None:
+def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int, who: str = "vendorer") -> None:
     mine, peer = [], []
     for _ in range(pairs):
         mine.append(ours())
@@ -257,8 +300,8 @@ def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int) -> None:
     a, b = (statistics.median(t.wall for t in mine), statistics.median(t.wall for t in peer))
     cpu_a, cpu_b = (statistics.median(t.cpu for t in mine), statistics.median(t.cpu for t in peer))
     spread = " ".join(f"{t.wall:.2f}" for t in mine)
-    print(f"  {name:44} vendorer {a:5.2f} s (CPU {cpu_a:5.2f})   peer {b:5.2f} s (CPU "
-          f"{cpu_b:5.2f})   ratio {a / b:5.2f}   vendorer: {spread}", flush=True)  # fmt: skip
+    print(f"  {name:44} {who} {a:5.2f} s (CPU {cpu_a:5.2f})   peer {b:5.2f} s (CPU "
+          f"{cpu_b:5.2f})   ratio {a / b:5.2f}   {who}: {spread}", flush=True)  # fmt: skip
 
 
 def _filesystem(folder: Path) -> str:
@@ -303,6 +346,10 @@ def main() -> None:
                    bench.uv_clone_tree, args.pairs)  # fmt: skip
             _pairs("vendor a fresh tree vs cp --reflink of it", bench.vendorer_fresh_tree,
                    bench.cp_reflink_tree, args.pairs)  # fmt: skip
+        _pairs("floor: os calls copy the cache vs uv copy", bench.copy_floor, bench.uv_fresh_tree,
+               args.pairs, who="python  ")  # fmt: skip
+        _pairs("floor: zipfile extracts vs uv from empty", bench.unzip_floor, bench.uv_cold,
+               args.pairs, who="python  ")  # fmt: skip
         bench.write_webconfig()
         _pairs("package vs zip -qrX", bench.vendorer_package, bench.zip_package, args.pairs)
 
