@@ -265,18 +265,6 @@ class Bench:
                                 capture_output=True, check=False)  # fmt: skip
         return copied.returncode == 0
 
-    # 5. what any program in CPython pays
-    def copy_floor(self) -> Timing:
-        shutil.rmtree(self.work / "floor-copy", ignore_errors=True)
-        return _run([str(self.bin / "python"), "-S", "-c", COPY_FLOOR,
-                     str(self.work / "cache" / "unpacked"), str(self.work / "floor-copy"),
-                     FILES])  # fmt: skip
-
-    def unzip_floor(self) -> Timing:
-        shutil.rmtree(self.work / "floor-unzip", ignore_errors=True)
-        return _run([str(self.bin / "python"), "-S", "-c", UNZIP_FLOOR,
-                     str(self.work / "floor-unzip"), *self._wheels()])  # fmt: skip
-
     # 4. the package
     def write_webconfig(self) -> None:
         """The site's web.config, which a Windows profile's package needs (not timed)."""
@@ -290,6 +278,18 @@ class Bench:
         (self.work / "zip.zip").unlink(missing_ok=True)
         names = [p.name for p in self.app.iterdir() if p.name not in {"wheelhouse"}]
         return _run(["zip", "-qrX", str(self.work / "zip.zip"), *names], cwd=self.app)
+
+    # 5. what any program in CPython pays
+    def copy_floor(self) -> Timing:
+        shutil.rmtree(self.work / "floor-copy", ignore_errors=True)
+        return _run([str(self.bin / "python"), "-S", "-c", COPY_FLOOR,
+                     str(self.work / "cache" / "unpacked"), str(self.work / "floor-copy"),
+                     FILES])  # fmt: skip
+
+    def unzip_floor(self) -> Timing:
+        shutil.rmtree(self.work / "floor-unzip", ignore_errors=True)
+        return _run([str(self.bin / "python"), "-S", "-c", UNZIP_FLOOR,
+                     str(self.work / "floor-unzip"), *self._wheels()])  # fmt: skip
 
 
 def _pairs(name: str, ours: Timed, theirs: Timed, pairs: int, who: str = "vendorer") -> None:
