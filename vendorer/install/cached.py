@@ -94,23 +94,26 @@ class UnpackedCache:
             remove_tree(entry)
         return None
 
-    def keep(self, sha256: str, source: Path, files: Mapping[str, str]) -> None:
+    def keep(self, sha256: str, source: Path, files: Mapping[str, str]) -> bool:
         """The wheel `sha256` was unpacked into `source`, writing `files` (their sha256s, each
-        checked against its RECORD): noted the first time, its files kept the second. A cache
-        that cannot be written costs time, no more: never raises."""
+        checked against its RECORD): noted the first time, its files kept the second; whether
+        they were copied now. A cache that cannot be written costs time, no more: never
+        raises."""
         key = self._key(sha256)
         note = self._root / NOTES / key
         with contextlib.suppress(OSError):
             if self.has(sha256):
-                return
+                return False
             if not note.is_file():
                 note.parent.mkdir(parents=True, exist_ok=True)
                 note.touch()
-                return
+                return False
             if not self._swept:  # once a run
                 self._swept = True
                 self._remove_unused()
             self._fill(key, source, files)
+            return True
+        return False
 
     def _fill(self, key: str, source: Path, files: Mapping[str, str]) -> None:
         """A new entry: its files copied into a temporary folder, then renamed into place whole

@@ -302,10 +302,10 @@ def _stage(staging: Path, folder: Path, plan: _Plan) -> Manifest:
         return files
 
     def keep(name: str) -> Mapping[str, str]:
-        """Noted in the cache, or kept the second time (see `cached`)."""
+        """Noted in the cache, or kept the second time (see `cached`); the files copied."""
         assert cache is not None
-        cache.keep(plan.wanted[name][1], staging, entries[name].files)
-        return entries[name].files
+        files = entries[name].files
+        return files if cache.keep(plan.wanted[name][1], staging, files) else {}
 
     def size(name: str) -> int:
         return _size(plan.wanted[name][0])
